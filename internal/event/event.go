@@ -1,0 +1,154 @@
+// Package event is the behaviour model of the Youshu mini-program SDK: the
+// envelope every event travels in, the common and per-behaviour props, and
+// the rules that decide whether an event is stored or quarantined.
+package event
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Kind says where an event type comes from.
+type Kind string
+
+// The kinds of event types.
+const (
+	// KindBehaviour is one of the 14 behaviours of the Youshu spec.
+	KindBehaviour Kind = "behaviour"
+	// KindSDK is an event the SDK emits about itself (element, sdk_config_info, ...).
+	KindSDK Kind = "sdk"
+	// KindUnknown is any other type; it is stored as sent.
+	KindUnknown Kind = "unknown"
+)
+
+// The 14 behaviours of the spec.
+const (
+	AppLaunch           = "app_launch"
+	AppShow             = "app_show"
+	ExitWxapp           = "exit_wxapp"
+	BrowseWxappPage     = "browse_wxapp_page"
+	LeaveWxappPage      = "leave_wxapp_page"
+	PageShareAppMessage = "page_share_app_message"
+	PagePullDownRefresh = "page_pull_down_refresh"
+	PageReachBottom     = "page_reach_bottom"
+	Search              = "search"
+	ExposeSKUComponent  = "expose_sku_component"
+	TriggerSKUComponent = "trigger_sku_component"
+	BrowseSKUPage       = "browse_sku_page"
+	AddToCart           = "add_to_cart"
+	CustomOrder         = "custom_order"
+)
+
+// Behaviours lists the 14 behaviours in the order of the spec.
+var Behaviours = []string{
+	AppLaunch, AppShow, ExitWxapp, BrowseWxappPage, LeaveWxappPage,
+	PageShareAppMessage, PagePullDownRefresh, PageReachBottom, Search,
+	ExposeSKUComponent, TriggerSKUComponent, BrowseSKUPage, AddToCart, CustomOrder,
+}
+
+// sdkTypes are the events the SDK sends about itself.
+var sdkTypes = map[string]bool{
+	"element": true, "sdk_config_info": true, "logid_events": true,
+	"sdk_error_log": true, "sdk api exec error": true,
+}
+
+var behaviourSet = func() map[string]bool {
+	m := make(map[string]bool, len(Behaviours))
+	for _, b := range Behaviours {
+		m[b] = true
+	}
+	return m
+}()
+
+// KindOf classifies an event type.
+func KindOf(typ string) Kind {
+	switch {
+	case behaviourSet[typ]:
+		return KindBehaviour
+	case sdkTypes[typ]:
+		return KindSDK
+	default:
+		return KindUnknown
+	}
+}
+
+// Order statuses of custom_order.
+var orderStatuses = map[string]bool{
+	"give_order": true, "cancel_pay": true, "cancel_give_order": true,
+	"pay": true, "payed": true, "refund": true,
+}
+
+// contextKeys are the props the SDK spreads over every event of a batch at
+// upload time (spec A.3). They describe SDK state, not the event, and are
+// stored once per distinct value instead of once per event.
+var contextKeys = map[string]bool{
+	"wx_user": true, "chan": true, "system_info": true, "framework_info": true,
+	"sr_sdk_version": true, "idenTifier": true, "component": true,
+	"activity_info": true, "refer_page": true, "store_info": true,
+}
+
+// Event is one accepted event, with the typed fields the analyses read and
+// the raw JSON of everything the SDK sent.
+type Event struct {
+	Type       string
+	Kind       Kind
+	From       string
+	TrackingID string
+	LogID      int64
+	Time       time.Time // client time (props.time), UTC
+	// Key identifies the event across SDK re-sends: tracking_id, type, time
+	// and the event's own props (not the context, not log_id).
+	Key int64
+
+	UserKey  string // open_id, else local_id
+	OpenID   string
+	UnionID  string
+	LocalID  string
+	UserID   string
+	WxAppID  string
+	Page     string // route without query
+	PageQry  string // query string of page, if any
+	Title    string
+	Refer    string
+	Scene    int32
+	ChanID   string
+	ReferApp string
+	GuideID  string
+	RoomID   string
+	ShopID   string
+	ShopName string
+	GdtVid   string
+	AdInfo   string // weixinadinfo as sent
+	QzGdt    string
+	CustomID string // chan.chan_custom.chan_custom_id
+	StoreID  string // store_info.external_store_id
+
+	SKUID       string
+	SPUID       string
+	SKUName     string
+	PriceFen    int64 // sale.current_price
+	SKUNum      int64
+	ActionType  string // add_to_cart action_type
+	Keyword     string
+	StayMS      int64
+	ShareTo     string
+	OrderID     string
+	OrderStatus string
+	OrderFen    int64 // sum of sub_orders[].order_amt
+	PayFen      int64 // sum of sub_orders[].pay_amt
+
+	// Props is the event's own props as JSON (everything but the context keys).
+	Props json.RawMessage
+	// Context is the JSON object of the context keys, shared by the events
+	// of one upload; ContextID is its hash.
+	Context   json.RawMessage
+	ContextID int64
+}
+
+// Quarantined is an event that failed validation: kept with its raw JSON and
+// the reason, never dropped.
+type Quarantined struct {
+	Type   string // as far as it could be read
+	Reason string
+	Raw    json.RawMessage
+}

@@ -1,0 +1,500 @@
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"sort"
+	"strings"
+	"time"
+)
+
+// MaxDepth is the deepest nesting of objects and arrays accepted in an event.
+const MaxDepth = 32
+
+// MaxPropsBytes bounds one event's JSON. The SDK only warns past 5000
+// characters of props; 64 KiB leaves room for real apps and stops abuse.
+const MaxPropsBytes = 64 << 10
+
+// Plausible client clock: 13-digit milliseconds.
+const (
+	minTimeMS = 1_000_000_000_000
+	maxTimeMS = 9_999_999_999_999
+)
+
+// Invalid is the reason an event is quarantined: the field and the rule.
+type Invalid struct {
+	Field string
+	Rule  string
+}
+
+func (e *Invalid) Error() string { return e.Field + ": " + e.Rule }
+
+func invalid(field, rule string, args ...any) *Invalid {
+	return &Invalid{Field: field, Rule: fmt.Sprintf(rule, args...)}
+}
+
+type envelope struct {
+	Type       json.RawMessage `json:"type"`
+	Props      json.RawMessage `json:"props"`
+	From       json.RawMessage `json:"from"`
+	TrackingID json.RawMessage `json:"tracking_id"`
+	LogID      json.RawMessage `json:"log_id"`
+}
+
+// Parse decodes and validates one event of an SDK batch. A returned error is
+// an *Invalid naming the field and the rule; TypeOf still tells the type for
+// the quarantine when it could be read.
+func Parse(raw json.RawMessage) (Event, error) {
+	var ev Event
+	if len(raw) > MaxPropsBytes {
+		return ev, invalid("event", "larger than %d bytes", MaxPropsBytes)
+	}
+	if d := depth(raw); d > MaxDepth {
+		return ev, invalid("event", "nested deeper than %d levels", MaxDepth)
+	}
+	var env envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return ev, invalid("event", "must be a JSON object")
+	}
+	var err error
+	if ev.Type, err = reqString(env.Type, "type"); err != nil {
+		return ev, err
+	}
+	if ev.Type == "" {
+		return ev, invalid("type", "must not be empty")
+	}
+	ev.Kind = KindOf(ev.Type)
+	if ev.From, err = optString(env.From, "from"); err != nil {
+		return ev, err
+	}
+	if ev.TrackingID, err = optString(env.TrackingID, "tracking_id"); err != nil {
+		return ev, err
+	}
+	if len(env.LogID) > 0 && !isNull(env.LogID) {
+		f, err := number(env.LogID, "log_id")
+		if err != nil {
+			return ev, err
+		}
+		ev.LogID = int64(f)
+	}
+	if len(env.Props) == 0 || isNull(env.Props) {
+		if ev.Kind == KindBehaviour {
+			return ev, invalid("props", "required")
+		}
+		env.Props = json.RawMessage(`{}`)
+	}
+	var props map[string]json.RawMessage
+	if err := json.Unmarshal(env.Props, &props); err != nil {
+		return ev, invalid("props", "must be an object")
+	}
+	if err := ev.fill(props); err != nil {
+		return ev, err
+	}
+	return ev, nil
+}
+
+// TypeOf reads the event type of a raw event, for the quarantine.
+func TypeOf(raw json.RawMessage) string {
+	var env struct {
+		Type any `json:"type"`
+	}
+	if json.Unmarshal(raw, &env) != nil {
+		return ""
+	}
+	s, _ := env.Type.(string)
+	return s
+}
+
+func (ev *Event) fill(props map[string]json.RawMessage) error {
+	own := make(map[string]json.RawMessage, len(props))
+	ctx := make(map[string]json.RawMessage, 10)
+	for k, v := range props {
+		if contextKeys[k] {
+			ctx[k] = v
+		} else {
+			own[k] = v
+		}
+	}
+	r := reader{}
+	behaviour := ev.Kind == KindBehaviour
+
+	// Common props.
+	if t, ok := r.optNumber(own, "time", "props.time"); ok {
+		if t < minTimeMS || t > maxTimeMS {
+			r.fail(invalid("props.time", "must be Unix milliseconds (13 digits), got %v", t))
+		}
+		ev.Time = time.UnixMilli(int64(t)).UTC()
+	} else if behaviour && r.err == nil {
+		r.fail(invalid("props.time", "required"))
+	}
+	page, hasPage := r.optString(own, "page", "props.page")
+	if behaviour && !hasPage && r.err == nil {
+		r.fail(invalid("props.page", "required"))
+	}
+	ev.Page, ev.PageQry, _ = strings.Cut(strings.TrimPrefix(page, "/"), "?")
+	ev.Title, _ = r.optString(own, "page_title", "props.page_title")
+	ev.Refer, _ = r.optString(ctx, "refer_page", "props.refer_page")
+
+	if u := r.object(ctx, "wx_user", "props.wx_user"); u != nil {
+		ev.WxAppID, _ = r.optString(u, "app_id", "props.wx_user.app_id")
+		ev.OpenID, _ = r.optString(u, "open_id", "props.wx_user.open_id")
+		ev.UnionID, _ = r.optString(u, "union_id", "props.wx_user.union_id")
+		ev.LocalID, _ = r.optString(u, "local_id", "props.wx_user.local_id")
+		ev.UserID, _ = r.optScalar(u, "user_id", "props.wx_user.user_id")
+	}
+	ev.UserKey = ev.OpenID
+	if ev.UserKey == "" {
+		ev.UserKey = ev.LocalID
+	}
+	if behaviour && ev.UserKey == "" && r.err == nil {
+		r.fail(invalid("props.wx_user", "open_id or local_id required"))
+	}
+	if c := r.object(ctx, "chan", "props.chan"); c != nil {
+		if s, ok := r.optNumber(c, "chan_wxapp_scene", "props.chan.chan_wxapp_scene"); ok {
+			ev.Scene = int32(s)
+		}
+		ev.ChanID, _ = r.optScalar(c, "chan_id", "props.chan.chan_id")
+		ev.ReferApp, _ = r.optString(c, "chan_refer_app_id", "props.chan.chan_refer_app_id")
+		ev.GuideID, _ = r.optScalar(c, "guide_id", "props.chan.guide_id")
+		ev.RoomID, _ = r.optScalar(c, "room_id", "props.chan.room_id")
+		ev.ShopID, _ = r.optScalar(c, "chan_shop_id", "props.chan.chan_shop_id")
+		ev.ShopName, _ = r.optString(c, "chan_shop_name", "props.chan.chan_shop_name")
+		ev.GdtVid, _ = r.optString(c, "gdt_vid", "props.chan.gdt_vid")
+		ev.AdInfo, _ = r.optString(c, "weixinadinfo", "props.chan.weixinadinfo")
+		ev.QzGdt, _ = r.optString(c, "qz_gdt", "props.chan.qz_gdt")
+		if cc := r.object(c, "chan_custom", "props.chan.chan_custom"); cc != nil {
+			ev.CustomID, _ = r.optScalar(cc, "chan_custom_id", "props.chan.chan_custom.chan_custom_id")
+		}
+	}
+	if si := r.object(ctx, "store_info", "props.store_info"); si != nil {
+		ev.StoreID, _ = r.optScalar(si, "external_store_id", "props.store_info.external_store_id")
+	}
+	if ev.ShopID == "" {
+		ev.ShopID = ev.StoreID
+	}
+	r.optString(ctx, "sr_sdk_version", "props.sr_sdk_version")
+
+	// Per-behaviour props.
+	switch ev.Type {
+	case LeaveWxappPage:
+		if s, ok := r.optNumber(own, "stay_time", "props.stay_time"); ok {
+			ev.StayMS = int64(s)
+		}
+	case PageShareAppMessage:
+		ev.ShareTo, _ = r.optString(own, "share_to", "props.share_to")
+		r.optString(own, "from_type", "props.from_type")
+		r.optString(own, "share_path", "props.share_path")
+	case Search:
+		kw, ok := r.optString(own, "keyword", "props.keyword")
+		if (!ok || strings.TrimSpace(kw) == "") && r.err == nil {
+			r.fail(invalid("props.keyword", "required"))
+		}
+		ev.Keyword = kw
+	case ExposeSKUComponent, TriggerSKUComponent, BrowseSKUPage, AddToCart:
+		ev.fillSKU(&r, own)
+	case CustomOrder:
+		ev.fillOrder(&r, own)
+	}
+	if r.err != nil {
+		return r.err
+	}
+
+	var err error
+	if ev.Props, err = marshalSorted(own); err != nil {
+		return invalid("props", "cannot be encoded: %v", err)
+	}
+	if len(ctx) > 0 {
+		if ev.Context, err = marshalSorted(ctx); err != nil {
+			return invalid("props", "cannot be encoded: %v", err)
+		}
+		ev.ContextID = hash64(ev.Context)
+	}
+	ev.Key = dedupKey(ev.TrackingID, ev.Type, ev.Time, ev.Props)
+	return nil
+}
+
+func (ev *Event) fillSKU(r *reader, own map[string]json.RawMessage) {
+	sku := r.object(own, "sku", "props.sku")
+	if sku == nil && r.err == nil {
+		r.fail(invalid("props.sku", "required"))
+		return
+	}
+	if sku != nil {
+		id, ok := r.optScalar(sku, "sku_id", "props.sku.sku_id")
+		if (!ok || id == "") && r.err == nil {
+			r.fail(invalid("props.sku.sku_id", "required"))
+		}
+		ev.SKUID = id
+		ev.SKUName, _ = r.optString(sku, "sku_name", "props.sku.sku_name")
+	}
+	spu := r.object(own, "spu", "props.spu")
+	if spu != nil {
+		ev.SPUID, _ = r.optScalar(spu, "spu_id", "props.spu.spu_id")
+	}
+	if ev.Type == AddToCart {
+		if spu == nil && r.err == nil {
+			r.fail(invalid("props.spu", "required"))
+		}
+		n, ok := r.optNumber(own, "sku_num", "props.sku_num")
+		if !ok && r.err == nil {
+			r.fail(invalid("props.sku_num", "required"))
+		}
+		ev.SKUNum = int64(n)
+		ev.ActionType, _ = r.optString(own, "action_type", "props.action_type")
+	}
+	if sale := r.object(own, "sale", "props.sale"); sale != nil {
+		if p, ok := r.optNumber(sale, "current_price", "props.sale.current_price"); ok {
+			ev.PriceFen = Fen(p)
+		}
+		r.optNumber(sale, "original_price", "props.sale.original_price")
+	}
+	if sh := r.object(own, "shipping_shop", "props.shipping_shop"); sh != nil && ev.ShopID == "" {
+		ev.ShopID, _ = r.optScalar(sh, "shipping_shop_id", "props.shipping_shop.shipping_shop_id")
+	}
+}
+
+func (ev *Event) fillOrder(r *reader, own map[string]json.RawMessage) {
+	o := r.object(own, "order", "props.order")
+	if o == nil {
+		if r.err == nil {
+			r.fail(invalid("props.order", "required"))
+		}
+		return
+	}
+	id, ok := r.optScalar(o, "order_id", "props.order.order_id")
+	if (!ok || id == "") && r.err == nil {
+		r.fail(invalid("props.order.order_id", "required"))
+	}
+	ev.OrderID = id
+	if _, ok := r.optNumber(o, "order_time", "props.order.order_time"); !ok && r.err == nil {
+		r.fail(invalid("props.order.order_time", "required"))
+	}
+	st, ok := r.optString(o, "order_status", "props.order.order_status")
+	if r.err == nil {
+		switch {
+		case !ok:
+			r.fail(invalid("props.order.order_status", "required"))
+		case !orderStatuses[st]:
+			r.fail(invalid("props.order.order_status", "must be one of give_order, cancel_pay, cancel_give_order, pay, payed, refund; got %q", st))
+		}
+	}
+	ev.OrderStatus = st
+	raw, ok := own["sub_orders"]
+	if !ok || isNull(raw) {
+		if r.err == nil {
+			r.fail(invalid("props.sub_orders", "required"))
+		}
+		return
+	}
+	var subs []map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &subs); err != nil {
+		r.fail(invalid("props.sub_orders", "must be an array of objects"))
+		return
+	}
+	for i, s := range subs {
+		f := fmt.Sprintf("props.sub_orders[%d]", i)
+		if a, ok := r.optNumber(s, "order_amt", f+".order_amt"); ok {
+			ev.OrderFen += Fen(a)
+		}
+		if a, ok := r.optNumber(s, "pay_amt", f+".pay_amt"); ok {
+			ev.PayFen += Fen(a)
+		}
+	}
+}
+
+// Fen converts a yuan amount as sent by the SDK into integer fen.
+func Fen(yuan float64) int64 { return int64(math.Round(yuan * 100)) }
+
+// reader reads typed props and remembers the first rule broken.
+type reader struct{ err error }
+
+func (r *reader) fail(err *Invalid) {
+	if r.err == nil {
+		r.err = err
+	}
+}
+
+func (r *reader) optString(m map[string]json.RawMessage, key, field string) (string, bool) {
+	v, ok := m[key]
+	if !ok || isNull(v) {
+		return "", false
+	}
+	var s string
+	if json.Unmarshal(v, &s) != nil {
+		r.fail(invalid(field, "must be a string"))
+		return "", false
+	}
+	return s, true
+}
+
+// optScalar reads an id that apps send as a string or a number.
+func (r *reader) optScalar(m map[string]json.RawMessage, key, field string) (string, bool) {
+	v, ok := m[key]
+	if !ok || isNull(v) {
+		return "", false
+	}
+	switch v[0] {
+	case '"':
+		var s string
+		if json.Unmarshal(v, &s) != nil {
+			r.fail(invalid(field, "must be a string"))
+			return "", false
+		}
+		return s, true
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return string(v), true
+	}
+	r.fail(invalid(field, "must be a string or a number"))
+	return "", false
+}
+
+func (r *reader) optNumber(m map[string]json.RawMessage, key, field string) (float64, bool) {
+	v, ok := m[key]
+	if !ok || isNull(v) {
+		return 0, false
+	}
+	f, err := number(v, field)
+	if err != nil {
+		r.fail(err.(*Invalid))
+		return 0, false
+	}
+	return f, true
+}
+
+func (r *reader) object(m map[string]json.RawMessage, key, field string) map[string]json.RawMessage {
+	v, ok := m[key]
+	if !ok || isNull(v) {
+		return nil
+	}
+	var o map[string]json.RawMessage
+	if json.Unmarshal(v, &o) != nil {
+		r.fail(invalid(field, "must be an object"))
+		return nil
+	}
+	return o
+}
+
+func number(v json.RawMessage, field string) (float64, error) {
+	var f float64
+	if json.Unmarshal(v, &f) != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, invalid(field, "must be a number")
+	}
+	return f, nil
+}
+
+func reqString(v json.RawMessage, field string) (string, error) {
+	if len(v) == 0 || isNull(v) {
+		return "", invalid(field, "required")
+	}
+	var s string
+	if json.Unmarshal(v, &s) != nil {
+		return "", invalid(field, "must be a string")
+	}
+	return s, nil
+}
+
+func optString(v json.RawMessage, field string) (string, error) {
+	if len(v) == 0 || isNull(v) {
+		return "", nil
+	}
+	var s string
+	if json.Unmarshal(v, &s) != nil {
+		return "", invalid(field, "must be a string")
+	}
+	return s, nil
+}
+
+func isNull(v json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(v), []byte("null")) }
+
+// depth is the deepest nesting of objects and arrays in a JSON text; strings
+// are skipped so brackets inside them do not count.
+func depth(b []byte) int {
+	d, max, inStr, esc := 0, 0, false, false
+	for _, c := range b {
+		switch {
+		case inStr:
+			switch {
+			case esc:
+				esc = false
+			case c == '\\':
+				esc = true
+			case c == '"':
+				inStr = false
+			}
+		case c == '"':
+			inStr = true
+		case c == '{' || c == '[':
+			d++
+			if d > max {
+				max = d
+			}
+		case c == '}' || c == ']':
+			d--
+		}
+	}
+	return max
+}
+
+// marshalSorted encodes a map with sorted keys and compacted values, so that
+// equal content always gives equal bytes (and equal hashes).
+func marshalSorted(m map[string]json.RawMessage) (json.RawMessage, error) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var buf bytes.Buffer
+	buf.Grow(256)
+	buf.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		kb, err := json.Marshal(k)
+		if err != nil {
+			return nil, err
+		}
+		buf.Write(kb)
+		buf.WriteByte(':')
+		if err := json.Compact(&buf, m[k]); err != nil {
+			return nil, err
+		}
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+func hash64(b []byte) int64 {
+	h := fnv.New64a()
+	h.Write(b)
+	return int64(h.Sum64())
+}
+
+// dedupKey is the content key of an event: an SDK re-send has the same
+// tracking_id, type, time and own props, but a new log_id and possibly a
+// newer context.
+func dedupKey(trackingID, typ string, t time.Time, props []byte) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(trackingID))
+	h.Write([]byte{0})
+	h.Write([]byte(typ))
+	h.Write([]byte{0})
+	var ts [8]byte
+	ms := t.UnixMilli()
+	for i := range ts {
+		ts[i] = byte(ms >> (8 * i))
+	}
+	h.Write(ts[:])
+	h.Write(props)
+	return int64(h.Sum64())
+}
+
+// ErrInvalid reports whether err is a validation failure.
+func ErrInvalid(err error) bool {
+	var inv *Invalid
+	return errors.As(err, &inv)
+}

@@ -1,0 +1,209 @@
+// Package duckdb is the embedded store: one DuckDB file owned by one
+// process. It is the only package that imports the DuckDB driver.
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/shuyuan-dev/shuyuan/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Options tune the embedded database.
+type Options struct {
+	// MemoryLimit caps DuckDB's memory (default "1GB"); by default DuckDB
+	// would take 80 % of the machine.
+	MemoryLimit string
+	// Threads caps DuckDB's worker threads (default: DuckDB's own, the cores).
+	Threads int
+	// NoMigrate skips applying migrations on open.
+	NoMigrate bool
+}
+
+// Store is the DuckDB implementation of store.Store.
+type Store struct {
+	db   *sql.DB
+	path string
+
+	// wmu serialises writers on the write connection. The group-commit
+	// writer already has one goroutine; other write paths share the lock.
+	wmu   sync.Mutex
+	wconn *sql.Conn
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database file at path, a directory
+// or a file name: a directory gets shuyuan.duckdb inside it.
+func Open(ctx context.Context, path string, opt Options) (*Store, error) {
+	file := path
+	if fi, err := os.Stat(path); (err == nil && fi.IsDir()) || filepath.Ext(path) == "" {
+		if err := os.MkdirAll(path, 0o755); err != nil {
+			return nil, fmt.Errorf("create data dir %s: %w", path, err)
+		}
+		file = filepath.Join(path, "shuyuan.duckdb")
+	}
+	if opt.MemoryLimit == "" {
+		opt.MemoryLimit = "1GB"
+	}
+	q := url.Values{}
+	q.Set("memory_limit", opt.MemoryLimit)
+	if opt.Threads > 0 {
+		q.Set("threads", fmt.Sprint(opt.Threads))
+	}
+	conn, err := duckdb.NewConnector(file+"?"+q.Encode(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("open duckdb %s: %w", file, err)
+	}
+	db := sql.OpenDB(conn)
+	s := &Store{db: db, path: file}
+	if !opt.NoMigrate {
+		if _, err := s.Migrate(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	s.wconn, err = db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open write connection: %w", err)
+	}
+	return s, nil
+}
+
+// Migrate applies pending migrations and returns how many ran.
+func (s *Store) Migrate(ctx context.Context) (int, error) {
+	ms, err := store.LoadMigrations(migrationFS, "migrations")
+	if err != nil {
+		return 0, err
+	}
+	return store.Migrate(ctx, s.db, ms)
+}
+
+// DB is the read handle for analyses.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Dialect is DuckDB's.
+func (s *Store) Dialect() store.Dialect { return store.DuckDB }
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// Ping checks that the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Close checkpoints and closes the database.
+func (s *Store) Close() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	var errs []error
+	if s.wconn != nil {
+		if _, err := s.wconn.ExecContext(context.Background(), "CHECKPOINT"); err != nil {
+			errs = append(errs, fmt.Errorf("checkpoint: %w", err))
+		}
+		errs = append(errs, s.wconn.Close())
+		s.wconn = nil
+	}
+	errs = append(errs, s.db.Close())
+	return errors.Join(errs...)
+}
+
+// inTx runs fn inside one transaction on the write connection. fn gets the
+// raw driver connection: appenders need it, and database/sql must not be
+// re-entered while it is held.
+func (s *Store) inTx(ctx context.Context, fn func(tx *rawTx) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.wconn == nil {
+		return fmt.Errorf("%w: closed", store.ErrUnavailable)
+	}
+	return s.wconn.Raw(func(raw any) (err error) {
+		dc, ok := raw.(driver.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", raw)
+		}
+		tx := &rawTx{ctx: ctx, dc: dc}
+		if err := tx.exec("BEGIN TRANSACTION"); err != nil {
+			return fmt.Errorf("%w: begin: %v", store.ErrUnavailable, err)
+		}
+		defer func() {
+			if err != nil {
+				if rbErr := tx.exec("ROLLBACK"); rbErr != nil {
+					err = errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
+				}
+			}
+		}()
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if err := tx.exec("COMMIT"); err != nil {
+			return fmt.Errorf("%w: commit: %v", store.ErrUnavailable, err)
+		}
+		return nil
+	})
+}
+
+// rawTx runs statements on a driver connection inside a transaction.
+type rawTx struct {
+	ctx context.Context
+	dc  driver.Conn
+}
+
+func named(args []any) []driver.NamedValue {
+	nv := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		nv[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+	}
+	return nv
+}
+
+func (t *rawTx) exec(query string, args ...any) error {
+	_, err := t.dc.(driver.ExecerContext).ExecContext(t.ctx, query, named(args))
+	return err
+}
+
+// query runs a query and calls row for every result row.
+func (t *rawTx) query(query string, row func([]driver.Value) error, args ...any) error {
+	rows, err := t.dc.(driver.QueryerContext).QueryContext(t.ctx, query, named(args))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	dest := make([]driver.Value, len(rows.Columns()))
+	for {
+		if err := rows.Next(dest); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		if err := row(dest); err != nil {
+			return err
+		}
+	}
+}
+
+// appender opens an appender on table inside the transaction.
+func (t *rawTx) appender(table string) (*duckdb.Appender, error) {
+	return duckdb.NewAppenderFromConn(t.dc, "", table)
+}
