@@ -1,0 +1,463 @@
+// Package config is shuyuan's one configuration surface: command-line flags,
+// each with a SHUYUAN_* environment fallback, over an optional YAML file,
+// validated at start, and dumped with secrets masked.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/shuyuan-dev/shuyuan/internal/tenant"
+)
+
+// Config is the effective configuration.
+type Config struct {
+	Addr     string `yaml:"addr"`
+	AdminKey string `yaml:"admin_key"`
+	Timezone string `yaml:"timezone"`
+	Store    Store  `yaml:"store"`
+	WeChat   URL    `yaml:"wechat"`
+	Youshu   URL    `yaml:"youshu"`
+	Limits   Limits `yaml:"limits"`
+	Apps     []App  `yaml:"apps"`
+
+	// Set by flags or environment only.
+	File      string `yaml:"-"`
+	Demo      bool   `yaml:"-"`
+	NoMigrate bool   `yaml:"-"`
+	LogLevel  string `yaml:"-"`
+}
+
+// Store chooses and tunes the store.
+type Store struct {
+	Driver      string `yaml:"driver"` // duckdb | postgres
+	Path        string `yaml:"path"`   // duckdb: data directory
+	DSN         string `yaml:"dsn"`    // postgres: connection string
+	MemoryLimit string `yaml:"memory_limit"`
+	Threads     int    `yaml:"threads"`
+}
+
+// URL is a base URL of an upstream service.
+type URL struct {
+	BaseURL string `yaml:"base_url"`
+}
+
+// Limits bound what one request may carry.
+type Limits struct {
+	MaxBodyBytes   int64 `yaml:"max_body_bytes"`
+	MaxBatchEvents int   `yaml:"max_batch_events"`
+}
+
+// App is one mini-program.
+type App struct {
+	ID       string  `yaml:"id"`
+	Name     string  `yaml:"name"`
+	Timezone string  `yaml:"timezone"`
+	WxAppID  string  `yaml:"wx_appid"`
+	WxSecret string  `yaml:"wx_secret"`
+	SDKToken string  `yaml:"sdk_token"`
+	DataAPI  DataAPI `yaml:"data_api"`
+	Ads      Ads     `yaml:"ads"`
+}
+
+// DataAPI are the credentials the merchant's backend signs with.
+type DataAPI struct {
+	AppID     string `yaml:"app_id"`
+	AppSecret string `yaml:"app_secret"`
+}
+
+// Ads configures the WeChat Ads loop of an app.
+type Ads struct {
+	UserActionSetID   int64  `yaml:"user_action_set_id"`
+	AttributionWindow string `yaml:"attribution_window"`
+}
+
+// Defaults.
+const (
+	DefaultAddr          = "127.0.0.1:8080"
+	DefaultData          = "./data"
+	DefaultMaxBody       = 1 << 20
+	DefaultMaxBatch      = 500
+	DefaultWeChatURL     = "https://api.weixin.qq.com"
+	DefaultYoushuURL     = "https://zhls.qq.com"
+	DefaultAttributionWd = 7 * 24 * time.Hour
+)
+
+// option is one row of the options table: a flag, its environment variable
+// and where its value goes.
+type option struct {
+	flag, env, usage string
+	str              *string
+	boolean          *bool
+	integer          *int
+	int64            *int64
+}
+
+func (c *Config) options() []option {
+	return []option{
+		{flag: "addr", env: "SHUYUAN_ADDR", usage: "address to listen on", str: &c.Addr},
+		{flag: "data", env: "SHUYUAN_DATA", usage: "data directory of the embedded store", str: &c.Store.Path},
+		{flag: "config", env: "SHUYUAN_CONFIG", usage: "optional YAML config file", str: &c.File},
+		{flag: "admin-key", env: "SHUYUAN_ADMIN_KEY", usage: "admin key for /api/v1, /wx and the dashboard", str: &c.AdminKey},
+		{flag: "timezone", env: "SHUYUAN_TIMEZONE", usage: "default time zone days are cut in", str: &c.Timezone},
+		{flag: "store", env: "SHUYUAN_STORE", usage: "store driver: duckdb or postgres", str: &c.Store.Driver},
+		{flag: "dsn", env: "SHUYUAN_DSN", usage: "PostgreSQL connection string (store postgres)", str: &c.Store.DSN},
+		{flag: "memory-limit", env: "SHUYUAN_MEMORY_LIMIT", usage: "DuckDB memory limit, e.g. 1GB", str: &c.Store.MemoryLimit},
+		{flag: "threads", env: "SHUYUAN_THREADS", usage: "DuckDB threads (0: one per core)", integer: &c.Store.Threads},
+		{flag: "wechat-url", env: "SHUYUAN_WECHAT_URL", usage: "base URL of the WeChat API", str: &c.WeChat.BaseURL},
+		{flag: "youshu-url", env: "SHUYUAN_YOUSHU_URL", usage: "base URL of the Youshu upstream", str: &c.Youshu.BaseURL},
+		{flag: "max-body", env: "SHUYUAN_MAX_BODY", usage: "largest request body in bytes", int64: &c.Limits.MaxBodyBytes},
+		{flag: "max-batch", env: "SHUYUAN_MAX_BATCH", usage: "most events in one SDK upload", integer: &c.Limits.MaxBatchEvents},
+		{flag: "demo", env: "SHUYUAN_DEMO", usage: "create a demo app and fill an empty store with generated data", boolean: &c.Demo},
+		{flag: "no-migrate", env: "SHUYUAN_NO_MIGRATE", usage: "do not apply migrations at start", boolean: &c.NoMigrate},
+		{flag: "log-level", env: "SHUYUAN_LOG_LEVEL", usage: "debug, info, warn or error", str: &c.LogLevel},
+	}
+}
+
+// Load reads the configuration: defaults, then the file (from --config or
+// SHUYUAN_CONFIG), then environment variables, then flags given on the
+// command line. getenv is os.Getenv outside tests. It returns the remaining
+// arguments.
+func Load(name string, args []string, getenv func(string) string) (*Config, []string, error) {
+	var c Config
+	opts := c.options()
+
+	// Flags are parsed into a scratch config first so that the file, which
+	// they override, can be read before them.
+	var fromFlags Config
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(new(bytes.Buffer))
+	for _, o := range fromFlags.options() {
+		usage := fmt.Sprintf("%s (env %s)", o.usage, o.env)
+		switch {
+		case o.str != nil:
+			fs.StringVar(o.str, o.flag, "", usage)
+		case o.boolean != nil:
+			fs.BoolVar(o.boolean, o.flag, false, usage)
+		case o.integer != nil:
+			fs.IntVar(o.integer, o.flag, 0, usage)
+		case o.int64 != nil:
+			fs.Int64Var(o.int64, o.flag, 0, usage)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		var buf bytes.Buffer
+		fs.SetOutput(&buf)
+		fs.PrintDefaults()
+		return nil, nil, fmt.Errorf("%w\n%s", err, buf.String())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	file := fromFlags.File
+	if file == "" {
+		file = getenv("SHUYUAN_CONFIG")
+	}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, nil, fmt.Errorf("config file: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return nil, nil, fmt.Errorf("config file %s: %w", file, err)
+		}
+		c.File = file
+	}
+
+	flagOpts := fromFlags.options()
+	for i, o := range opts {
+		if set[o.flag] {
+			copyOpt(o, flagOpts[i])
+			continue
+		}
+		if v := getenv(o.env); v != "" {
+			if err := setFromString(o, v); err != nil {
+				return nil, nil, fmt.Errorf("%s: %w", o.env, err)
+			}
+		}
+	}
+	c.secretsFromEnv(getenv)
+	c.defaults()
+	return &c, fs.Args(), nil
+}
+
+func copyOpt(dst, src option) {
+	switch {
+	case dst.str != nil:
+		*dst.str = *src.str
+	case dst.boolean != nil:
+		*dst.boolean = *src.boolean
+	case dst.integer != nil:
+		*dst.integer = *src.integer
+	case dst.int64 != nil:
+		*dst.int64 = *src.int64
+	}
+}
+
+func setFromString(o option, v string) error {
+	switch {
+	case o.str != nil:
+		*o.str = v
+	case o.boolean != nil:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("must be true or false, got %q", v)
+		}
+		*o.boolean = b
+	case o.integer != nil:
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("must be an integer, got %q", v)
+		}
+		*o.integer = n
+	case o.int64 != nil:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("must be an integer, got %q", v)
+		}
+		*o.int64 = n
+	}
+	return nil
+}
+
+// EnvName is the environment prefix of an app's secrets:
+// SHUYUAN_APP_<ID>_, the id upper-cased with other characters as '_'.
+func EnvName(appID string) string {
+	var b strings.Builder
+	b.WriteString("SHUYUAN_APP_")
+	for _, r := range strings.ToUpper(appID) {
+		if (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	b.WriteByte('_')
+	return b.String()
+}
+
+// secretsFromEnv lets every secret come from the environment instead of
+// the file: SHUYUAN_APP_<ID>_WX_SECRET, _SDK_TOKEN, _DATA_API_SECRET.
+func (c *Config) secretsFromEnv(getenv func(string) string) {
+	for i := range c.Apps {
+		a := &c.Apps[i]
+		p := EnvName(a.ID)
+		for key, dst := range map[string]*string{
+			"WX_SECRET": &a.WxSecret, "SDK_TOKEN": &a.SDKToken, "DATA_API_SECRET": &a.DataAPI.AppSecret,
+		} {
+			if v := getenv(p + key); v != "" {
+				*dst = v
+			}
+		}
+	}
+}
+
+func (c *Config) defaults() {
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.Store.Driver == "" {
+		c.Store.Driver = "duckdb"
+	}
+	if c.Store.Path == "" {
+		c.Store.Path = DefaultData
+	}
+	if c.Timezone == "" {
+		c.Timezone = tenant.DefaultTimezone
+	}
+	if c.WeChat.BaseURL == "" {
+		c.WeChat.BaseURL = DefaultWeChatURL
+	}
+	if c.Youshu.BaseURL == "" {
+		c.Youshu.BaseURL = DefaultYoushuURL
+	}
+	if c.Limits.MaxBodyBytes == 0 {
+		c.Limits.MaxBodyBytes = DefaultMaxBody
+	}
+	if c.Limits.MaxBatchEvents == 0 {
+		c.Limits.MaxBatchEvents = DefaultMaxBatch
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+}
+
+var (
+	appIDPattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	wxAppIDPattern = regexp.MustCompile(`^wx[0-9a-zA-Z]{16}$`)
+)
+
+// Validate checks every rule and names each key that breaks one.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, rule string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(rule, args...)))
+	}
+	if c.AdminKey == "" {
+		bad("admin_key", "required (set admin_key in the file, --admin-key or SHUYUAN_ADMIN_KEY)")
+	} else if len(c.AdminKey) < 16 {
+		bad("admin_key", "must be at least 16 characters")
+	}
+	if _, err := time.LoadLocation(c.Timezone); err != nil {
+		bad("timezone", "unknown time zone %q", c.Timezone)
+	}
+	switch c.Store.Driver {
+	case "duckdb":
+		if c.Store.Path == "" {
+			bad("store.path", "required for driver duckdb")
+		}
+	case "postgres":
+		if c.Store.DSN == "" {
+			bad("store.dsn", "required for driver postgres")
+		}
+	default:
+		bad("store.driver", "must be duckdb or postgres, got %q", c.Store.Driver)
+	}
+	if c.Store.Threads < 0 {
+		bad("store.threads", "must not be negative")
+	}
+	for key, u := range map[string]string{"wechat.base_url": c.WeChat.BaseURL, "youshu.base_url": c.Youshu.BaseURL} {
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			bad(key, "must be an http:// or https:// URL, got %q", u)
+		}
+	}
+	if c.Limits.MaxBodyBytes < 1024 {
+		bad("limits.max_body_bytes", "must be at least 1024")
+	}
+	if c.Limits.MaxBatchEvents < 1 {
+		bad("limits.max_batch_events", "must be at least 1")
+	}
+	ids, tokens, dataIDs := map[string]int{}, map[string]int{}, map[string]int{}
+	for i, a := range c.Apps {
+		k := fmt.Sprintf("apps[%d]", i)
+		switch {
+		case a.ID == "":
+			bad(k+".id", "required")
+		case !appIDPattern.MatchString(a.ID):
+			bad(k+".id", "must be lower-case letters, digits, '-' or '_' (at most 64), got %q", a.ID)
+		}
+		if j, dup := ids[a.ID]; dup && a.ID != "" {
+			bad(k+".id", "%q already used by apps[%d]", a.ID, j)
+		}
+		ids[a.ID] = i
+		if a.SDKToken == "" {
+			bad(k+".sdk_token", "required (or %sSDK_TOKEN)", EnvName(a.ID))
+		} else if len(a.SDKToken) < 8 {
+			bad(k+".sdk_token", "must be at least 8 characters")
+		} else if j, dup := tokens[a.SDKToken]; dup {
+			bad(k+".sdk_token", "already used by apps[%d]", j)
+		}
+		tokens[a.SDKToken] = i
+		if a.WxAppID != "" && !wxAppIDPattern.MatchString(a.WxAppID) {
+			bad(k+".wx_appid", "must be wx followed by 16 letters or digits, got %q", a.WxAppID)
+		}
+		if (a.DataAPI.AppID == "") != (a.DataAPI.AppSecret == "") {
+			bad(k+".data_api", "app_id and app_secret go together")
+		}
+		if a.DataAPI.AppID != "" {
+			if j, dup := dataIDs[a.DataAPI.AppID]; dup {
+				bad(k+".data_api.app_id", "already used by apps[%d]", j)
+			}
+			dataIDs[a.DataAPI.AppID] = i
+		}
+		if a.Timezone != "" {
+			if _, err := time.LoadLocation(a.Timezone); err != nil {
+				bad(k+".timezone", "unknown time zone %q", a.Timezone)
+			}
+		}
+		if a.Ads.UserActionSetID < 0 {
+			bad(k+".ads.user_action_set_id", "must not be negative")
+		}
+		if a.Ads.AttributionWindow != "" {
+			if d, err := ParseWindow(a.Ads.AttributionWindow); err != nil || d <= 0 {
+				bad(k+".ads.attribution_window", "must be a positive duration like 7d or 168h, got %q", a.Ads.AttributionWindow)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ParseWindow reads a duration that may also be given in days ("7d").
+func ParseWindow(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil {
+			return 0, fmt.Errorf("days must be an integer: %q", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+// Tenants turns the configured apps into the tenant registry.
+func (c *Config) Tenants() (*tenant.Registry, error) {
+	apps := make([]*tenant.App, 0, len(c.Apps))
+	for _, a := range c.Apps {
+		tz := a.Timezone
+		if tz == "" {
+			tz = c.Timezone
+		}
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			return nil, fmt.Errorf("app %s: time zone %q: %w", a.ID, tz, err)
+		}
+		window := DefaultAttributionWd
+		if a.Ads.AttributionWindow != "" {
+			if window, err = ParseWindow(a.Ads.AttributionWindow); err != nil {
+				return nil, fmt.Errorf("app %s: attribution_window: %w", a.ID, err)
+			}
+		}
+		apps = append(apps, &tenant.App{
+			ID: a.ID, Name: a.Name, WxAppID: a.WxAppID, WxSecret: a.WxSecret, SDKToken: a.SDKToken,
+			DataAPIAppID: a.DataAPI.AppID, DataAPISecret: a.DataAPI.AppSecret,
+			UserActionSetID: a.Ads.UserActionSetID, AttributionWindow: window, Location: loc,
+		})
+	}
+	return tenant.NewRegistry(apps)
+}
+
+// Dump renders the effective configuration as YAML with every secret
+// masked.
+func (c *Config) Dump() string {
+	m := *c
+	m.AdminKey = mask(c.AdminKey)
+	m.Store.DSN = maskDSN(c.Store.DSN)
+	m.Apps = make([]App, len(c.Apps))
+	for i, a := range c.Apps {
+		a.WxSecret = mask(a.WxSecret)
+		a.SDKToken = mask(a.SDKToken)
+		a.DataAPI.AppSecret = mask(a.DataAPI.AppSecret)
+		m.Apps[i] = a
+	}
+	b, err := yaml.Marshal(&m)
+	if err != nil {
+		return fmt.Sprintf("# cannot render config: %v\n", err)
+	}
+	return string(b)
+}
+
+func mask(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "******"
+}
+
+// maskDSN hides a password in a URL-form or key=value connection string.
+var dsnPassword = regexp.MustCompile(`(://[^:/@]*:)[^@]*(@)|(password=)\S+`)
+
+func maskDSN(s string) string {
+	return dsnPassword.ReplaceAllString(s, "${1}${3}******${2}")
+}

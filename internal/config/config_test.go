@@ -1,0 +1,132 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shuyuan-dev/shuyuan/internal/config"
+)
+
+const fullExample = `
+admin_key: admin-key-0123456789
+timezone: Asia/Shanghai
+store: {driver: duckdb, path: /var/lib/shuyuan}
+wechat: {base_url: https://api.weixin.qq.com}
+youshu: {base_url: https://zhls.qq.com}
+apps:
+  - id: shop
+    name: My shop
+    wx_appid: wx8f0c1d2e3a4b5c6d
+    wx_secret: wx-secret-value
+    sdk_token: sdk-token-value
+    data_api: {app_id: ys-app, app_secret: ys-secret}
+    ads: {user_action_set_id: 1111015138, attribution_window: 3d}
+`
+
+func write(t *testing.T, s string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "shuyuan.yaml")
+	if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestPrecedence(t *testing.T) {
+	file := write(t, fullExample)
+	c, rest, err := config.Load("serve", []string{"--config", file, "--addr", ":9999", "extra"},
+		env(map[string]string{"SHUYUAN_ADDR": ":7777", "SHUYUAN_DATA": "/env/data", "SHUYUAN_APP_SHOP_SDK_TOKEN": "from-env-token"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":9999" {
+		t.Errorf("flag must win over env: addr %q", c.Addr)
+	}
+	if c.Store.Path != "/env/data" {
+		t.Errorf("env must win over file: path %q", c.Store.Path)
+	}
+	if c.Apps[0].SDKToken != "from-env-token" {
+		t.Errorf("secret from env: %q", c.Apps[0].SDKToken)
+	}
+	if len(rest) != 1 || rest[0] != "extra" {
+		t.Errorf("rest %v", rest)
+	}
+	reg, err := c.Tenants()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, ok := reg.ByToken("from-env-token")
+	if !ok || app.ID != "shop" || app.AttributionWindow != 72*time.Hour || app.UserActionSetID != 1111015138 || app.Location.String() != "Asia/Shanghai" {
+		t.Errorf("tenant %+v", app)
+	}
+	if _, ok := reg.ByToken("sdk-token-valu"); ok {
+		t.Error("a prefix of a token matched")
+	}
+	dump := c.Dump()
+	for _, secret := range []string{"admin-key-0123456789", "wx-secret-value", "from-env-token", "ys-secret"} {
+		if strings.Contains(dump, secret) {
+			t.Errorf("dump shows secret %q:\n%s", secret, dump)
+		}
+	}
+	if !strings.Contains(dump, "ys-app") || !strings.Contains(dump, "******") {
+		t.Errorf("dump:\n%s", dump)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c, _, err := config.Load("serve", nil, env(map[string]string{"SHUYUAN_ADMIN_KEY": "0123456789abcdef"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.Store.Path != "./data" || c.Store.Driver != "duckdb" || c.Timezone != "Asia/Shanghai" ||
+		c.Limits.MaxBodyBytes != 1<<20 || c.Limits.MaxBatchEvents != 500 {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+func TestBadConfig(t *testing.T) {
+	cases := []struct{ name, file, want string }{
+		{"unknown key", "admin_key: 0123456789abcdef\nadmin_kee: x\n", "field admin_kee not found"},
+		{"no admin key", "timezone: Asia/Shanghai\n", "admin_key: required"},
+		{"short admin key", "admin_key: short\n", "admin_key: must be at least 16"},
+		{"bad timezone", "admin_key: 0123456789abcdef\ntimezone: Mars/Olympus\n", "timezone: unknown time zone"},
+		{"bad driver", "admin_key: 0123456789abcdef\nstore: {driver: mysql}\n", "store.driver: must be duckdb or postgres"},
+		{"postgres without dsn", "admin_key: 0123456789abcdef\nstore: {driver: postgres}\n", "store.dsn: required"},
+		{"app without token", "admin_key: 0123456789abcdef\napps: [{id: a}]\n", "apps[0].sdk_token: required"},
+		{"bad app id", "admin_key: 0123456789abcdef\napps: [{id: 'A B', sdk_token: tokentoken}]\n", "apps[0].id: must be"},
+		{"duplicate token", "admin_key: 0123456789abcdef\napps: [{id: a, sdk_token: tokentoken}, {id: b, sdk_token: tokentoken}]\n", "apps[1].sdk_token: already used by apps[0]"},
+		{"bad wx_appid", "admin_key: 0123456789abcdef\napps: [{id: a, sdk_token: tokentoken, wx_appid: abc}]\n", "apps[0].wx_appid: must be wx"},
+		{"half data_api", "admin_key: 0123456789abcdef\napps: [{id: a, sdk_token: tokentoken, data_api: {app_id: x}}]\n", "apps[0].data_api: app_id and app_secret go together"},
+		{"bad window", "admin_key: 0123456789abcdef\napps: [{id: a, sdk_token: tokentoken, ads: {attribution_window: soon}}]\n", "apps[0].ads.attribution_window"},
+		{"bad url", "admin_key: 0123456789abcdef\nwechat: {base_url: ftp://x}\n", "wechat.base_url: must be an http"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _, err := config.Load("serve", []string{"--config", write(t, tc.file)}, env(nil))
+			if err == nil {
+				err = c.Validate()
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestEnvTypeErrors(t *testing.T) {
+	_, _, err := config.Load("serve", nil, env(map[string]string{"SHUYUAN_MAX_BATCH": "many"}))
+	if err == nil || !strings.Contains(err.Error(), "SHUYUAN_MAX_BATCH: must be an integer") {
+		t.Fatalf("got %v", err)
+	}
+}
