@@ -1,0 +1,55 @@
+// Command shuyuan is the Youshu-compatible collector, analytics server and
+// WeChat Ads conversion reporter of a WeChat mini-program merchant.
+package main
+
+import (
+	"fmt"
+	"os"
+	_ "time/tzdata" // days are cut in Asia/Shanghai even where the OS has no zoneinfo
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `shuyuan — own your mini-program commerce data
+
+Usage:
+  shuyuan serve   [flags]   run the collector, data-api, analyses and dashboard
+  shuyuan migrate [flags]   apply pending store migrations and exit
+  shuyuan config  [flags]   print the effective configuration, secrets masked
+  shuyuan version           print the version
+
+Every flag has a SHUYUAN_* environment fallback (--addr → SHUYUAN_ADDR);
+run "shuyuan serve -h" for the flags.
+`
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "shuyuan:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return fmt.Errorf("a command is required")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return serve(rest)
+	case "migrate":
+		return migrate(rest)
+	case "config":
+		return printConfig(rest)
+	case "version":
+		fmt.Println("shuyuan", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return nil
+	}
+	fmt.Fprint(os.Stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}

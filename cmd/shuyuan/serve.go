@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shuyuan-dev/shuyuan/internal/collect"
+	"github.com/shuyuan-dev/shuyuan/internal/config"
+	"github.com/shuyuan-dev/shuyuan/internal/server"
+	"github.com/shuyuan-dev/shuyuan/internal/store"
+	"github.com/shuyuan-dev/shuyuan/internal/store/duckdb"
+)
+
+func loadConfig(name string, args []string) (*config.Config, error) {
+	cfg, rest, err := config.Load(name, args, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) > 0 {
+		return nil, fmt.Errorf("unexpected arguments %v", rest)
+	}
+	return cfg, nil
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+	switch cfg.Store.Driver {
+	case "duckdb":
+		return duckdb.Open(ctx, cfg.Store.Path, duckdb.Options{
+			MemoryLimit: cfg.Store.MemoryLimit, Threads: cfg.Store.Threads, NoMigrate: cfg.NoMigrate,
+		})
+	}
+	return nil, fmt.Errorf("store.driver %q: only duckdb is available in this build", cfg.Store.Driver)
+}
+
+func serve(args []string) error {
+	cfg, err := loadConfig("serve", args)
+	if err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("bad config:\n%w", err)
+	}
+	tenants, err := cfg.Tenants()
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("close store", "error", err)
+		}
+	}()
+	reg := prometheus.NewRegistry()
+	var metrics *server.Metrics
+	w := store.NewWriter(st, store.WriterOptions{OnCommit: func(n int, took time.Duration, res []store.EventResult, err error) {
+		metrics.ObserveCommit(n, took, res, err)
+	}})
+	metrics = server.NewMetrics(reg, w)
+	// The writer is closed before the store (defers run last-in first-out):
+	// every batch handed in is committed first.
+	defer w.Close()
+
+	srv := server.New(server.Deps{
+		Tenants: tenants, Store: st, Writer: w, Collector: collect.New(w), Logger: log, Metrics: metrics,
+		AdminKey: cfg.AdminKey, MaxBody: cfg.Limits.MaxBodyBytes, MaxBatch: cfg.Limits.MaxBatchEvents,
+	})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "store", cfg.Store.Driver, "apps", len(tenants.Apps()))
+
+
+	select {
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: no new requests, flushing the writer, closing the store")
+	srv.Drain()
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Error("shutdown", "error", err)
+	}
+	return nil
+}
+
+func migrate(args []string) error {
+	cfg, err := loadConfig("migrate", args)
+	if err != nil {
+		return err
+	}
+	cfg.NoMigrate = true
+	ctx := context.Background()
+	switch cfg.Store.Driver {
+	case "duckdb":
+		st, err := duckdb.Open(ctx, cfg.Store.Path, duckdb.Options{NoMigrate: true, MemoryLimit: cfg.Store.MemoryLimit})
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		n, err := st.Migrate(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("applied %d migrations to %s\n", n, st.Path())
+		return nil
+	}
+	return fmt.Errorf("store.driver %q: only duckdb is available in this build", cfg.Store.Driver)
+}
+
+func printConfig(args []string) error {
+	cfg, err := loadConfig("config", args)
+	if err != nil {
+		return err
+	}
+	fmt.Print(cfg.Dump())
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("bad config:\n%w", err)
+	}
+	return nil
+}

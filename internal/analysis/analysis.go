@@ -1,0 +1,191 @@
+// Package analysis answers the questions merchants ask of their data, as
+// tables the JSON API, the CSV export and the dashboard all render.
+package analysis
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/shuyuan-dev/shuyuan/internal/store"
+	"github.com/shuyuan-dev/shuyuan/internal/tenant"
+)
+
+//go:embed sql
+var sqlFS embed.FS
+
+// MaxDays is the longest range one analysis covers.
+const MaxDays = 366
+
+// Query is what an analysis is asked: an app, a range of local days
+// (inclusive) and analysis-specific parameters.
+type Query struct {
+	App    *tenant.App
+	From   time.Time // local midnight of the first day, in App.Location
+	To     time.Time // local midnight of the last day
+	Params url.Values
+}
+
+// Start and End are the UTC bounds of the range: [Start, End).
+func (q Query) Start() time.Time { return q.From.UTC() }
+
+// End is the instant after the last day.
+func (q Query) End() time.Time { return q.To.AddDate(0, 0, 1).UTC() }
+
+// BadRequest is an error in the question, not in answering it.
+type BadRequest struct{ Field, Rule string }
+
+func (e *BadRequest) Error() string { return e.Field + ": " + e.Rule }
+
+// ParseQuery reads from and to (YYYY-MM-DD, days in the app's zone).
+func ParseQuery(app *tenant.App, from, to string, params url.Values) (Query, error) {
+	q := Query{App: app, Params: params}
+	var err error
+	if q.From, err = parseDay(app, "from", from); err != nil {
+		return q, err
+	}
+	if q.To, err = parseDay(app, "to", to); err != nil {
+		return q, err
+	}
+	if q.To.Before(q.From) {
+		return q, &BadRequest{"to", "must not be before from"}
+	}
+	if days := int(q.To.Sub(q.From).Hours()/24) + 1; days > MaxDays {
+		return q, &BadRequest{"to", fmt.Sprintf("range is %d days; at most %d", days, MaxDays)}
+	}
+	return q, nil
+}
+
+func parseDay(app *tenant.App, field, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, &BadRequest{field, "required (YYYY-MM-DD)"}
+	}
+	t, err := time.ParseInLocation("2006-01-02", s, app.Location)
+	if err != nil {
+		return time.Time{}, &BadRequest{field, fmt.Sprintf("must be a date YYYY-MM-DD, got %q", s)}
+	}
+	return t, nil
+}
+
+// Column describes one column of a result.
+type Column struct {
+	Name  string `json:"name"`
+	Type  string `json:"type"` // day, string, int, fen, ratio, ms
+	Label string `json:"label,omitempty"`
+}
+
+// Result is a table: named, typed columns and rows in column order.
+type Result struct {
+	Analysis string   `json:"analysis"`
+	App      string   `json:"app"`
+	From     string   `json:"from"`
+	To       string   `json:"to"`
+	Timezone string   `json:"timezone"`
+	Columns  []Column `json:"columns"`
+	Rows     [][]any  `json:"rows"`
+}
+
+// Analysis is one named analysis.
+type Analysis struct {
+	Name        string
+	Description string
+	Run         func(ctx context.Context, st store.Store, q Query) (*Result, error)
+}
+
+var registry = map[string]Analysis{}
+
+func register(a Analysis) {
+	if _, dup := registry[a.Name]; dup {
+		panic("analysis registered twice: " + a.Name) // programming error at init
+	}
+	registry[a.Name] = a
+}
+
+// Get finds an analysis by name.
+func Get(name string) (Analysis, bool) {
+	a, ok := registry[name]
+	return a, ok
+}
+
+// All lists the analyses by name.
+func All() []Analysis {
+	out := make([]Analysis, 0, len(registry))
+	for _, a := range registry {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// querySQL returns the SQL of name for the store's dialect: name.<dialect>.sql
+// where the dialects differ, else name.sql.
+func querySQL(d store.Dialect, name string) (string, error) {
+	b, err := fs.ReadFile(sqlFS, "sql/"+name+"."+string(d)+".sql")
+	if errors.Is(err, fs.ErrNotExist) {
+		b, err = fs.ReadFile(sqlFS, "sql/"+name+".sql")
+	}
+	if err != nil {
+		return "", fmt.Errorf("query %s: %w", name, err)
+	}
+	return string(b), nil
+}
+
+// table runs a query and returns its rows as a Result with the columns given.
+func table(ctx context.Context, st store.Store, q Query, name string, cols []Column, args ...any) (*Result, error) {
+	text, err := querySQL(st.Dialect(), name)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.DB().QueryContext(ctx, text, args...)
+	if err != nil {
+		return nil, fmt.Errorf("analysis %s: %w", name, err)
+	}
+	defer rows.Close()
+	res := &Result{
+		Analysis: name, App: q.App.ID, From: q.From.Format("2006-01-02"), To: q.To.Format("2006-01-02"),
+		Timezone: q.App.Location.String(), Columns: cols, Rows: [][]any{},
+	}
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("analysis %s: scan: %w", name, err)
+		}
+		for i, v := range vals {
+			vals[i] = normalise(v)
+		}
+		res.Rows = append(res.Rows, vals)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("analysis %s: %w", name, err)
+	}
+	return res, nil
+}
+
+// normalise gives every driver's values the same JSON shape.
+func normalise(v any) any {
+	switch x := v.(type) {
+	case int32:
+		return int64(x)
+	case uint64:
+		return int64(x)
+	case int:
+		return int64(x)
+	case []byte:
+		return string(x)
+	case time.Time:
+		return x.Format("2006-01-02")
+	case string:
+		return strings.Clone(x)
+	}
+	return v
+}

@@ -1,0 +1,198 @@
+// Package collect is the Youshu-compatible SDK endpoint's domain: it turns
+// the body of one SDK upload into stored and quarantined events. It knows
+// nothing of HTTP; the server reads the body and maps the codes.
+package collect
+
+import (
+	"bytes"
+	"context"
+	"crypto/rc4"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/shuyuan-dev/shuyuan/internal/event"
+	"github.com/shuyuan-dev/shuyuan/internal/store"
+	"github.com/shuyuan-dev/shuyuan/internal/tenant"
+)
+
+// Codes answered to the SDK in {"code":N,"msg":...}. The SDK only checks
+// code == 0; anything else makes it keep the batch and send it again.
+const (
+	CodeOK          = 0
+	CodeBadToken    = 4001 // token missing or unknown
+	CodeBadBody     = 4002 // empty, not JSON, truncated, invalid UTF-8, undecryptable
+	CodeTooMany     = 4003 // more events than the batch limit
+	CodeTooLarge    = 4013 // body over the size limit
+	CodeUnavailable = 5003 // the store could not commit; try again
+)
+
+// EncryptedContentType marks the SDK's RC4+base64 body (init option encrypt).
+const EncryptedContentType = "application/x-sr-encrypted"
+
+// Error is a refusal of the whole upload, with the code the SDK gets.
+type Error struct {
+	Code int
+	Msg  string
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Msg }
+func (e *Error) Unwrap() error { return e.Err }
+
+func refuse(code int, err error, format string, args ...any) *Error {
+	return &Error{Code: code, Msg: fmt.Sprintf(format, args...), Err: err}
+}
+
+// Upload is one SDK request as the server read it.
+type Upload struct {
+	App        *tenant.App
+	Body       []byte
+	Encrypted  bool   // Content-Type application/x-sr-encrypted
+	EncryptKey string // Content-Encrypting-Key
+	ReceivedAt time.Time
+	MaxEvents  int
+}
+
+// Writer is where accepted batches go: store.Writer in production.
+type Writer interface {
+	Write(ctx context.Context, b *store.EventBatch) (store.EventResult, error)
+}
+
+// Collector validates uploads and hands them to the writer.
+type Collector struct {
+	w Writer
+}
+
+// New returns a Collector writing through w.
+func New(w Writer) *Collector { return &Collector{w: w} }
+
+// Collect decodes, validates and stores one upload. It returns only after
+// the batch is committed. Events that fail validation are quarantined and
+// do not fail the upload; an *Error refuses the whole upload.
+func (c *Collector) Collect(ctx context.Context, up Upload) (store.EventResult, error) {
+	raws, err := Decode(up)
+	if err != nil {
+		return store.EventResult{}, err
+	}
+	if up.MaxEvents > 0 && len(raws) > up.MaxEvents {
+		return store.EventResult{}, refuse(CodeTooMany, nil, "batch has %d events; at most %d are accepted per upload", len(raws), up.MaxEvents)
+	}
+	b := &store.EventBatch{AppID: up.App.ID, ReceivedAt: up.ReceivedAt, Events: make([]event.Event, 0, len(raws))}
+	for i, raw := range raws {
+		ev, err := event.Parse(raw)
+		if err != nil {
+			b.Quarantined = append(b.Quarantined, event.Quarantined{
+				Type: event.TypeOf(raw), Reason: fmt.Sprintf("event %d: %v", i, err), Raw: raw,
+			})
+			continue
+		}
+		b.Events = append(b.Events, ev)
+	}
+	if len(b.Events) == 0 && len(b.Quarantined) == 0 {
+		return store.EventResult{}, nil
+	}
+	res, err := c.w.Write(ctx, b)
+	if err != nil {
+		return store.EventResult{}, refuse(CodeUnavailable, err, "store unavailable, send again later: %v", err)
+	}
+	return res, nil
+}
+
+// Decode turns an upload's body into its raw events: a JSON array, a
+// single JSON object (the SDK posts its own API errors that way) or the
+// encrypted form of either.
+func Decode(up Upload) ([]json.RawMessage, error) {
+	body := up.Body
+	if up.Encrypted {
+		var err error
+		if body, err = decrypt(body, up.EncryptKey); err != nil {
+			return nil, err
+		}
+	}
+	if !utf8.Valid(body) {
+		return nil, refuse(CodeBadBody, nil, "body is not valid UTF-8 (at byte %d)", invalidAt(body))
+	}
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil, refuse(CodeBadBody, nil, "body is empty; expected a JSON array of events")
+	}
+	switch body[0] {
+	case '[':
+		var raws []json.RawMessage
+		if err := json.Unmarshal(body, &raws); err != nil {
+			return nil, refuse(CodeBadBody, err, "body is not a valid JSON array: %s", jsonErr(err))
+		}
+		return raws, nil
+	case '{':
+		if !json.Valid(body) {
+			var v any
+			err := json.Unmarshal(body, &v)
+			return nil, refuse(CodeBadBody, err, "body is not a valid JSON object: %s", jsonErr(err))
+		}
+		return []json.RawMessage{body}, nil
+	}
+	return nil, refuse(CodeBadBody, nil, "body must be a JSON array of events or one event object")
+}
+
+// decrypt undoes the SDK's encrypt mode: base64 of RC4 keyed by the UTF-8
+// bytes of the Content-Encrypting-Key header.
+func decrypt(body []byte, key string) ([]byte, error) {
+	if key == "" {
+		return nil, refuse(CodeBadBody, nil, "encrypted body without a Content-Encrypting-Key header")
+	}
+	raw := make([]byte, base64.StdEncoding.DecodedLen(len(body)))
+	n, err := base64.StdEncoding.Decode(raw, bytes.TrimSpace(body))
+	if err != nil {
+		return nil, refuse(CodeBadBody, err, "encrypted body is not base64: %v", err)
+	}
+	c, err := rc4.NewCipher([]byte(key))
+	if err != nil {
+		return nil, refuse(CodeBadBody, err, "Content-Encrypting-Key: %v", err)
+	}
+	plain := raw[:n]
+	c.XORKeyStream(plain, plain)
+	if t := bytes.TrimSpace(plain); len(t) == 0 || (t[0] != '[' && t[0] != '{') || !utf8.Valid(t) {
+		return nil, refuse(CodeBadBody, nil, "encrypted body does not decrypt to JSON with the given Content-Encrypting-Key")
+	}
+	return plain, nil
+}
+
+// Encrypt is the SDK's encrypt mode, for tests and the load generator.
+func Encrypt(plain []byte, key string) ([]byte, error) {
+	c, err := rc4.NewCipher([]byte(key))
+	if err != nil {
+		return nil, fmt.Errorf("rc4 key: %w", err)
+	}
+	out := make([]byte, len(plain))
+	c.XORKeyStream(out, plain)
+	enc := make([]byte, base64.StdEncoding.EncodedLen(len(out)))
+	base64.StdEncoding.Encode(enc, out)
+	return enc, nil
+}
+
+func invalidAt(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
+}
+
+func jsonErr(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%v (at byte %d)", se, se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("%v (at byte %d)", te, te.Offset)
+	}
+	return err.Error()
+}

@@ -1,0 +1,70 @@
+package server
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/shuyuan-dev/shuyuan/internal/store"
+)
+
+// Metrics are shuyuan's Prometheus metrics.
+type Metrics struct {
+	Registry    *prometheus.Registry
+	Requests    *prometheus.CounterVec
+	Latency     *prometheus.HistogramVec
+	Events      *prometheus.CounterVec
+	CommitTime  prometheus.Histogram
+	CommitFails prometheus.Counter
+}
+
+// NewMetrics registers the metrics on reg; the writer's queue depth is read
+// at scrape time.
+func NewMetrics(reg *prometheus.Registry, w *store.Writer) *Metrics {
+	m := &Metrics{
+		Registry: reg,
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shuyuan_http_requests_total", Help: "HTTP requests by route and status.",
+		}, []string{"route", "status"}),
+		Latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "shuyuan_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}, []string{"route"}),
+		Events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shuyuan_events_total", Help: "SDK events by app and outcome (accepted, quarantined, deduplicated).",
+		}, []string{"app", "outcome"}),
+		CommitTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "shuyuan_batch_commit_seconds", Help: "Time to commit one group-commit flush.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
+		CommitFails: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "shuyuan_batch_commit_failures_total", Help: "Group-commit flushes that failed.",
+		}),
+	}
+	reg.MustRegister(m.Requests, m.Latency, m.Events, m.CommitTime, m.CommitFails,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if w != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "shuyuan_writer_queue_events", Help: "Events handed to the writer and not yet committed.",
+		}, func() float64 { return float64(w.Waiting()) }))
+	}
+	return m
+}
+
+// ObserveCommit is the writer's OnCommit hook.
+func (m *Metrics) ObserveCommit(_ int, took time.Duration, _ []store.EventResult, err error) {
+	m.CommitTime.Observe(took.Seconds())
+	if err != nil {
+		m.CommitFails.Inc()
+	}
+}
+
+func (m *Metrics) observeEvents(app string, r store.EventResult) {
+	m.Events.WithLabelValues(app, "accepted").Add(float64(r.Accepted))
+	m.Events.WithLabelValues(app, "quarantined").Add(float64(r.Quarantined))
+	m.Events.WithLabelValues(app, "deduplicated").Add(float64(r.Duplicates))
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

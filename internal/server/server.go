@@ -1,0 +1,209 @@
+// Package server is shuyuan's HTTP surface: routing, middleware (request
+// ids, access log, recovery, body limits, auth, metrics) and the error
+// envelope of each protocol. Handlers decode, call one domain function and
+// encode.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/shuyuan-dev/shuyuan/internal/collect"
+	"github.com/shuyuan-dev/shuyuan/internal/store"
+	"github.com/shuyuan-dev/shuyuan/internal/tenant"
+)
+
+// Deps are what the server serves from.
+type Deps struct {
+	Tenants   *tenant.Registry
+	Store     store.Store
+	Writer    *store.Writer
+	Collector *collect.Collector
+	Logger    *slog.Logger
+	Metrics   *Metrics
+	AdminKey  string
+	// MaxBody bounds every request body (bytes); MaxBatch the events of one
+	// SDK upload.
+	MaxBody  int64
+	MaxBatch int
+	// Extra lets other parts (data-api, WeChat routes, dashboard) add routes.
+	Extra []func(mux *http.ServeMux, s *Server)
+}
+
+// Server is the HTTP handler of shuyuan.
+type Server struct {
+	Deps
+	mux      *http.ServeMux
+	adminSum [32]byte
+	draining atomic.Bool
+}
+
+// New builds the routes.
+func New(d Deps) *Server {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Metrics == nil {
+		d.Metrics = NewMetrics(prometheus.NewRegistry(), d.Writer)
+	}
+	s := &Server{Deps: d, mux: http.NewServeMux(), adminSum: sha256.Sum256([]byte(d.AdminKey))}
+	s.mux.HandleFunc("POST /api/report", s.report)
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{}))
+	s.mux.Handle("GET /api/v1/apps", s.Admin(http.HandlerFunc(s.listApps)))
+	s.mux.Handle("GET /api/v1/apps/{app}/analysis", s.Admin(http.HandlerFunc(s.listAnalyses)))
+	s.mux.Handle("GET /api/v1/apps/{app}/analysis/{name}", s.Admin(http.HandlerFunc(s.analysis)))
+	for _, add := range d.Extra {
+		add(s.mux, s)
+	}
+	return s
+}
+
+// Drain makes /readyz fail so load balancers stop sending, before shutdown.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// ServeHTTP runs the middleware chain around the routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := r.Header.Get("X-Request-Id")
+	if id == "" || len(id) > 64 {
+		id = newID()
+	}
+	w.Header().Set("X-Request-Id", id)
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+	if s.MaxBody > 0 && r.Body != nil {
+		r.Body = http.MaxBytesReader(rec, r.Body, s.MaxBody)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.Logger.Error("panic", "request_id", id, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if !rec.wrote {
+				writeJSON(rec, http.StatusInternalServerError, map[string]any{"error": map[string]any{
+					"code": "internal", "message": "internal error; request id " + id}})
+			}
+		}
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		took := time.Since(start)
+		s.Metrics.Requests.WithLabelValues(route, fmt.Sprint(rec.status)).Inc()
+		s.Metrics.Latency.WithLabelValues(route).Observe(took.Seconds())
+		s.Logger.Info("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+			"status", rec.status, "bytes", rec.bytes, "duration_ms", float64(took.Microseconds())/1000, "remote", r.RemoteAddr)
+	}()
+	s.mux.ServeHTTP(rec, r)
+}
+
+type requestIDKey struct{}
+
+// RequestID is the id of the request being served.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+func newID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+	wrote  bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status = code
+		r.wrote = true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += n
+	return n, err
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Admin lets through requests carrying "Authorization: Bearer <admin key>".
+func (s *Server) Admin(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.IsAdmin(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="shuyuan"`)
+			writeAPIError(w, http.StatusUnauthorized, "unauthorized", "Authorization: Bearer <admin key> required")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// IsAdmin checks the admin key in constant time.
+func (s *Server) IsAdmin(r *http.Request) bool {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || s.AdminKey == "" {
+		return false
+	}
+	sum := sha256.Sum256([]byte(tok))
+	return subtle.ConstantTimeCompare(sum[:], s.adminSum[:]) == 1
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Store.Ping(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unreachable", "error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// WriteJSON encodes v with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v) //nolint:errcheck // the client went away; nothing to do
+}
+
+// writeAPIError is the envelope of the admin JSON API.
+func writeAPIError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}
