@@ -98,7 +98,6 @@ func serve(args []string) error {
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "store", cfg.Store.Driver, "apps", len(tenants.Apps()))
 
-
 	select {
 	case err := <-errc:
 		if !errors.Is(err, http.ErrServerClosed) {
