@@ -9,8 +9,10 @@ import (
 	"crypto/rc4"
 	"encoding/base64"
 	"encoding/json"
+
 	"errors"
 	"fmt"
+	gojson "github.com/goccy/go-json"
 	"time"
 	"unicode/utf8"
 
@@ -82,8 +84,9 @@ func (c *Collector) Collect(ctx context.Context, up Upload) (store.EventResult, 
 		return store.EventResult{}, refuse(CodeTooMany, nil, "batch has %d events; at most %d are accepted per upload", len(raws), up.MaxEvents)
 	}
 	b := &store.EventBatch{AppID: up.App.ID, ReceivedAt: up.ReceivedAt, Events: make([]event.Event, 0, len(raws))}
+	var p event.Parser // one per upload: its events share the SDK context
 	for i, raw := range raws {
-		ev, err := event.Parse(raw)
+		ev, err := p.Parse(raw)
 		if err != nil {
 			b.Quarantined = append(b.Quarantined, event.Quarantined{
 				Type: event.TypeOf(raw), Reason: fmt.Sprintf("event %d: %v", i, err), Raw: raw,
@@ -123,7 +126,7 @@ func Decode(up Upload) ([]json.RawMessage, error) {
 	switch body[0] {
 	case '[':
 		var raws []json.RawMessage
-		if err := json.Unmarshal(body, &raws); err != nil {
+		if err := gojson.Unmarshal(body, &raws); err != nil {
 			return nil, refuse(CodeBadBody, err, "body is not a valid JSON array: %s", jsonErr(err))
 		}
 		return raws, nil

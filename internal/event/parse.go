@@ -3,8 +3,10 @@ package event
 import (
 	"bytes"
 	"encoding/json"
+
 	"errors"
 	"fmt"
+	gojson "github.com/goccy/go-json"
 	"hash/fnv"
 	"math"
 	"sort"
@@ -45,10 +47,25 @@ type envelope struct {
 	LogID      json.RawMessage `json:"log_id"`
 }
 
+// Parser parses the events of one upload. The SDK spreads the same context
+// (wx_user, chan, system_info, ...) over every event of an upload, so the
+// parser decodes a context once and reuses it while it repeats.
+type Parser struct {
+	sig    []byte // the raw context of the last event
+	ctx    Event  // its context fields
+	ctxErr error
+}
+
 // Parse decodes and validates one event of an SDK batch. A returned error is
 // an *Invalid naming the field and the rule; TypeOf still tells the type for
 // the quarantine when it could be read.
 func Parse(raw json.RawMessage) (Event, error) {
+	var p Parser
+	return p.Parse(raw)
+}
+
+// Parse is the package-level Parse with the parser's context cache.
+func (p *Parser) Parse(raw json.RawMessage) (Event, error) {
 	var ev Event
 	if len(raw) > MaxPropsBytes {
 		return ev, invalid("event", "larger than %d bytes", MaxPropsBytes)
@@ -57,7 +74,7 @@ func Parse(raw json.RawMessage) (Event, error) {
 		return ev, invalid("event", "nested deeper than %d levels", MaxDepth)
 	}
 	var env envelope
-	if err := json.Unmarshal(raw, &env); err != nil {
+	if err := gojson.Unmarshal(raw, &env); err != nil {
 		return ev, invalid("event", "must be a JSON object")
 	}
 	var err error
@@ -88,10 +105,10 @@ func Parse(raw json.RawMessage) (Event, error) {
 		env.Props = json.RawMessage(`{}`)
 	}
 	var props map[string]json.RawMessage
-	if err := json.Unmarshal(env.Props, &props); err != nil {
+	if err := gojson.Unmarshal(env.Props, &props); err != nil {
 		return ev, invalid("props", "must be an object")
 	}
-	if err := ev.fill(props); err != nil {
+	if err := p.fill(&ev, props); err != nil {
 		return ev, err
 	}
 	return ev, nil
@@ -102,14 +119,14 @@ func TypeOf(raw json.RawMessage) string {
 	var env struct {
 		Type any `json:"type"`
 	}
-	if json.Unmarshal(raw, &env) != nil {
+	if gojson.Unmarshal(raw, &env) != nil {
 		return ""
 	}
 	s, _ := env.Type.(string)
 	return s
 }
 
-func (ev *Event) fill(props map[string]json.RawMessage) error {
+func (p *Parser) fill(ev *Event, props map[string]json.RawMessage) error {
 	own := make(map[string]json.RawMessage, len(props))
 	ctx := make(map[string]json.RawMessage, 10)
 	for k, v := range props {
@@ -137,46 +154,24 @@ func (ev *Event) fill(props map[string]json.RawMessage) error {
 	}
 	ev.Page, ev.PageQry, _ = strings.Cut(strings.TrimPrefix(page, "/"), "?")
 	ev.Title, _ = r.optString(own, "page_title", "props.page_title")
-	ev.Refer, _ = r.optString(ctx, "refer_page", "props.refer_page")
 
-	if u := r.object(ctx, "wx_user", "props.wx_user"); u != nil {
-		ev.WxAppID, _ = r.optString(u, "app_id", "props.wx_user.app_id")
-		ev.OpenID, _ = r.optString(u, "open_id", "props.wx_user.open_id")
-		ev.UnionID, _ = r.optString(u, "union_id", "props.wx_user.union_id")
-		ev.LocalID, _ = r.optString(u, "local_id", "props.wx_user.local_id")
-		ev.UserID, _ = r.optScalar(u, "user_id", "props.wx_user.user_id")
-	}
-	ev.UserKey = ev.OpenID
-	if ev.UserKey == "" {
-		ev.UserKey = ev.LocalID
+	if sig := contextSignature(ctx); p.sig != nil && bytes.Equal(sig, p.sig) {
+		copyContext(ev, &p.ctx)
+		if p.ctxErr != nil {
+			r.fail(p.ctxErr.(*Invalid))
+		}
+	} else {
+		cr := reader{}
+		fillContext(&cr, ev, ctx)
+		p.sig, p.ctxErr = sig, cr.err
+		copyContext(&p.ctx, ev)
+		if cr.err != nil {
+			r.fail(cr.err.(*Invalid))
+		}
 	}
 	if behaviour && ev.UserKey == "" && r.err == nil {
 		r.fail(invalid("props.wx_user", "open_id or local_id required"))
 	}
-	if c := r.object(ctx, "chan", "props.chan"); c != nil {
-		if s, ok := r.optNumber(c, "chan_wxapp_scene", "props.chan.chan_wxapp_scene"); ok {
-			ev.Scene = int32(s)
-		}
-		ev.ChanID, _ = r.optScalar(c, "chan_id", "props.chan.chan_id")
-		ev.ReferApp, _ = r.optString(c, "chan_refer_app_id", "props.chan.chan_refer_app_id")
-		ev.GuideID, _ = r.optScalar(c, "guide_id", "props.chan.guide_id")
-		ev.RoomID, _ = r.optScalar(c, "room_id", "props.chan.room_id")
-		ev.ShopID, _ = r.optScalar(c, "chan_shop_id", "props.chan.chan_shop_id")
-		ev.ShopName, _ = r.optString(c, "chan_shop_name", "props.chan.chan_shop_name")
-		ev.GdtVid, _ = r.optString(c, "gdt_vid", "props.chan.gdt_vid")
-		ev.AdInfo, _ = r.optString(c, "weixinadinfo", "props.chan.weixinadinfo")
-		ev.QzGdt, _ = r.optString(c, "qz_gdt", "props.chan.qz_gdt")
-		if cc := r.object(c, "chan_custom", "props.chan.chan_custom"); cc != nil {
-			ev.CustomID, _ = r.optScalar(cc, "chan_custom_id", "props.chan.chan_custom.chan_custom_id")
-		}
-	}
-	if si := r.object(ctx, "store_info", "props.store_info"); si != nil {
-		ev.StoreID, _ = r.optScalar(si, "external_store_id", "props.store_info.external_store_id")
-	}
-	if ev.ShopID == "" {
-		ev.ShopID = ev.StoreID
-	}
-	r.optString(ctx, "sr_sdk_version", "props.sr_sdk_version")
 
 	// Per-behaviour props.
 	switch ev.Type {
@@ -207,14 +202,85 @@ func (ev *Event) fill(props map[string]json.RawMessage) error {
 	if ev.Props, err = marshalSorted(own); err != nil {
 		return invalid("props", "cannot be encoded: %v", err)
 	}
-	if len(ctx) > 0 {
+	ev.Key = dedupKey(ev.TrackingID, ev.Type, ev.Time, ev.Props)
+	return nil
+}
+
+// fillContext reads the context keys: the user, the channel and the store.
+func fillContext(r *reader, ev *Event, ctx map[string]json.RawMessage) {
+	ev.Refer, _ = r.optString(ctx, "refer_page", "props.refer_page")
+	if u := r.object(ctx, "wx_user", "props.wx_user"); u != nil {
+		ev.WxAppID, _ = r.optString(u, "app_id", "props.wx_user.app_id")
+		ev.OpenID, _ = r.optString(u, "open_id", "props.wx_user.open_id")
+		ev.UnionID, _ = r.optString(u, "union_id", "props.wx_user.union_id")
+		ev.LocalID, _ = r.optString(u, "local_id", "props.wx_user.local_id")
+		ev.UserID, _ = r.optScalar(u, "user_id", "props.wx_user.user_id")
+	}
+	ev.UserKey = ev.OpenID
+	if ev.UserKey == "" {
+		ev.UserKey = ev.LocalID
+	}
+	if c := r.object(ctx, "chan", "props.chan"); c != nil {
+		if s, ok := r.optNumber(c, "chan_wxapp_scene", "props.chan.chan_wxapp_scene"); ok {
+			ev.Scene = int32(s)
+		}
+		ev.ChanID, _ = r.optScalar(c, "chan_id", "props.chan.chan_id")
+		ev.ReferApp, _ = r.optString(c, "chan_refer_app_id", "props.chan.chan_refer_app_id")
+		ev.GuideID, _ = r.optScalar(c, "guide_id", "props.chan.guide_id")
+		ev.RoomID, _ = r.optScalar(c, "room_id", "props.chan.room_id")
+		ev.ShopID, _ = r.optScalar(c, "chan_shop_id", "props.chan.chan_shop_id")
+		ev.ShopName, _ = r.optString(c, "chan_shop_name", "props.chan.chan_shop_name")
+		ev.GdtVid, _ = r.optString(c, "gdt_vid", "props.chan.gdt_vid")
+		ev.AdInfo, _ = r.optString(c, "weixinadinfo", "props.chan.weixinadinfo")
+		ev.QzGdt, _ = r.optString(c, "qz_gdt", "props.chan.qz_gdt")
+		if cc := r.object(c, "chan_custom", "props.chan.chan_custom"); cc != nil {
+			ev.CustomID, _ = r.optScalar(cc, "chan_custom_id", "props.chan.chan_custom.chan_custom_id")
+		}
+	}
+	if si := r.object(ctx, "store_info", "props.store_info"); si != nil {
+		ev.StoreID, _ = r.optScalar(si, "external_store_id", "props.store_info.external_store_id")
+	}
+	if ev.ShopID == "" {
+		ev.ShopID = ev.StoreID
+	}
+	r.optString(ctx, "sr_sdk_version", "props.sr_sdk_version")
+	if len(ctx) > 0 && r.err == nil {
+		var err error
 		if ev.Context, err = marshalSorted(ctx); err != nil {
-			return invalid("props", "cannot be encoded: %v", err)
+			r.fail(invalid("props", "cannot be encoded: %v", err))
+			return
 		}
 		ev.ContextID = hash64(ev.Context)
 	}
-	ev.Key = dedupKey(ev.TrackingID, ev.Type, ev.Time, ev.Props)
-	return nil
+}
+
+// copyContext copies the fields fillContext sets.
+func copyContext(dst, src *Event) {
+	dst.Refer, dst.WxAppID, dst.OpenID, dst.UnionID, dst.LocalID, dst.UserID, dst.UserKey =
+		src.Refer, src.WxAppID, src.OpenID, src.UnionID, src.LocalID, src.UserID, src.UserKey
+	dst.Scene, dst.ChanID, dst.ReferApp, dst.GuideID, dst.RoomID, dst.ShopID, dst.ShopName =
+		src.Scene, src.ChanID, src.ReferApp, src.GuideID, src.RoomID, src.ShopID, src.ShopName
+	dst.GdtVid, dst.AdInfo, dst.QzGdt, dst.CustomID, dst.StoreID, dst.Context, dst.ContextID =
+		src.GdtVid, src.AdInfo, src.QzGdt, src.CustomID, src.StoreID, src.Context, src.ContextID
+}
+
+// contextSignature is the raw context, keys sorted, to recognise a repeat.
+func contextSignature(ctx map[string]json.RawMessage) []byte {
+	keys := make([]string, 0, len(ctx))
+	n := 0
+	for k, v := range ctx {
+		keys = append(keys, k)
+		n += len(k) + len(v) + 2
+	}
+	sort.Strings(keys)
+	sig := make([]byte, 0, n)
+	for _, k := range keys {
+		sig = append(sig, k...)
+		sig = append(sig, 0)
+		sig = append(sig, ctx[k]...)
+		sig = append(sig, 0)
+	}
+	return sig
 }
 
 func (ev *Event) fillSKU(r *reader, own map[string]json.RawMessage) {
@@ -291,7 +357,7 @@ func (ev *Event) fillOrder(r *reader, own map[string]json.RawMessage) {
 		return
 	}
 	var subs []map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &subs); err != nil {
+	if err := gojson.Unmarshal(raw, &subs); err != nil {
 		r.fail(invalid("props.sub_orders", "must be an array of objects"))
 		return
 	}
@@ -324,7 +390,7 @@ func (r *reader) optString(m map[string]json.RawMessage, key, field string) (str
 		return "", false
 	}
 	var s string
-	if json.Unmarshal(v, &s) != nil {
+	if gojson.Unmarshal(v, &s) != nil {
 		r.fail(invalid(field, "must be a string"))
 		return "", false
 	}
@@ -340,7 +406,7 @@ func (r *reader) optScalar(m map[string]json.RawMessage, key, field string) (str
 	switch v[0] {
 	case '"':
 		var s string
-		if json.Unmarshal(v, &s) != nil {
+		if gojson.Unmarshal(v, &s) != nil {
 			r.fail(invalid(field, "must be a string"))
 			return "", false
 		}
@@ -371,7 +437,7 @@ func (r *reader) object(m map[string]json.RawMessage, key, field string) map[str
 		return nil
 	}
 	var o map[string]json.RawMessage
-	if json.Unmarshal(v, &o) != nil {
+	if gojson.Unmarshal(v, &o) != nil {
 		r.fail(invalid(field, "must be an object"))
 		return nil
 	}
@@ -380,7 +446,7 @@ func (r *reader) object(m map[string]json.RawMessage, key, field string) map[str
 
 func number(v json.RawMessage, field string) (float64, error) {
 	var f float64
-	if json.Unmarshal(v, &f) != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+	if gojson.Unmarshal(v, &f) != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return 0, invalid(field, "must be a number")
 	}
 	return f, nil
@@ -391,7 +457,7 @@ func reqString(v json.RawMessage, field string) (string, error) {
 		return "", invalid(field, "required")
 	}
 	var s string
-	if json.Unmarshal(v, &s) != nil {
+	if gojson.Unmarshal(v, &s) != nil {
 		return "", invalid(field, "must be a string")
 	}
 	return s, nil
@@ -402,7 +468,7 @@ func optString(v json.RawMessage, field string) (string, error) {
 		return "", nil
 	}
 	var s string
-	if json.Unmarshal(v, &s) != nil {
+	if gojson.Unmarshal(v, &s) != nil {
 		return "", invalid(field, "must be a string")
 	}
 	return s, nil
