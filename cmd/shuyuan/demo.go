@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/shuyuan-dev/shuyuan/internal/config"
+	"github.com/shuyuan-dev/shuyuan/internal/demo"
+	"github.com/shuyuan-dev/shuyuan/internal/store"
+	"github.com/shuyuan-dev/shuyuan/internal/tenant"
+)
+
+// demoConfig completes the configuration for --demo: the demo app when no
+// app is configured, and a fresh admin key when none is set.
+func demoConfig(cfg *config.Config) error {
+	if len(cfg.Apps) == 0 {
+		cfg.Apps = append(cfg.Apps, config.App{
+			ID: demo.AppID, Name: demo.AppName, WxAppID: demo.WxAppID, SDKToken: demo.SDKToken,
+			DataAPI: config.DataAPI{AppID: demo.DataAPIAppID, AppSecret: demo.DataAPISecret},
+			// The in-process WeChat fake knows this secret (ads.go); the
+			// demo's paid orders are the SDK's, so they are what is reported.
+			WxSecret: demoWxSecret, Ads: config.Ads{OrderSource: "sdk"},
+		})
+	}
+	if cfg.AdminKey == "" {
+		var b [16]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return fmt.Errorf("generate a demo admin key: %w", err)
+		}
+		cfg.AdminKey = "demo-" + hex.EncodeToString(b[:])
+	}
+	return nil
+}
+
+// runDemo fills the demo app with generated traffic when the store has
+// none of its events yet, then prints what to open.
+func runDemo(ctx context.Context, cfg *config.Config, tenants *tenant.Registry, st store.Store, w *store.Writer, addr string, log *slog.Logger) error {
+	app, ok := tenants.ByID(demo.AppID)
+	if !ok {
+		log.Warn("demo: no app with id " + demo.AppID + " is configured, so no data is generated")
+	} else {
+		var n int
+		err := st.DB().QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM events WHERE app_id = $1 LIMIT 1)`, app.ID).Scan(&n)
+		if err != nil {
+			return fmt.Errorf("demo: look for existing events: %w", err)
+		}
+		if n == 0 {
+			start := time.Now()
+			log.Info("demo: generating traffic", "app", app.ID, "users", demo.DefaultUsers, "days", demo.DefaultDays)
+			stats, err := demo.Fill(ctx, w, app, demo.Options{
+				Location: app.Location,
+				Progress: func(n int) { log.Info("demo: storing", "events", n) },
+			})
+			if err != nil {
+				if errors.Is(err, context.Canceled) {
+					return nil
+				}
+				return fmt.Errorf("demo: %w", err)
+			}
+			log.Info("demo: stored", "events", stats.Accepted, "users", stats.Users, "sessions", stats.Sessions,
+				"orders", stats.Orders, "paid_orders", stats.PaidOrders, "days", stats.Days,
+				"seconds", time.Since(start).Round(100*time.Millisecond).Seconds())
+		} else {
+			log.Info("demo: the store already holds events of the demo app; not generating more", "app", app.ID)
+		}
+	}
+	printDemo(os.Stdout, cfg, tenants, addr)
+	return nil
+}
+
+// printDemo tells the user how to look at the demo.
+func printDemo(out io.Writer, cfg *config.Config, tenants *tenant.Registry, addr string) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		host, port = addr, ""
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	base := "http://" + net.JoinHostPort(host, port)
+	app, ok := tenants.ByID(demo.AppID)
+	if !ok && len(tenants.Apps()) > 0 {
+		app, ok = tenants.Apps()[0], true
+	}
+	fmt.Fprintf(out, "\nshuyuan is running at %s (demo mode)\n\n", base)
+	fmt.Fprintf(out, "  admin key       %s\n", cfg.AdminKey)
+	if ok {
+		today := time.Now().In(app.Location)
+		from := today.AddDate(0, 0, -(demo.DefaultDays - 1)).Format(time.DateOnly)
+		to := today.Format(time.DateOnly)
+		events := fmt.Sprintf("%s/api/v1/apps/%s/analysis/events?from=%s&to=%s", base, app.ID, from, to)
+		fmt.Fprintf(out, "  app             %s (%s)\n", app.ID, app.Name)
+		fmt.Fprintf(out, "  SDK token       %s\n", app.SDKToken)
+		fmt.Fprintf(out, "  SDK serverUrl   %s/api/report\n\n", base)
+		fmt.Fprintf(out, "  events, last %d days:\n    %s\n", demo.DefaultDays, events)
+		fmt.Fprintf(out, "    curl -H 'Authorization: Bearer %s' '%s'\n\n", cfg.AdminKey, events)
+	}
+	fmt.Fprintf(out, "  metrics         %s/metrics\n", base)
+	fmt.Fprintf(out, "  health          %s/healthz\n\n", base)
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/shuyuan-dev/shuyuan/internal/config"
+	"github.com/shuyuan-dev/shuyuan/internal/demo"
+)
+
+func TestDemoConfig(t *testing.T) {
+	noEnv := func(string) string { return "" }
+	cfg, _, err := config.Load("serve", []string{"--demo"}, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := demoConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("the demo config does not validate: %v", err)
+	}
+	if len(cfg.Apps) != 1 || cfg.Apps[0].ID != demo.AppID || cfg.Apps[0].SDKToken != demo.SDKToken || cfg.AdminKey == "" {
+		t.Fatalf("apps %+v, admin key %q", cfg.Apps, cfg.AdminKey)
+	}
+	other, _, _ := config.Load("serve", []string{"--demo"}, noEnv)
+	demoConfig(other) //nolint:errcheck // checked above
+	if other.AdminKey == cfg.AdminKey {
+		t.Error("two demo starts got the same admin key")
+	}
+
+	// A configured app and admin key are kept as they are.
+	cfg, _, err = config.Load("serve", []string{"--demo", "--admin-key", "0123456789abcdef0123"}, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Apps = []config.App{{ID: "shop", SDKToken: "shop-token-123"}}
+	if err := demoConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Apps) != 1 || cfg.Apps[0].ID != "shop" || cfg.AdminKey != "0123456789abcdef0123" {
+		t.Errorf("configured values changed: %+v %q", cfg.Apps, cfg.AdminKey)
+	}
+}
+
+func TestPrintDemo(t *testing.T) {
+	cfg, _, err := config.Load("serve", []string{"--demo"}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	demoConfig(cfg) //nolint:errcheck // tested above
+	tenants, err := cfg.Tenants()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	printDemo(&out, cfg, tenants, "[::]:8080")
+	for _, want := range []string{
+		cfg.AdminKey, demo.SDKToken, "http://127.0.0.1:8080/api/report", "http://127.0.0.1:8080/metrics",
+		"http://127.0.0.1:8080/healthz", "/api/v1/apps/demo/analysis/events?from=",
+		"curl -H 'Authorization: Bearer " + cfg.AdminKey + "'",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}

@@ -1,0 +1,616 @@
+// Package demo generates realistic, deterministic mini-program traffic as
+// the Youshu SDK (sr-sdk-wxapp) would upload it: sessions of thousands of
+// users over several days, every behaviour of the spec, orders through
+// their statuses, and the channels the analyses read (scenes, chan_id,
+// guides, live rooms, ad clicks, shops, official-account articles).
+//
+// Everything derives from Options.Seed: two generators with the same
+// options produce the same bytes. The Generator streams uploads in time
+// order and keeps only the sessions in progress, so it serves both the
+// --demo fill (a few hundred thousand events) and the benchmarks (tens of
+// millions).
+package demo
+
+import (
+	"container/heap"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/shuyuan-dev/shuyuan/internal/tenant"
+)
+
+// The demo app's fixed identity. The token and secrets are public: the demo
+// app is for trying shuyuan out, never for production data.
+const (
+	AppID         = "demo"
+	AppName       = "鲜果时光 Demo"
+	SDKToken      = "demo-sdk-token-7f3c91d2"
+	WxAppID       = "wxd3m0a11f9e8c7b6a"
+	DataAPIAppID  = "demo-data-api"
+	DataAPISecret = "demo-data-api-secret-2b9e6f4c"
+)
+
+// Defaults of Options.
+const (
+	DefaultDays  = 7
+	DefaultUsers = 3000
+)
+
+// Options shape the generated traffic. The zero value is the default demo:
+// 3,000 users over the 7 days ending now, in Asia/Shanghai.
+type Options struct {
+	Seed int64
+	// Days is the number of local days, the last one being End's.
+	Days int
+	// Users is the number of distinct people who may visit; about 70 % of
+	// them do within a week (the others arrive later or not at all).
+	Users int
+	// End is the instant nothing is generated after (default time.Now()).
+	End time.Time
+	// Location is where days and hours are cut (default Asia/Shanghai).
+	Location *time.Location
+	// TargetEvents, if positive, scales the visit rate so that about this
+	// many events are generated (within a few per cent); 0 keeps the
+	// natural volume: about 140,000 events at the defaults.
+	TargetEvents int
+	// BatchEvents, if positive, cuts every session's events into uploads of
+	// exactly this many (the last one of a session may be shorter); 0
+	// follows the SDK's own flush rules: an upload when 10 events are
+	// queued or 1 s after the last event.
+	BatchEvents int
+	// WxAppID is wx_user.app_id (default the demo app's WxAppID).
+	WxAppID string
+	// Progress, if set, is called by Fill about once a second with the
+	// number of events stored so far.
+	Progress func(events int)
+}
+
+// Upload is one SDK request: the JSON body the SDK would POST to
+// /api/report, the number of events in it and when it is sent.
+type Upload struct {
+	Body   []byte
+	Events int
+	Time   time.Time
+}
+
+// Stats count what was generated (and, from Fill, stored).
+type Stats struct {
+	Sessions   int
+	Uploads    int
+	Events     int
+	Users      int // distinct people (open_id, else the persisted local_id)
+	Orders     int // distinct order ids (give_order)
+	PaidOrders int // orders that reached payed
+	Days       int // local days with at least one event
+	// Types counts events per type.
+	Types map[string]int
+
+	// Set by Fill: what the store made of the events.
+	Accepted    int
+	Duplicates  int
+	Quarantined int
+}
+
+// Generator streams uploads in time order. It is not safe for concurrent
+// use.
+type Generator struct {
+	opt       Options
+	seed      uint64
+	wxAppID   string
+	loc       *time.Location
+	endMS     int64
+	midnights []int64 // Days+1 local midnights, ms
+	dayFactor []float64
+	scale     float64
+
+	users    []userState
+	rates    []float32 // per user, see userRate
+	arrivals []int32
+	day      int
+	starts   []sessionStart
+	next     int
+	active   sessionHeap
+	serial   int64
+	orders   int64
+
+	stats    Stats
+	daysSeen []bool
+	lastDay  int
+	buf      []byte // the body being built
+	ctxBuf   []byte // the context block of the batch being built
+}
+
+type sessionStart struct {
+	ms   int64
+	user int32
+}
+
+// userState is what one session leaves for the user's later ones.
+type userState struct {
+	seen bool
+	// adSerial is 1 + the serial of the session that came from an ad
+	// click: SDK 2.x keeps that click's gdt_vid for all later sessions.
+	adSerial int64
+	paid     paidOrder
+}
+
+// paidOrder is the user's last paid order, which a later visit may refund.
+type paidOrder struct {
+	serial   int64 // 0: none
+	ms       int64
+	amt, pay int64
+	refunded bool
+}
+
+// New returns a generator for opts with defaults filled in.
+func New(opts Options) *Generator {
+	if opts.Days <= 0 {
+		opts.Days = DefaultDays
+	}
+	if opts.Users <= 0 {
+		opts.Users = DefaultUsers
+	}
+	if opts.End.IsZero() {
+		opts.End = time.Now()
+	}
+	if opts.Location == nil {
+		opts.Location = shanghai()
+	}
+	if opts.WxAppID == "" {
+		opts.WxAppID = WxAppID
+	}
+	g := &Generator{
+		opt:     opts,
+		seed:    mix(uint64(opts.Seed) ^ 0x5b1a7e3c9d2f4e61),
+		wxAppID: opts.WxAppID,
+		loc:     opts.Location,
+		endMS:   opts.End.UnixMilli(),
+		users:   make([]userState, opts.Users),
+		scale:   1,
+		lastDay: -1,
+	}
+	end := opts.End.In(g.loc)
+	last := time.Date(end.Year(), end.Month(), end.Day(), 0, 0, 0, 0, g.loc)
+	for d := range opts.Days + 1 {
+		g.midnights = append(g.midnights, last.AddDate(0, 0, d-opts.Days+1).UnixMilli())
+	}
+	for d := range opts.Days {
+		g.dayFactor = append(g.dayFactor, g.factorOfDay(d))
+	}
+	g.rates = make([]float32, opts.Users)
+	g.arrivals = make([]int32, opts.Users)
+	for i := range opts.Users {
+		r, a := g.userRate(i)
+		g.rates[i], g.arrivals[i] = float32(r), int32(a)
+	}
+	g.daysSeen = make([]bool, opts.Days)
+	g.stats.Types = map[string]int{}
+	if opts.TargetEvents > 0 {
+		g.scale = g.scaleFor(opts.TargetEvents)
+	}
+	return g
+}
+
+func shanghai() *time.Location {
+	loc, err := time.LoadLocation(tenant.DefaultTimezone)
+	if err != nil {
+		return time.FixedZone(tenant.DefaultTimezone, 8*3600)
+	}
+	return loc
+}
+
+// Stats returns the counts of what has been generated so far.
+func (g *Generator) Stats() Stats {
+	s := g.stats
+	s.Types = make(map[string]int, len(g.stats.Types))
+	for k, v := range g.stats.Types {
+		s.Types[k] = v
+	}
+	return s
+}
+
+// Next returns the next upload in time order, or false when all sessions
+// are done. The body is the caller's to keep.
+func (g *Generator) Next() (Upload, bool) {
+	for {
+		for g.next >= len(g.starts) && g.day < g.opt.Days {
+			g.loadDay()
+		}
+		if g.next < len(g.starts) {
+			st := g.starts[g.next]
+			if len(g.active) == 0 || st.ms < g.active[0].flushMS() {
+				g.next++
+				if s := g.startSession(st); s != nil {
+					heap.Push(&g.active, s)
+				}
+				continue
+			}
+		}
+		if len(g.active) == 0 {
+			return Upload{}, false
+		}
+		s := g.active[0]
+		up := g.emit(s)
+		if s.bi >= len(s.batches) {
+			heap.Pop(&g.active)
+		} else {
+			heap.Fix(&g.active, 0)
+		}
+		return up, true
+	}
+}
+
+// emit builds the body of the session's next batch and counts it.
+func (g *Generator) emit(s *session) Upload {
+	bt := s.batches[s.bi]
+	s.bi++
+	g.buf = s.appendBatch(g.buf[:0], bt)
+	body := make([]byte, len(g.buf))
+	copy(body, g.buf)
+	for i := bt.from; i < bt.to; i++ {
+		e := &s.evs[i]
+		g.stats.Types[e.typ]++
+		switch e.flag {
+		case flagOrderNew:
+			g.stats.Orders++
+		case flagOrderPaid:
+			g.stats.PaidOrders++
+		}
+		if d := g.dayOf(e.t); d >= 0 && !g.daysSeen[d] {
+			g.daysSeen[d] = true
+			g.stats.Days++
+		}
+	}
+	g.stats.Events += bt.to - bt.from
+	g.stats.Uploads++
+	return Upload{Body: body, Events: bt.to - bt.from, Time: time.UnixMilli(bt.flushMS)}
+}
+
+// dayOf is the index of the local day of ms, -1 outside the range.
+func (g *Generator) dayOf(ms int64) int {
+	if g.lastDay >= 0 && ms >= g.midnights[g.lastDay] && ms < g.midnights[g.lastDay+1] {
+		return g.lastDay
+	}
+	i, found := slices.BinarySearch(g.midnights, ms)
+	if !found {
+		i--
+	}
+	if i < 0 || i >= g.opt.Days {
+		return -1
+	}
+	g.lastDay = i
+	return i
+}
+
+// --- users ---------------------------------------------------------------
+
+// Acquisition and entry sources of a session.
+const (
+	srcDirect  = iota // recent list, desktop icon, "my mini-programs"
+	srcSearch         // WeChat search
+	srcShare          // a friend's share card or a timeline post
+	srcQR             // a poster or ground-push QR code in a shop
+	srcGuide          // a shop guide's code or share
+	srcOA             // an official-account article, menu or message
+	srcAd             // a WeChat ad click (gdt_vid + weixinadinfo)
+	srcLive           // a Channels live room
+	srcPartner        // another mini-program (scene 1037)
+	numSources
+)
+
+// First visits come mostly from shares, ads and search; return visits
+// mostly from the recent list.
+var (
+	firstSourceW  = [numSources]float64{10, 12, 22, 8, 10, 10, 20, 5, 3}
+	returnSourceW = [numSources]float64{55, 8, 10, 2, 4, 8, 5, 6, 2}
+)
+
+// userAttr are a person's fixed traits, derived from the seed and their
+// index so that nothing per user needs to be kept.
+type userAttr struct {
+	h         uint64
+	rate      float64 // expected visits per day after arrival
+	arrival   int     // day of the first visit; -1: a customer from before
+	source    int     // how they first came
+	anonymous bool    // never gets an open_id (no login, auto open_id off)
+	union     bool    // has a union_id (follows the official account)
+	member    bool    // has a user_id (registered member)
+	sdk2      bool    // runs the 2.1.1 SDK (else an older release with 1.10.1)
+	device    int
+	shop      int     // home shop, -1 none
+	guide     int     // bound guide, -1 none
+	buyer     float64 // propensity to buy, around 1
+}
+
+// userRate is the part of a user's traits the daily schedule needs; New
+// computes it once per user into rates and arrivals.
+func (g *Generator) userRate(i int) (rate float64, arrival int) {
+	h := mix(g.seed ^ mix(uint64(i)+0x51ed))
+	u := unit(h)
+	switch {
+	case u < 0.08: // loyal customers
+		rate = 0.7
+	case u < 0.35: // regulars
+		rate = 0.25
+	default: // occasional
+		rate = 0.06
+	}
+	a := unit(mix(h + 1))
+	if a < 0.35 {
+		return rate, -1
+	}
+	return rate, int((a - 0.35) / 0.65 * float64(g.opt.Days))
+}
+
+func (g *Generator) userAttr(i int) userAttr {
+	u := userAttr{rate: float64(g.rates[i]), arrival: int(g.arrivals[i])}
+	h := mix(g.seed ^ mix(uint64(i)+0x51ed) + 2)
+	u.h = h
+	next := func() float64 { h = mix(h); return unit(h) }
+	u.source = pickW(firstSourceW[:], next())
+	u.anonymous = next() < 0.03
+	u.union = next() < 0.45
+	u.member = next() < 0.4
+	u.sdk2 = next() < 0.9
+	u.device = pickDevice(next())
+	u.shop = -1
+	if next() < 0.6 {
+		u.shop = int(next() * float64(len(shops)))
+	}
+	u.guide = -1
+	if u.source == srcGuide || next() < 0.08 {
+		u.guide = int(next() * numGuides)
+		u.shop = u.guide % len(shops)
+	}
+	u.buyer = 0.5 + next()
+	if u.rate > 0.5 {
+		u.buyer += 0.4
+	}
+	return u
+}
+
+func pickDevice(x float64) int {
+	total := 0.0
+	for _, d := range devices {
+		total += d.weight
+	}
+	x *= total
+	for i, d := range devices {
+		if x < d.weight {
+			return i
+		}
+		x -= d.weight
+	}
+	return len(devices) - 1
+}
+
+// pickW picks an index with probability proportional to its weight, x in
+// [0, 1).
+func pickW(w []float64, x float64) int {
+	total := 0.0
+	for _, v := range w {
+		total += v
+	}
+	x *= total
+	for i, v := range w {
+		if x < v {
+			return i
+		}
+		x -= v
+	}
+	return len(w) - 1
+}
+
+// --- the daily schedule --------------------------------------------------
+
+// hourWeights is the hourly rhythm of a shopping mini-program in China:
+// quiet at night, a lunch peak and a bigger evening peak.
+var hourWeights = [24]float64{
+	2.0, 1.2, 0.6, 0.4, 0.3, 0.5, 1.2, 2.5, 3.5, 4.0, 4.5, 5.0,
+	6.0, 5.5, 4.5, 4.5, 4.8, 5.0, 5.5, 6.5, 8.0, 8.5, 6.5, 4.0,
+}
+
+var hourCum = func() [24]float64 {
+	var c [24]float64
+	sum := 0.0
+	for i, w := range hourWeights {
+		sum += w
+		c[i] = sum
+	}
+	for i := range c {
+		c[i] /= sum
+	}
+	return c
+}()
+
+// Weekends are busier.
+var weekdayFactor = [7]float64{
+	time.Sunday: 1.15, time.Monday: 0.95, time.Tuesday: 0.93, time.Wednesday: 0.95,
+	time.Thursday: 0.97, time.Friday: 1.05, time.Saturday: 1.18,
+}
+
+// arrivalBoost is added to the visit rate on the day a user first comes.
+const arrivalBoost = 1.0
+
+func (g *Generator) factorOfDay(d int) float64 {
+	wd := time.UnixMilli(g.midnights[d]).In(g.loc).Weekday()
+	noise := 0.92 + 0.16*unit(mix(g.seed^uint64(d)*0x9e37+0xda7))
+	trend := 1 + 0.005*float64(d) // a slowly growing shop
+	return weekdayFactor[wd] * noise * trend
+}
+
+// loadDay schedules the session starts of the next day.
+func (g *Generator) loadDay() {
+	d := g.day
+	g.day++
+	g.starts = g.starts[:0]
+	g.next = 0
+	dayStart, dayEnd := g.midnights[d], g.midnights[d+1]
+	if dayStart > g.endMS {
+		return
+	}
+	f := g.dayFactor[d] * g.scale
+	dseed := mix(g.seed ^ (uint64(d)+1)*0x2545f4914f6cdd1d)
+	for i := range g.opt.Users {
+		rate, arr := float64(g.rates[i]), int(g.arrivals[i])
+		if arr > d {
+			continue
+		}
+		lambda := rate
+		if arr == d {
+			lambda += arrivalBoost
+		}
+		lambda *= f
+		h := mix(dseed ^ uint64(i))
+		k := poisson(lambda, unit(h))
+		for j := range k {
+			h = mix(h + uint64(j))
+			ms := dayStart + g.offsetInDay(h, dayEnd-dayStart)
+			if ms > g.endMS {
+				continue
+			}
+			g.starts = append(g.starts, sessionStart{ms: ms, user: int32(i)})
+		}
+	}
+	slices.SortFunc(g.starts, func(a, b sessionStart) int {
+		if a.ms != b.ms {
+			if a.ms < b.ms {
+				return -1
+			}
+			return 1
+		}
+		return int(a.user - b.user)
+	})
+}
+
+// offsetInDay picks a time of day following hourWeights.
+func (g *Generator) offsetInDay(h uint64, dayLen int64) int64 {
+	x := unit(h)
+	hour := 0
+	for hour < 23 && x >= hourCum[hour] {
+		hour++
+	}
+	within := int64(unit(mix(h)) * 3600_000)
+	off := int64(hour)*3600_000 + within
+	if off >= dayLen { // a short day at a DST change
+		off = dayLen - 1
+	}
+	return off
+}
+
+// poisson draws from Poisson(lambda) by inverting its CDF at x.
+func poisson(lambda, x float64) int {
+	if lambda <= 0 {
+		return 0
+	}
+	p := math.Exp(-lambda)
+	s := p
+	k := 0
+	for x > s && k < 50 {
+		k++
+		p *= lambda / float64(k)
+		s += p
+	}
+	return k
+}
+
+// scaleFor finds the rate multiplier that gives about target events: the
+// expected number of sessions is summed exactly, the events per session are
+// measured on a sample.
+func (g *Generator) scaleFor(target int) float64 {
+	// weight[d] is how much of day d's traffic happens before End; from[d]
+	// sums it over days d and later, for users who arrived by then.
+	days := g.opt.Days
+	weight := make([]float64, days)
+	for d := range days {
+		switch {
+		case g.midnights[d] > g.endMS:
+		case g.endMS < g.midnights[d+1]: // today: only the hours before End
+			weight[d] = g.dayFactor[d] * g.fractionBefore(g.endMS-g.midnights[d])
+		default:
+			weight[d] = g.dayFactor[d]
+		}
+	}
+	from := make([]float64, days+1)
+	for d := days - 1; d >= 0; d-- {
+		from[d] = from[d+1] + weight[d]
+	}
+	sessions := 0.0
+	for i := range g.opt.Users {
+		rate, arr := float64(g.rates[i]), int(g.arrivals[i])
+		if arr < 0 {
+			sessions += rate * from[0]
+			continue
+		}
+		sessions += rate*from[arr] + arrivalBoost*weight[arr]
+	}
+	if sessions == 0 {
+		return 1
+	}
+	return float64(target) / (sessions * g.sampleEventsPerSession())
+}
+
+func (g *Generator) fractionBefore(off int64) float64 {
+	hour := int(off / 3600_000)
+	if hour >= 24 {
+		return 1
+	}
+	prev := 0.0
+	if hour > 0 {
+		prev = hourCum[hour-1]
+	}
+	return prev + (hourCum[hour]-prev)*float64(off%3600_000)/3600_000
+}
+
+// sampleEventsPerSession simulates the first sessions of a smaller copy of
+// this generator and returns their mean length.
+func (g *Generator) sampleEventsPerSession() float64 {
+	opt := g.opt
+	opt.TargetEvents = 0
+	if opt.Users > 4000 {
+		opt.Users = 4000
+	}
+	s := New(opt)
+	n, events := 0, 0
+	for n < 1500 {
+		for s.next >= len(s.starts) && s.day < s.opt.Days {
+			s.loadDay()
+		}
+		if s.next >= len(s.starts) {
+			break
+		}
+		st := s.starts[s.next]
+		s.next++
+		if ss := s.startSession(st); ss != nil {
+			events += len(ss.evs)
+		}
+		n++
+	}
+	if n == 0 || events == 0 {
+		return 35
+	}
+	return float64(events) / float64(n)
+}
+
+// --- the heap of sessions in progress --------------------------------------
+
+type sessionHeap []*session
+
+func (h sessionHeap) Len() int { return len(h) }
+func (h sessionHeap) Less(i, j int) bool {
+	a, b := h[i].flushMS(), h[j].flushMS()
+	if a != b {
+		return a < b
+	}
+	return h[i].serial < h[j].serial
+}
+func (h sessionHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *sessionHeap) Push(x any)   { *h = append(*h, x.(*session)) }
+func (h *sessionHeap) Pop() any {
+	old := *h
+	s := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return s
+}
