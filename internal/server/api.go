@@ -77,13 +77,15 @@ func (s *Server) analysis(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if qs.Get("format") == "csv" {
-		writeCSV(w, res)
+		WriteCSV(w, res)
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
 }
 
-func writeCSV(w http.ResponseWriter, res *analysis.Result) {
+// WriteCSV writes an analysis result as CSV: a header of the column names,
+// then one record per row with raw values (fen as integers).
+func WriteCSV(w http.ResponseWriter, res *analysis.Result) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s-%s_%s.csv"`, res.App, res.Analysis, res.From, res.To))
 	cw := csv.NewWriter(w)

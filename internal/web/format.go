@@ -1,0 +1,167 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+)
+
+// empty stands for a missing value (SQL NULL) in the table.
+const empty = "–"
+
+// number reads a cell as a number, whatever numeric type the store's driver
+// produced (and json.Number, for results that went through JSON).
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return float64(x), true
+	case int:
+		return float64(x), true
+	case int32:
+		return float64(x), true
+	case int16:
+		return float64(x), true
+	case int8:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
+	case uint32:
+		return float64(x), true
+	case uint16:
+		return float64(x), true
+	case uint8:
+		return float64(x), true
+	case float64:
+		return x, !math.IsNaN(x) && !math.IsInf(x, 0)
+	case float32:
+		return float64(x), true
+	case *big.Int:
+		if x == nil {
+			return 0, false
+		}
+		f, _ := new(big.Float).SetInt(x).Float64()
+		return f, true
+	case json.Number:
+		f, err := x.Float64()
+		return f, err == nil
+	case string:
+		// Some drivers return DECIMAL as text.
+		f, err := strconv.ParseFloat(x, 64)
+		return f, err == nil
+	case fmt.Stringer:
+		// DECIMAL types of drivers print as their number.
+		f, err := strconv.ParseFloat(x.String(), 64)
+		return f, err == nil
+	}
+	return 0, false
+}
+
+// numeric tells whether a column type is drawn on a value axis.
+func numeric(typ string) bool {
+	switch typ {
+	case "int", "fen", "ratio", "ms":
+		return true
+	}
+	return false
+}
+
+// cell formats one value for the table, by its column's type: fen as yuan
+// with 2 decimals, ratio as a percentage, ms as seconds, int with thousands
+// separators.
+func cell(lang, typ string, v any) string {
+	if v == nil {
+		return empty
+	}
+	switch typ {
+	case "int":
+		if f, ok := number(v); ok {
+			return groupThousands(strconv.FormatFloat(math.Round(f), 'f', 0, 64))
+		}
+	case "fen":
+		if f, ok := number(v); ok {
+			return yuan(f)
+		}
+	case "ratio":
+		if f, ok := number(v); ok {
+			return strconv.FormatFloat(f*100, 'f', 1, 64) + "%"
+		}
+	case "ms":
+		if f, ok := number(v); ok {
+			return groupThousands(strconv.FormatFloat(f/1000, 'f', 1, 64)) + " " + t(lang, "seconds")
+		}
+	}
+	s := fmt.Sprint(v)
+	if s == "" {
+		return empty
+	}
+	return s
+}
+
+// yuan formats fen as ¥1,234.56.
+func yuan(fen float64) string {
+	sign := ""
+	if fen < 0 {
+		sign, fen = "-", -fen
+	}
+	s := strconv.FormatFloat(math.Round(fen)/100, 'f', 2, 64)
+	return sign + "¥" + groupThousands(s)
+}
+
+// groupThousands puts commas in the integer part of a decimal number.
+func groupThousands(s string) string {
+	sign := ""
+	if strings.HasPrefix(s, "-") {
+		sign, s = "-", s[1:]
+	}
+	intPart, frac, hasFrac := strings.Cut(s, ".")
+	if len(intPart) <= 3 {
+		return sign + s
+	}
+	var b strings.Builder
+	head := len(intPart) % 3
+	if head > 0 {
+		b.WriteString(intPart[:head])
+	}
+	for i := head; i < len(intPart); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(intPart[i : i+3])
+	}
+	if hasFrac {
+		b.WriteByte('.')
+		b.WriteString(frac)
+	}
+	return sign + b.String()
+}
+
+// axisLabel formats a value on a chart's axis, shorter than in the table.
+func axisLabel(lang, typ string, f float64) string {
+	switch typ {
+	case "fen":
+		return "¥" + compact(f/100)
+	case "ratio":
+		return strconv.FormatFloat(f*100, 'f', -1, 64) + "%"
+	case "ms":
+		return compact(f/1000) + t(lang, "seconds")
+	}
+	return compact(f)
+}
+
+// compact writes 1200 as 1.2k and 3400000 as 3.4M; tick values are round,
+// so few digits are needed.
+func compact(f float64) string {
+	a := math.Abs(f)
+	switch {
+	case a >= 1e9:
+		return strconv.FormatFloat(f/1e9, 'f', -1, 64) + "G"
+	case a >= 1e6:
+		return strconv.FormatFloat(f/1e6, 'f', -1, 64) + "M"
+	case a >= 1e4:
+		return strconv.FormatFloat(f/1e3, 'f', -1, 64) + "k"
+	}
+	return strconv.FormatFloat(math.Round(f*1000)/1000, 'f', -1, 64)
+}

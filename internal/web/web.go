@@ -1,0 +1,716 @@
+// Package web is the dashboard: a login, an app switcher, a date range and
+// a page per analysis with its table, its charts (inline SVG drawn on the
+// server) and its CSV export. Templates and the style sheet are embedded,
+// so the binary serves it offline with no script and no CDN. Every
+// analysis of the registry gets its page from the shape of its Result.
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"math"
+	"mime"
+	"net/http"
+	"net/url"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/shuyuan-dev/shuyuan/internal/analysis"
+	"github.com/shuyuan-dev/shuyuan/internal/config"
+	"github.com/shuyuan-dev/shuyuan/internal/server"
+	"github.com/shuyuan-dev/shuyuan/internal/tenant"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Options configure the dashboard.
+type Options struct {
+	// Users may log in besides the admin key (whose user name is empty or
+	// "admin", unless a configured user is called so).
+	Users []config.User
+	// SessionTTL is how long a login lasts (default 12 h).
+	SessionTTL time.Duration
+	// Now is the clock (default time.Now); tests set it to move past a
+	// session's expiry and to pin "today".
+	Now func() time.Time
+}
+
+// DefaultSessionTTL is how long a login lasts unless Options say otherwise:
+// one working day.
+const DefaultSessionTTL = 12 * time.Hour
+
+// maxTableRows bounds the rows a page renders; the CSV has them all.
+const maxTableRows = 1000
+
+const sessionCookie = "shuyuan_session"
+
+// Mount returns the function server.Deps.Extra calls to add the dashboard's
+// routes to the server's mux.
+func Mount(opt Options) func(mux *http.ServeMux, s *server.Server) {
+	return func(mux *http.ServeMux, s *server.Server) {
+		newDashboard(s, opt).routes(mux)
+	}
+}
+
+type dashboard struct {
+	srv      *server.Server
+	log      *slog.Logger
+	now      func() time.Time
+	users    map[string][]byte // name → bcrypt hash
+	adminSum [32]byte
+	sessions *sessions
+}
+
+func newDashboard(s *server.Server, opt Options) *dashboard {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.SessionTTL <= 0 {
+		opt.SessionTTL = DefaultSessionTTL
+	}
+	d := &dashboard{
+		srv: s, log: s.Logger, now: opt.Now, users: map[string][]byte{},
+		adminSum: sha256.Sum256([]byte(s.AdminKey)),
+		sessions: newSessions(opt.SessionTTL, opt.Now),
+	}
+	for _, u := range opt.Users {
+		d.users[u.Name] = []byte(u.PasswordBcrypt)
+	}
+	return d
+}
+
+func (d *dashboard) routes(mux *http.ServeMux) {
+	// Logging in and out are the only writes; the session cookie is
+	// SameSite=Lax and these reject cross-origin posts besides.
+	cop := http.NewCrossOriginProtection()
+	mux.HandleFunc("GET /{$}", d.home)
+	mux.HandleFunc("GET /login", d.loginPage)
+	mux.Handle("POST /login", cop.Handler(http.HandlerFunc(d.login)))
+	mux.Handle("POST /logout", cop.Handler(http.HandlerFunc(d.logout)))
+	mux.HandleFunc("GET /static/{file}", serveStatic)
+	mux.HandleFunc("GET /apps/{app}", d.authed(d.appHome))
+	mux.HandleFunc("GET /apps/{app}/{$}", d.authed(d.appHome))
+	mux.HandleFunc("GET /apps/{app}/{page}", d.authed(d.page))
+}
+
+// visitor is who asks, in which language.
+type visitor struct {
+	user, lang string
+}
+
+// authed lets logged-in browsers (or admin-bearer clients) through and
+// sends others to the login page, to come back afterwards.
+func (d *dashboard) authed(h func(http.ResponseWriter, *http.Request, visitor)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if switchLang(w, r) {
+			return
+		}
+		user, ok := d.userOf(r)
+		if !ok {
+			http.Redirect(w, r, "/login?"+url.Values{"next": {r.URL.RequestURI()}}.Encode(), http.StatusSeeOther)
+			return
+		}
+		h(w, r, visitor{user, langOf(r)})
+	}
+}
+
+func (d *dashboard) userOf(r *http.Request) (string, bool) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if u, ok := d.sessions.user(c.Value); ok {
+			return u, true
+		}
+	}
+	if d.srv.IsAdmin(r) {
+		return "admin", true
+	}
+	return "", false
+}
+
+// switchLang handles ?lang=zh|en on any page: it remembers the choice in a
+// cookie and redirects to the same page without the parameter, so links
+// and reloads stay clean.
+func switchLang(w http.ResponseWriter, r *http.Request) bool {
+	q := r.URL.Query()
+	lang := q.Get("lang")
+	if !q.Has("lang") {
+		return false
+	}
+	if validLang(lang) {
+		http.SetCookie(w, &http.Cookie{
+			Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secure(r),
+		})
+	}
+	q.Del("lang")
+	u := *r.URL
+	u.RawQuery = q.Encode()
+	http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
+	return true
+}
+
+// home sends a visitor to the login page or to the first app's default
+// analysis.
+func (d *dashboard) home(w http.ResponseWriter, r *http.Request) {
+	if switchLang(w, r) {
+		return
+	}
+	user, ok := d.userOf(r)
+	if !ok {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	apps := d.srv.Tenants.Apps()
+	name := defaultAnalysis()
+	if len(apps) == 0 || name == "" {
+		v := d.frame(r, visitor{user, langOf(r)}, nil)
+		v.Error = v.T("no_apps")
+		d.render(w, http.StatusOK, "message", v)
+		return
+	}
+	http.Redirect(w, r, pagePath(apps[0].ID, name), http.StatusSeeOther)
+}
+
+func (d *dashboard) appHome(w http.ResponseWriter, r *http.Request, vis visitor) {
+	app, ok := d.srv.Tenants.ByID(r.PathValue("app"))
+	if !ok {
+		d.notFound(w, r, vis, t(vis.lang, "unknown_app")+r.PathValue("app"))
+		return
+	}
+	u := url.URL{Path: pagePath(app.ID, defaultAnalysis()), RawQuery: r.URL.RawQuery}
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+}
+
+// defaultAnalysis is what "/" opens: the overview, or the events where
+// there is no overview yet.
+func defaultAnalysis() string {
+	for _, n := range []string{"overview", "events"} {
+		if _, ok := analysis.Get(n); ok {
+			return n
+		}
+	}
+	if all := analysis.All(); len(all) > 0 {
+		return all[0].Name
+	}
+	return ""
+}
+
+func pagePath(app, name string) string {
+	return "/apps/" + url.PathEscape(app) + "/" + url.PathEscape(name)
+}
+
+// reserved are the query parameters of the dashboard itself, not passed to
+// an analysis.
+var reserved = map[string]bool{"from": true, "to": true, "lang": true, "chart": true, "format": true}
+
+// page is GET /apps/{app}/{name} (the page) and /apps/{app}/{name}.csv
+// (its CSV export).
+func (d *dashboard) page(w http.ResponseWriter, r *http.Request, vis visitor) {
+	app, ok := d.srv.Tenants.ByID(r.PathValue("app"))
+	if !ok {
+		d.notFound(w, r, vis, t(vis.lang, "unknown_app")+r.PathValue("app"))
+		return
+	}
+	name, asCSV := strings.CutSuffix(r.PathValue("page"), ".csv")
+	a, ok := analysis.Get(name)
+	if !ok {
+		d.notFound(w, r, vis, t(vis.lang, "unknown_name")+name)
+		return
+	}
+	qs := r.URL.Query()
+	from, to := d.dateRange(app, qs)
+	params := url.Values{}
+	for k, vs := range qs {
+		if !reserved[k] {
+			params[k] = vs
+		}
+	}
+	v := d.frame(r, vis, app)
+	v.Analysis, v.Title, v.Description = name, analysisLabel(vis.lang, name), a.Description
+	v.Path = pagePath(app.ID, name)
+	v.From, v.To = from, to
+	v.Params = paramFields(vis.lang, name, params)
+	v.navigate(d.srv.Tenants.Apps(), app, name, from, to, params)
+
+	// The analysis sees the parameters as the JSON API passes them,
+	// the range included, so both answer the same.
+	runParams := url.Values{"from": {from}, "to": {to}}
+	for k, vs := range params {
+		runParams[k] = vs
+	}
+	q, err := analysis.ParseQuery(app, from, to, runParams)
+	if err != nil {
+		v.Error = t(vis.lang, "bad_request") + err.Error()
+		d.render(w, http.StatusBadRequest, "analysis", v)
+		return
+	}
+	res, err := a.Run(r.Context(), d.srv.Store, q)
+	if err != nil {
+		if bad, ok := errors.AsType[*analysis.BadRequest](err); ok {
+			v.Error = t(vis.lang, "bad_request") + bad.Error()
+			d.render(w, http.StatusBadRequest, "analysis", v)
+			return
+		}
+		id := server.RequestID(r.Context())
+		d.log.Error("dashboard analysis failed", "request_id", id, "analysis", name, "app", app.ID, "error", err)
+		v.Error = t(vis.lang, "failed") + id
+		d.render(w, http.StatusServiceUnavailable, "analysis", v)
+		return
+	}
+	if asCSV {
+		server.WriteCSV(w, res)
+		return
+	}
+	v.Table = newTable(vis.lang, res)
+	switch shape(name, res) {
+	case "line":
+		v.Charts = lineCharts(vis.lang, res)
+	case "funnel":
+		v.Charts = funnelCharts(vis.lang, res)
+	case "bar":
+		by := barChoice(res, qs.Get("chart"))
+		v.Charts = []chart{barChart(vis.lang, res, by)}
+		v.Choices = v.barChoices(res, by, r.URL)
+	}
+	d.render(w, http.StatusOK, "analysis", v)
+}
+
+// dateRange reads from and to, defaulting to the last 7 days (today
+// included) in the app's time zone.
+func (d *dashboard) dateRange(app *tenant.App, qs url.Values) (string, string) {
+	today := d.now().In(app.Location)
+	from, to := qs.Get("from"), qs.Get("to")
+	if to == "" {
+		to = today.Format("2006-01-02")
+	}
+	if from == "" {
+		end, err := time.ParseInLocation("2006-01-02", to, app.Location)
+		if err != nil {
+			end = today
+		}
+		from = end.AddDate(0, 0, -6).Format("2006-01-02")
+	}
+	return from, to
+}
+
+func (d *dashboard) notFound(w http.ResponseWriter, r *http.Request, vis visitor, msg string) {
+	v := d.frame(r, vis, nil)
+	v.Error = msg
+	d.render(w, http.StatusNotFound, "message", v)
+}
+
+// Login.
+
+func (d *dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
+	if switchLang(w, r) {
+		return
+	}
+	next := safeNext(r.URL.Query().Get("next"))
+	if _, ok := d.userOf(r); ok {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	v := d.frame(r, visitor{lang: langOf(r)}, nil)
+	v.Next = next
+	d.render(w, http.StatusOK, "login", v)
+}
+
+func (d *dashboard) login(w http.ResponseWriter, r *http.Request) {
+	vis := visitor{lang: langOf(r)}
+	if err := r.ParseForm(); err != nil {
+		v := d.frame(r, vis, nil)
+		v.Error = t(vis.lang, "bad_login")
+		d.render(w, http.StatusBadRequest, "login", v)
+		return
+	}
+	name := strings.TrimSpace(r.PostForm.Get("name"))
+	next := safeNext(r.PostForm.Get("next"))
+	user, ok := d.check(name, r.PostForm.Get("password"))
+	if !ok {
+		d.log.Info("dashboard login failed", "request_id", server.RequestID(r.Context()), "name", name, "remote", r.RemoteAddr)
+		v := d.frame(r, vis, nil)
+		v.Error, v.Next, v.LoginName = t(vis.lang, "bad_login"), next, name
+		d.render(w, http.StatusUnauthorized, "login", v)
+		return
+	}
+	// A fresh id at every login, and the browser's previous one forgotten:
+	// an id planted before login is worth nothing after it.
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		d.sessions.end(c.Value)
+	}
+	id := d.sessions.create(user)
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: id, Path: "/", MaxAge: int(d.sessions.ttl.Seconds()),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secure(r),
+	})
+	d.log.Info("dashboard login", "request_id", server.RequestID(r.Context()), "user", user, "remote", r.RemoteAddr)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (d *dashboard) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		d.sessions.end(c.Value)
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secure(r),
+	})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// secure tells whether the browser reached us over HTTPS, directly or
+// through a proxy that says so; cookies are then marked Secure. A client
+// that lies about it only keeps its own cookie from coming back over HTTP.
+func secure(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// dummyHash is compared against when the name is unknown, so a wrong name
+// takes as long as a wrong password and does not reveal who exists.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, err := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcrypt.DefaultCost)
+	if err != nil {
+		return nil
+	}
+	return h
+})
+
+// check verifies a login: a configured user's password against its bcrypt
+// hash, or the admin key (name empty or "admin"), compared in constant
+// time.
+func (d *dashboard) check(name, password string) (string, bool) {
+	if hash, ok := d.users[name]; ok {
+		return name, bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil
+	}
+	if name == "" || name == "admin" {
+		sum := sha256.Sum256([]byte(password))
+		return "admin", d.srv.AdminKey != "" && subtle.ConstantTimeCompare(sum[:], d.adminSum[:]) == 1
+	}
+	bcrypt.CompareHashAndPassword(dummyHash(), []byte(password)) //nolint:errcheck // for its time only
+	return "", false
+}
+
+// safeNext keeps a post-login redirect on this site: a local path, never
+// "//host" or "/\host", which browsers read as another site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, `/\`) ||
+		strings.ContainsAny(next, "\r\n") {
+		return "/"
+	}
+	return next
+}
+
+// Static files, named with their content hash so browsers may keep them.
+
+var staticSums = func() map[string]string {
+	m := map[string]string{}
+	fs.WalkDir(staticFS, "static", func(p string, e fs.DirEntry, err error) error { //nolint:errcheck // embedded; cannot fail
+		if err != nil || e.IsDir() {
+			return nil
+		}
+		b, _ := fs.ReadFile(staticFS, p)
+		sum := sha256.Sum256(b)
+		m[path.Base(p)] = hex.EncodeToString(sum[:6])
+		return nil
+	})
+	return m
+}()
+
+func staticURL(name string) string { return "/static/" + name + "?v=" + staticSums[name] }
+
+func serveStatic(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("file")
+	sum, ok := staticSums[name]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	b, err := fs.ReadFile(staticFS, "static/"+name)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	if ct := mime.TypeByExtension(path.Ext(name)); ct != "" {
+		w.Header().Set("Content-Type", ct)
+	}
+	if r.URL.Query().Get("v") == sum {
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		w.Header().Set("Cache-Control", "no-cache")
+	}
+	w.Header().Set("ETag", `"`+sum+`"`)
+	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
+}
+
+// Views.
+
+// view is what every template renders.
+type view struct {
+	Lang        string
+	User        string
+	CSS         string
+	Apps        []link
+	App         *tenant.App
+	Nav         []link
+	LangLinks   []link
+	Analysis    string
+	Path        string
+	Title       string
+	Description string
+	From, To    string
+	Params      []field
+	Table       *table
+	Charts      []chart
+	Choices     []choice
+	CSV         string
+	Error       string
+	Next        string
+	LoginName   string
+}
+
+// AppLabel names the current app in the switcher.
+func (v *view) AppLabel() string {
+	if v.App == nil {
+		return ""
+	}
+	if v.App.Name != "" {
+		return v.App.Name
+	}
+	return v.App.ID
+}
+
+// T is a UI word in the page's language: {{.T "login"}}.
+func (v *view) T(key string) string { return t(v.Lang, key) }
+
+type link struct {
+	Label, URL string
+	Current    bool
+}
+
+// frame fills what every page shows: the user and the language links.
+func (d *dashboard) frame(r *http.Request, vis visitor, app *tenant.App) *view {
+	v := &view{Lang: vis.lang, User: vis.user, App: app, CSS: staticURL("style.css")}
+	if v.User == "admin" {
+		v.User = t(vis.lang, "user_admin")
+	}
+	for _, l := range []struct{ code, name string }{{langZH, "中文"}, {langEN, "English"}} {
+		q := r.URL.Query()
+		q.Set("lang", l.code)
+		v.LangLinks = append(v.LangLinks, link{l.name, r.URL.Path + "?" + q.Encode(), l.code == vis.lang})
+	}
+	return v
+}
+
+// navigate fills the app switcher, the analyses' nav and the CSV link.
+func (v *view) navigate(apps []*tenant.App, app *tenant.App, name, from, to string, params url.Values) {
+	keep := url.Values{"from": {from}, "to": {to}}
+	for _, a := range orderedAnalyses() {
+		v.Nav = append(v.Nav, link{analysisLabel(v.Lang, a.Name), pagePath(app.ID, a.Name) + "?" + keep.Encode(), a.Name == name})
+	}
+	// Another app keeps the analysis and the range, not app-specific params.
+	for _, a := range apps {
+		l := a.Name
+		if l == "" {
+			l = a.ID
+		}
+		v.Apps = append(v.Apps, link{l, pagePath(a.ID, name) + "?" + keep.Encode(), a.ID == app.ID})
+	}
+	all := url.Values{}
+	for k, vs := range params {
+		all[k] = vs
+	}
+	all.Set("from", from)
+	all.Set("to", to)
+	v.CSV = pagePath(app.ID, name) + ".csv?" + all.Encode()
+}
+
+func (v *view) barChoices(res *analysis.Result, by int, u *url.URL) []choice {
+	var out []choice
+	for i, c := range res.Columns {
+		if !numeric(c.Type) {
+			continue
+		}
+		q := u.Query()
+		q.Set("chart", c.Name)
+		out = append(out, choice{label(v.Lang, c.Name, c.Label), u.Path + "?" + q.Encode(), i == by})
+	}
+	return out
+}
+
+// orderedAnalyses lists the analyses in the order a merchant reads them:
+// the overview first, then the ones about people, goods, channels and
+// money, then whatever else is registered, by name.
+func orderedAnalyses() []analysis.Analysis {
+	order := []string{"overview", "funnel", "retention", "skus", "search", "channels", "guides", "live",
+		"stores", "official-account", "ads", "orders", "reconciliation", "pages", "events"}
+	all := analysis.All()
+	slices.SortStableFunc(all, func(a, b analysis.Analysis) int {
+		ia, ib := slices.Index(order, a.Name), slices.Index(order, b.Name)
+		if ia < 0 {
+			ia = len(order)
+		}
+		if ib < 0 {
+			ib = len(order)
+		}
+		return ia - ib
+	})
+	return all
+}
+
+// field is one input of an analysis's parameter form.
+type field struct {
+	Name, Label, Value, Placeholder string
+	Options                         []option
+}
+
+type option struct {
+	Value, Label string
+	Selected     bool
+}
+
+type paramSpec struct {
+	name, placeholder string
+	options           []string
+}
+
+// knownParams are the request parameters the analyses document; the page
+// shows a form for them. Any other parameter in the URL is passed through
+// too and shown as a plain field.
+var knownParams = map[string][]paramSpec{
+	"funnel": {
+		{name: "steps", placeholder: "browse_sku_page,add_to_cart,custom_order:payed"},
+		{name: "window", placeholder: "1d"},
+		{name: "by", options: []string{"", "guide_id", "room_id", "ad_id", "store_id", "chan_id"}},
+	},
+	"skus": {
+		{name: "sort", placeholder: "gmv_fen"},
+		{name: "limit", placeholder: "50"},
+	},
+}
+
+func paramFields(lang, name string, params url.Values) []field {
+	var out []field
+	known := map[string]bool{}
+	for _, p := range knownParams[name] {
+		known[p.name] = true
+		f := field{Name: p.name, Label: t(lang, "param_"+p.name), Value: params.Get(p.name), Placeholder: p.placeholder}
+		for _, o := range p.options {
+			l := label(lang, o, "")
+			if o == "" {
+				l = t(lang, "param_none")
+			}
+			f.Options = append(f.Options, option{o, l, o == f.Value})
+		}
+		out = append(out, f)
+	}
+	var extra []string
+	for k := range params {
+		if !known[k] {
+			extra = append(extra, k)
+		}
+	}
+	slices.Sort(extra)
+	for _, k := range extra {
+		out = append(out, field{Name: k, Label: k, Value: params.Get(k)})
+	}
+	return out
+}
+
+// table is a Result formatted for reading.
+type table struct {
+	Head []head
+	Rows [][]td
+	Note string
+}
+
+type head struct {
+	Name, Label, Type string
+	Num               bool
+}
+
+type td struct {
+	Text string
+	Num  bool
+	Heat string // class h0…h9 shading ratios, so a retention table reads as a heat map
+}
+
+func newTable(lang string, res *analysis.Result) *table {
+	tb := &table{}
+	for _, c := range res.Columns {
+		tb.Head = append(tb.Head, head{c.Name, label(lang, c.Name, c.Label), c.Type, numeric(c.Type)})
+	}
+	rows := res.Rows
+	if len(rows) > maxTableRows {
+		tb.Note = fmt.Sprintf(t(lang, "rows_cut"), maxTableRows, len(rows))
+		rows = rows[:maxTableRows]
+	}
+	for _, row := range rows {
+		cells := make([]td, len(res.Columns))
+		for i, c := range res.Columns {
+			var v any
+			if i < len(row) {
+				v = row[i]
+			}
+			cells[i] = td{Text: cell(lang, c.Type, v), Num: numeric(c.Type)}
+			if c.Type == "ratio" {
+				if f, ok := number(v); ok {
+					cells[i].Heat = "h" + strconv.Itoa(int(math.Round(min(max(f, 0), 1)*9)))
+				}
+			}
+		}
+		tb.Rows = append(tb.Rows, cells)
+	}
+	return tb
+}
+
+// Rendering.
+
+var templates = func() map[string]*template.Template {
+	funcs := template.FuncMap{
+		"f":   func(x float64) string { return strconv.FormatFloat(x, 'f', 1, 64) },
+		"add": func(a, b float64) float64 { return a + b },
+	}
+	m := map[string]*template.Template{}
+	for _, page := range []string{"login", "analysis", "message"} {
+		m[page] = template.Must(template.New("layout.html").Funcs(funcs).
+			ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html"))
+	}
+	return m
+}()
+
+// render executes a page into a buffer first, so a template error becomes a
+// clean 500 rather than half a page.
+func (d *dashboard) render(w http.ResponseWriter, status int, page string, v *view) {
+	var buf bytes.Buffer
+	if err := templates[page].Execute(&buf, v); err != nil {
+		d.log.Error("dashboard template", "page", page, "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	// Pages show a merchant's figures: no caching, no framing, no script.
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes()) //nolint:errcheck // the client went away
+}
