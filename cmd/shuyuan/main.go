@@ -17,6 +17,10 @@ Usage:
   shuyuan serve   [flags]   run the collector, data-api, analyses and dashboard
   shuyuan migrate [flags]   apply pending store migrations and exit
   shuyuan config  [flags]   print the effective configuration, secrets masked
+  shuyuan bench ingest [flags]  load-test a running server's SDK endpoint over loopback
+  shuyuan token   --app ID [--from URL] [flags]   print the app's current WeChat access token
+  shuyuan outbox replay [--app ID] [--server URL] [flags]   send the WeChat Ads dead letters again
+  shuyuan fakewx  --addr ADDR --app appid:secret:account ...   run the WeChat API fake alone
   shuyuan version           print the version
 
 Every flag has a SHUYUAN_* environment fallback (--addr → SHUYUAN_ADDR);
@@ -43,6 +47,14 @@ func run(args []string) error {
 		return migrate(rest)
 	case "config":
 		return printConfig(rest)
+	case "bench":
+		return bench(rest)
+	case "token":
+		return tokenCmd(rest)
+	case "outbox":
+		return outboxCmd(rest)
+	case "fakewx":
+		return fakewxCmd(rest)
 	case "version":
 		fmt.Println("shuyuan", version)
 		return nil

@@ -16,9 +16,11 @@ import (
 
 	"github.com/shuyuan-dev/shuyuan/internal/collect"
 	"github.com/shuyuan-dev/shuyuan/internal/config"
+	"github.com/shuyuan-dev/shuyuan/internal/order"
 	"github.com/shuyuan-dev/shuyuan/internal/server"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 	"github.com/shuyuan-dev/shuyuan/internal/store/duckdb"
+	"github.com/shuyuan-dev/shuyuan/internal/web"
 )
 
 func loadConfig(name string, args []string) (*config.Config, error) {
@@ -55,6 +57,11 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Demo {
+		if err := demoConfig(cfg); err != nil {
+			return err
+		}
+	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("bad config:\n%w", err)
 	}
@@ -85,9 +92,29 @@ func serve(args []string) error {
 	// every batch handed in is committed first.
 	defer w.Close()
 
+	// The WeChat Ads loop (ads.go); --demo points it at an in-process fake.
+	wechatURL := cfg.WeChat.BaseURL
+	if cfg.Demo {
+		fakeURL, closeFake, err := startFake(tenants, log)
+		if err != nil {
+			return err
+		}
+		defer closeFake()
+		wechatURL = fakeURL
+	}
+	adsLoop, err := newAds(st, tenants, wechatURL, reg, log)
+	if err != nil {
+		return err
+	}
+
 	srv := server.New(server.Deps{
 		Tenants: tenants, Store: st, Writer: w, Collector: collect.New(w), Logger: log, Metrics: metrics,
+		Orders:   order.NewService(st, tenants, order.Options{OnPaid: adsLoop.svc.OnOrderPaid}),
 		AdminKey: cfg.AdminKey, MaxBody: cfg.Limits.MaxBodyBytes, MaxBatch: cfg.Limits.MaxBatchEvents,
+		Extra: []func(*http.ServeMux, *server.Server){
+			web.Mount(web.Options{Users: cfg.Users}),
+			server.WX(adsLoop.svc),
+		},
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -97,6 +124,16 @@ func serve(args []string) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "store", cfg.Store.Driver, "apps", len(tenants.Apps()))
+	// Background work, all of it: stopped (and flushed) after the last
+	// request and before the writer and the store close.
+	bg := startBackground(log,
+		task{"ads outbox delivery", adsLoop.worker.Run},
+	)
+	if cfg.Demo {
+		if err := runDemo(ctx, cfg, tenants, st, w, ln.Addr().String(), log); err != nil {
+			log.Error("demo", "error", err)
+		}
+	}
 
 	select {
 	case err := <-errc:
@@ -112,6 +149,7 @@ func serve(args []string) error {
 	if err := hs.Shutdown(sctx); err != nil {
 		log.Error("shutdown", "error", err)
 	}
+	bg.stop()
 	return nil
 }
 

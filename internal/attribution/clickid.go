@@ -137,3 +137,13 @@ func warnPrefix(c Click) Click {
 	}
 	return c
 }
+
+// CheckClickID applies the click id rules of Find (6–64 characters of
+// A-Z a-z 0-9 _ -) to a value given as is, such as trace.click_id of an
+// action a caller reports; field names it in the error.
+func CheckClickID(field, id string) error {
+	if strings.TrimSpace(id) != id || id == "" {
+		return &Malformed{field, id, "click id required, without surrounding spaces"}
+	}
+	return check(field, id)
+}

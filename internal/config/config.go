@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
 	"gopkg.in/yaml.v3"
 
 	"github.com/shuyuan-dev/shuyuan/internal/tenant"
@@ -30,12 +31,27 @@ type Config struct {
 	Youshu   URL    `yaml:"youshu"`
 	Limits   Limits `yaml:"limits"`
 	Apps     []App  `yaml:"apps"`
+	// Users may log in to the dashboard besides the admin key. Only the
+	// bcrypt hash of each password is kept (make one with
+	// `htpasswd -nbBC 10 "" 'password' | cut -d: -f2`), so the file holds
+	// no password in clear:
+	//
+	//	users:
+	//	  - name: alice
+	//	    password_bcrypt: $2y$10$...
+	Users []User `yaml:"users"`
 
 	// Set by flags or environment only.
 	File      string `yaml:"-"`
 	Demo      bool   `yaml:"-"`
 	NoMigrate bool   `yaml:"-"`
 	LogLevel  string `yaml:"-"`
+}
+
+// User is one dashboard login.
+type User struct {
+	Name           string `yaml:"name"`
+	PasswordBcrypt string `yaml:"password_bcrypt"`
 }
 
 // Store chooses and tunes the store.
@@ -80,6 +96,14 @@ type DataAPI struct {
 type Ads struct {
 	UserActionSetID   int64  `yaml:"user_action_set_id"`
 	AttributionWindow string `yaml:"attribution_window"`
+	// The conversion rules and delivery settings; see ads.go.
+	OrderSource       string `yaml:"order_source,omitempty"`
+	LeadEvent         string `yaml:"lead_event,omitempty"`
+	LeadAction        string `yaml:"lead_action,omitempty"`
+	SendOuterActionID *bool  `yaml:"send_outer_action_id,omitempty"`
+	URL               string `yaml:"url,omitempty"`
+	ClassicToken      bool   `yaml:"classic_token,omitempty"`
+	RetryBudget       string `yaml:"retry_budget,omitempty"`
 }
 
 // Defaults.
@@ -339,6 +363,26 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxBatchEvents < 1 {
 		bad("limits.max_batch_events", "must be at least 1")
 	}
+	names := map[string]int{}
+	for i, u := range c.Users {
+		k := fmt.Sprintf("users[%d]", i)
+		switch {
+		case strings.TrimSpace(u.Name) == "":
+			bad(k+".name", "required")
+		case len(u.Name) > 64 || strings.ContainsAny(u.Name, " \t\r\n"):
+			bad(k+".name", "must be at most 64 characters without spaces, got %q", u.Name)
+		}
+		if j, dup := names[u.Name]; dup && u.Name != "" {
+			bad(k+".name", "%q already used by users[%d]", u.Name, j)
+		}
+		names[u.Name] = i
+		// Cost parses the hash: it fails on anything that is not a bcrypt
+		// hash ($2a$, $2b$ or $2y$, a cost and 53 characters of salt and sum),
+		// such as a password written in clear by mistake.
+		if _, err := bcrypt.Cost([]byte(u.PasswordBcrypt)); err != nil {
+			bad(k+".password_bcrypt", "must be a bcrypt hash ($2a$/$2b$/$2y$..., 60 characters): %v", err)
+		}
+	}
 	ids, tokens, dataIDs := map[string]int{}, map[string]int{}, map[string]int{}
 	for i, a := range c.Apps {
 		k := fmt.Sprintf("apps[%d]", i)
@@ -380,6 +424,7 @@ func (c *Config) Validate() error {
 		if a.Ads.UserActionSetID < 0 {
 			bad(k+".ads.user_action_set_id", "must not be negative")
 		}
+		errs = append(errs, a.Ads.check(k+".ads")...)
 		if a.Ads.AttributionWindow != "" {
 			if d, err := ParseWindow(a.Ads.AttributionWindow); err != nil || d <= 0 {
 				bad(k+".ads.attribution_window", "must be a positive duration like 7d or 168h, got %q", a.Ads.AttributionWindow)
@@ -423,6 +468,7 @@ func (c *Config) Tenants() (*tenant.Registry, error) {
 			ID: a.ID, Name: a.Name, WxAppID: a.WxAppID, WxSecret: a.WxSecret, SDKToken: a.SDKToken,
 			DataAPIAppID: a.DataAPI.AppID, DataAPISecret: a.DataAPI.AppSecret,
 			UserActionSetID: a.Ads.UserActionSetID, AttributionWindow: window, Location: loc,
+			Ads: a.Ads.rules(a.DataAPI.AppID != "", a.WxAppID),
 		})
 	}
 	return tenant.NewRegistry(apps)
@@ -440,6 +486,11 @@ func (c *Config) Dump() string {
 		a.SDKToken = mask(a.SDKToken)
 		a.DataAPI.AppSecret = mask(a.DataAPI.AppSecret)
 		m.Apps[i] = a
+	}
+	m.Users = make([]User, len(c.Users))
+	for i, u := range c.Users {
+		u.PasswordBcrypt = mask(u.PasswordBcrypt)
+		m.Users[i] = u
 	}
 	b, err := yaml.Marshal(&m)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/shuyuan-dev/shuyuan/internal/config"
 )
 
@@ -110,6 +112,10 @@ func TestBadConfig(t *testing.T) {
 		{"half data_api", "admin_key: 0123456789abcdef\napps: [{id: a, sdk_token: tokentoken, data_api: {app_id: x}}]\n", "apps[0].data_api: app_id and app_secret go together"},
 		{"bad window", "admin_key: 0123456789abcdef\napps: [{id: a, sdk_token: tokentoken, ads: {attribution_window: soon}}]\n", "apps[0].ads.attribution_window"},
 		{"bad url", "admin_key: 0123456789abcdef\nwechat: {base_url: ftp://x}\n", "wechat.base_url: must be an http"},
+		{"user without name", "admin_key: 0123456789abcdef\nusers: [{password_bcrypt: '$2a$04$abcdefghijklmnopqrstuu5Y5bqmO3QVUH/3B/6xVxNvLHiH7L1Ne'}]\n", "users[0].name: required"},
+		{"password in clear", "admin_key: 0123456789abcdef\nusers: [{name: alice, password_bcrypt: hunter2}]\n", "users[0].password_bcrypt: must be a bcrypt hash"},
+		{"user without password", "admin_key: 0123456789abcdef\nusers: [{name: alice}]\n", "users[0].password_bcrypt: must be a bcrypt hash"},
+		{"duplicate user", "admin_key: 0123456789abcdef\nusers: [{name: a, password_bcrypt: x}, {name: a, password_bcrypt: y}]\n", "users[1].name: \"a\" already used by users[0]"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -128,5 +134,26 @@ func TestEnvTypeErrors(t *testing.T) {
 	_, _, err := config.Load("serve", nil, env(map[string]string{"SHUYUAN_MAX_BATCH": "many"}))
 	if err == nil || !strings.Contains(err.Error(), "SHUYUAN_MAX_BATCH: must be an integer") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestUsers(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret-pass"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := write(t, "admin_key: 0123456789abcdef\nusers:\n  - name: alice\n    password_bcrypt: '"+string(hash)+"'\n")
+	c, _, err := config.Load("serve", []string{"--config", file}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Users) != 1 || c.Users[0].Name != "alice" || c.Users[0].PasswordBcrypt != string(hash) {
+		t.Fatalf("users %+v", c.Users)
+	}
+	if dump := c.Dump(); strings.Contains(dump, string(hash)) || !strings.Contains(dump, "alice") {
+		t.Errorf("dump must show the user and hide the hash:\n%s", dump)
 	}
 }

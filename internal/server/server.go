@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/shuyuan-dev/shuyuan/internal/collect"
+	"github.com/shuyuan-dev/shuyuan/internal/order"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 	"github.com/shuyuan-dev/shuyuan/internal/tenant"
 )
@@ -42,6 +43,8 @@ type Deps struct {
 	MaxBatch int
 	// Extra lets other parts (data-api, WeChat routes, dashboard) add routes.
 	Extra []func(mux *http.ServeMux, s *Server)
+	// Orders serves the backend data-api (/data-api/v1/...); nil leaves it out.
+	Orders *order.Service
 }
 
 // Server is the HTTP handler of shuyuan.
@@ -68,6 +71,7 @@ func New(d Deps) *Server {
 	s.mux.Handle("GET /api/v1/apps", s.Admin(http.HandlerFunc(s.listApps)))
 	s.mux.Handle("GET /api/v1/apps/{app}/analysis", s.Admin(http.HandlerFunc(s.listAnalyses)))
 	s.mux.Handle("GET /api/v1/apps/{app}/analysis/{name}", s.Admin(http.HandlerFunc(s.analysis)))
+	s.dataAPIRoutes()
 	for _, add := range d.Extra {
 		add(s.mux, s)
 	}

@@ -50,6 +50,8 @@ type Store interface {
 	// duplicates. Either every batch is committed or none is.
 	WriteEvents(ctx context.Context, batches []*EventBatch) ([]EventResult, error)
 
+	OrderStore
+
 	// DB is the handle analyses read through, in Dialect.
 	DB() *sql.DB
 	Dialect() Dialect

@@ -26,6 +26,8 @@ type App struct {
 	UserActionSetID   int64
 	AttributionWindow time.Duration
 	Location          *time.Location
+	// Ads are the app's WeChat Ads conversion rules (ads.go).
+	Ads Ads
 }
 
 // Registry is the set of configured apps.

@@ -43,6 +43,9 @@ type Store struct {
 	// writer already has one goroutine; other write paths share the lock.
 	wmu   sync.Mutex
 	wconn *sql.Conn
+
+	// eventHook runs inside every WriteEvents transaction (ads.go).
+	eventHook store.EventHook
 }
 
 var _ store.Store = (*Store)(nil)
@@ -91,7 +94,11 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return store.Migrate(ctx, s.db, ms)
+	n, err := store.Migrate(ctx, s.db, ms)
+	if err != nil {
+		return n, err
+	}
+	return n, ensureRollups(ctx, s.db)
 }
 
 // DB is the read handle for analyses.

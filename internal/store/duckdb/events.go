@@ -3,6 +3,7 @@ package duckdb
 import (
 	"context"
 	"database/sql/driver"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -16,7 +17,7 @@ const eventColumns = `app_id, ts, received_at, type, kind, sdk_from, tracking_id
 	user_key, open_id, union_id, local_id, user_id, wx_appid, page, page_query, page_title, refer_page,
 	scene, chan_id, chan_refer_app_id, guide_id, room_id, shop_id, shop_name, gdt_vid, weixinadinfo,
 	qz_gdt, chan_custom_id, store_id, sku_id, spu_id, sku_name, price_fen, sku_num, action_type,
-	keyword, stay_ms, share_to, order_id, order_status, order_fen, pay_fen, context_id, props`
+	keyword, stay_ms, share_to, order_id, order_status, order_fen, pay_fen, context_id, props, click_id, ad_id`
 
 // WriteEvents appends the batches to staging, moves the rows not already
 // stored into events, and records quarantined events, all in one commit.
@@ -35,6 +36,7 @@ func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([
 	ctxSeen := make(map[ctxKey]struct{})
 	var minTS, maxTS time.Time
 	staged := 0
+	var clicks clickFinder // click ids of the events; ads.go
 
 	err := s.inTx(ctx, func(tx *rawTx) error {
 		ev, err := tx.appender("staging_events")
@@ -73,7 +75,11 @@ func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([
 					if ts.After(maxTS) {
 						maxTS = ts
 					}
-					if err := ev.AppendRow(eventRow(int32(bi), b.AppID, recv, ts, e)...); err != nil {
+					clickID, adID, err := clicks.find(bi, b.AppID, recv, e, q)
+					if err != nil {
+						return err
+					}
+					if err := ev.AppendRow(append(eventRow(int32(bi), b.AppID, recv, ts, e), clickID, adID)...); err != nil {
 						return fmt.Errorf("stage event: %w", err)
 					}
 					staged++
@@ -81,7 +87,9 @@ func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([
 						ck := ctxKey{b.AppID, e.ContextID}
 						if _, ok := ctxSeen[ck]; !ok {
 							ctxSeen[ck] = struct{}{}
-							if err := cx.AppendRow(b.AppID, e.ContextID, string(e.Context), recv); err != nil {
+							// json.RawMessage, not string: the appender stores a
+							// string in a JSON column as a JSON string value.
+							if err := cx.AppendRow(b.AppID, e.ContextID, e.Context, recv); err != nil {
 								return fmt.Errorf("stage context: %w", err)
 							}
 						}
@@ -111,20 +119,35 @@ func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([
 		// others. The ts range lets DuckDB skip row groups by their min/max.
 		const dupCond = `EXISTS (SELECT 1 FROM events e WHERE e.ts BETWEEN $1 AND $2
 			AND e.ts = s.ts AND e.dedup_key = s.dedup_key AND e.app_id = s.app_id)`
+		stored := 0
 		if err := tx.query(`SELECT batch_no, count(*) FROM staging_events s WHERE `+dupCond+` GROUP BY batch_no`,
 			func(v []driver.Value) error {
 				bi := int(toInt64(v[0]))
 				n := int(toInt64(v[1]))
 				results[bi].Duplicates += n
+				stored += n
 				return nil
 			}, minTS, maxTS); err != nil {
 			return fmt.Errorf("%w: count duplicates: %v", store.ErrUnavailable, err)
 		}
-		if err := tx.exec(`INSERT INTO events SELECT `+eventColumns+` FROM staging_events s WHERE NOT `+dupCond, minTS, maxTS); err != nil {
+		// Staging then holds exactly the new events, which the roll-ups
+		// (rollups.go) read too.
+		if stored > 0 {
+			if err := tx.exec(`DELETE FROM staging_events s WHERE `+dupCond, minTS, maxTS); err != nil {
+				return fmt.Errorf("%w: drop duplicates: %v", store.ErrUnavailable, err)
+			}
+		}
+		if err := tx.exec(`INSERT INTO events SELECT ` + eventColumns + ` FROM staging_events`); err != nil {
 			return fmt.Errorf("%w: insert events: %v", store.ErrUnavailable, err)
+		}
+		if err := rollupStaged(tx); err != nil {
+			return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
 		}
 		if err := tx.exec(`INSERT OR IGNORE INTO event_contexts SELECT * FROM staging_contexts`); err != nil {
 			return fmt.Errorf("%w: insert contexts: %v", store.ErrUnavailable, err)
+		}
+		if err := s.afterEvents(ctx, tx, batches); err != nil {
+			return err
 		}
 		if err := tx.exec(`DELETE FROM staging_events`); err != nil {
 			return fmt.Errorf("%w: clear staging: %v", store.ErrUnavailable, err)
@@ -161,7 +184,7 @@ func eventRow(batchNo int32, app string, recv, ts time.Time, e *event.Event) []d
 		nullable(e.CustomID), nullable(e.StoreID), nullable(e.SKUID), nullable(e.SPUID), nullable(e.SKUName),
 		zeroNull(e.PriceFen), zeroNull(e.SKUNum), nullable(e.ActionType), nullable(e.Keyword), zeroNull(e.StayMS),
 		nullable(e.ShareTo), nullable(e.OrderID), nullable(e.OrderStatus), zeroNull(e.OrderFen), zeroNull(e.PayFen),
-		ctxID, string(e.Props),
+		ctxID, rawJSON(e.Props),
 	}
 }
 
@@ -193,4 +216,13 @@ func toInt64(v driver.Value) int64 {
 		return int64(x)
 	}
 	return 0
+}
+
+// rawJSON is the value the appender stores as the JSON document itself (a
+// string would be stored as a JSON string value).
+func rawJSON(b json.RawMessage) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }

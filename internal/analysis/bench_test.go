@@ -1,0 +1,86 @@
+package analysis
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/shuyuan-dev/shuyuan/internal/demo"
+	"github.com/shuyuan-dev/shuyuan/internal/store"
+	"github.com/shuyuan-dev/shuyuan/internal/store/duckdb"
+)
+
+// BenchmarkAnalyses times every analysis over the last 30 days of a store
+// filled by the demo generator: 60 days, 300,000 users and
+// SHUYUAN_BENCH_EVENTS events (10000000 for the figures in BENCHMARKS.md).
+// Without that variable it is skipped. The store is kept in
+// SHUYUAN_BENCH_DIR (default $TMPDIR/shuyuan-bench-<events>) and reused
+// while it holds the same generated data, so only the first run fills it.
+//
+//	SHUYUAN_BENCH_EVENTS=10000000 go test -run '^$' -bench Analyses -benchtime 20x -cpu 2 ./internal/analysis/
+func BenchmarkAnalyses(b *testing.B) {
+	target, _ := strconv.Atoi(os.Getenv("SHUYUAN_BENCH_EVENTS"))
+	if target <= 0 {
+		b.Skip("set SHUYUAN_BENCH_EVENTS (e.g. 10000000) to build the demo store and time the analyses")
+	}
+	dir := os.Getenv("SHUYUAN_BENCH_DIR")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), fmt.Sprintf("shuyuan-bench-%d", target))
+	}
+	end := time.Date(2026, 6, 30, 23, 59, 0, 0, shanghai)
+	opts := demo.Options{Seed: 1, Days: 60, Users: 300_000, TargetEvents: target, End: end}
+	// The marker names the generated data: another target, seed or roll-up
+	// definition means another store.
+	marker := filepath.Join(dir, "filled")
+	want := fmt.Sprintf("%+v", opts)
+	st, err := duckdb.Open(context.Background(), dir, duckdb.Options{Threads: runtime.GOMAXPROCS(0)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	if got, _ := os.ReadFile(marker); string(got) != want {
+		b.Logf("filling %s with %d events (once)", dir, target)
+		t0 := time.Now()
+		w := store.NewWriter(st, store.WriterOptions{})
+		stats, err := demo.Fill(context.Background(), w, demoApp, opts)
+		w.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := st.DB().Exec("CHECKPOINT"); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("filled in %v: %d events (%d stored), %d users, %d sessions, %d orders",
+			time.Since(t0).Round(time.Second), stats.Events, stats.Accepted, stats.Users, stats.Sessions, stats.Orders)
+		if err := os.WriteFile(marker, []byte(want), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	from := end.AddDate(0, 0, -29).Format("2006-01-02")
+	to := end.Format("2006-01-02")
+	for _, a := range All() {
+		qq := struct{ name, params string }{a.Name, ""}
+		b.Run(qq.name, func(b *testing.B) {
+			var times []time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				res, err := askApp(st, demoApp, qq.name, from, to, qq.params, false)
+				if err != nil {
+					b.Fatal(err)
+				}
+				times = append(times, time.Since(t0))
+				if len(res.Rows) == 0 && len(times) == 1 {
+					b.Logf("%s: no rows", qq.name)
+				}
+			}
+			slices.Sort(times)
+			b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "median-ms")
+		})
+	}
+}

@@ -1,0 +1,50 @@
+package analysis
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestOfficialAccount(t *testing.T) {
+	st := fixture(t)
+	res := ask(t, st, "official-account", "2026-03-01", "2026-03-02", "accounts=wxOA&articles=art-")
+	t.Log("\n" + dump(res))
+	// Visitors A, B, C, D; union_id known for A (unA) and D (unD). Buyers
+	// (paid in the range): A (BO3, O1: 110.00), B (O2: 100.00), D (O4,
+	// BO1: 245.00). Official-account entries: tA1 (scene 1058, wxOA,
+	// article art-1) and tD1 (scene 1035, wxOA); D's 02-28 entry is
+	// before the range.
+	want(t, "all", row(t, res, "all"), map[string]any{
+		"visitors": 4, "union_visitors": 2, "buyers": 3, "union_buyers": 2, "gmv_fen": 45500, "union_buyer_share": 2.0 / 3,
+	})
+	want(t, "official account", row(t, res, "official_account"), map[string]any{
+		"visitors": 2, "union_visitors": 2, "buyers": 2, "union_buyers": 2, "gmv_fen": 35500, "union_buyer_share": 1.0,
+	})
+	want(t, "1058", row(t, res, "scene", "1058"), map[string]any{"visitors": 1, "buyers": 1, "gmv_fen": 11000})
+	want(t, "1035", row(t, res, "scene", "1035"), map[string]any{"visitors": 1, "buyers": 1, "gmv_fen": 24500})
+	want(t, "wxOA", row(t, res, "account", "wxOA"), map[string]any{"visitors": 2, "union_visitors": 2, "buyers": 2, "gmv_fen": 35500})
+	want(t, "art-1", row(t, res, "article", "art-1"), map[string]any{"visitors": 1, "buyers": 1, "gmv_fen": 11000})
+	if len(res.Rows) != 6 {
+		t.Errorf("rows:\n%s", dump(res))
+	}
+
+	// 03-01 only: A and B visit, A entered through 1058; only A paid
+	// (BO3). The default article prefix (mp-article) matches nothing.
+	res = ask(t, st, "official-account", "2026-03-01", "2026-03-01", "")
+	want(t, "all 03-01", row(t, res, "all"), map[string]any{
+		"visitors": 2, "union_visitors": 1, "buyers": 1, "union_buyers": 1, "gmv_fen": 5000, "union_buyer_share": 1.0,
+	})
+	want(t, "official account 03-01", row(t, res, "official_account"), map[string]any{"visitors": 1, "buyers": 1})
+	for _, r := range res.Rows {
+		if r[0] == "article" {
+			t.Errorf("article row without a matching prefix: %v", r)
+		}
+	}
+
+	_, err := askErr(st, "official-account", "2026-03-01", "2026-03-02", "accounts="+strings.Repeat("wx1,", 21), false)
+	var bad *BadRequest
+	if !errors.As(err, &bad) {
+		t.Errorf("21 accounts: %v", err)
+	}
+}

@@ -1,0 +1,49 @@
+-- Per value of each channel dimension: the visitors and sessions whose
+-- events carried it in the range, and the paid orders of the range
+-- attributed to it (all_orders: the placing session's values). An order
+-- reaches the chan_custom levels through its chan_custom_id, by the levels
+-- the events carried with that id in the range.
+WITH {{template "all_orders" .}},
+sess AS MATERIALIZED (
+    SELECT s.uid, s.sid, s.chan_id, CAST(s.scene AS VARCHAR) AS scene,
+           s.chan_custom_cat_1, s.chan_custom_cat_2, s.chan_custom_cat_3, s.chan_custom_id
+    FROM {{template "session_rows" .}} s
+    WHERE s.app_id = $2 AND s.hour >= $3 AND s.hour < $4
+    GROUP BY s.uid, s.sid, s.chan_id, s.scene, s.chan_custom_cat_1, s.chan_custom_cat_2, s.chan_custom_cat_3, s.chan_custom_id
+),
+levels AS (
+    SELECT chan_custom_id, max(chan_custom_cat_1) AS chan_custom_cat_1,
+           max(chan_custom_cat_2) AS chan_custom_cat_2, max(chan_custom_cat_3) AS chan_custom_cat_3
+    FROM sess
+    WHERE chan_custom_id IS NOT NULL
+    GROUP BY chan_custom_id
+),
+paid AS MATERIALIZED (
+    SELECT o.payer_uid, o.paid_fen, o.chan_id, CAST(o.scene AS VARCHAR) AS scene, o.chan_custom_id,
+           l.chan_custom_cat_1, l.chan_custom_cat_2, l.chan_custom_cat_3
+    FROM all_orders o
+    LEFT JOIN levels l ON l.chan_custom_id = o.chan_custom_id
+    WHERE o.paid_at >= $3 AND o.paid_at < $4
+),
+figures AS (
+    {{- range $i, $d := .Dims}}
+    {{if $i}}UNION ALL
+    {{end}}SELECT {{$d.Order}} AS dim_order, '{{$d.Name}}' AS dimension, {{$d.Name}} AS value,
+           count(DISTINCT uid) AS visitors, count(DISTINCT sid) AS sessions,
+           CAST(NULL AS BIGINT) AS paying_users, CAST(NULL AS BIGINT) AS paid_orders, CAST(NULL AS BIGINT) AS gmv_fen
+    FROM sess GROUP BY {{$d.Name}}
+    UNION ALL
+    SELECT {{$d.Order}}, '{{$d.Name}}', {{$d.Name}}, NULL, NULL,
+           count(DISTINCT payer_uid), count(*), CAST(sum(paid_fen) AS BIGINT)
+    FROM paid GROUP BY {{$d.Name}}
+    {{- end}}
+)
+SELECT dimension, value,
+       coalesce(max(visitors), 0) AS visitors,
+       coalesce(max(sessions), 0) AS sessions,
+       coalesce(max(paying_users), 0) AS paying_users,
+       coalesce(max(paid_orders), 0) AS paid_orders,
+       coalesce(max(gmv_fen), 0) AS gmv_fen
+FROM figures
+GROUP BY dim_order, dimension, value
+ORDER BY dim_order, visitors DESC, gmv_fen DESC, value NULLS LAST

@@ -1,0 +1,33 @@
+-- Per day and page: WeChat's getVisitPage figures (add_wxapp_visit_page;
+-- ref_date is WeChat's day) beside the SDK's browse_wxapp_page views of
+-- the same page (days cut in the app's time zone): page views and
+-- distinct users (open_id, else local_id). A page only one side saw has
+-- NULL on the other (WeChat) or 0 (SDK). diff_pv = sdk_pv - wx_pv.
+-- $1 time zone, $2 app, [$3, $4) UTC bounds, $5..$6 the local days.
+WITH wx AS (
+    SELECT ref_date AS day, page, CAST(sum(page_visit_pv) AS BIGINT) AS pv, CAST(sum(page_visit_uv) AS BIGINT) AS uv,
+           -- page_staytime_pv is seconds per visit: weighted by visits if
+           -- two paths name the same page.
+           CAST(round(CASE WHEN sum(page_visit_pv) > 0
+                           THEN sum(page_staytime_pv * page_visit_pv) / sum(page_visit_pv)
+                           ELSE max(page_staytime_pv) END * 1000) AS BIGINT) AS stay_ms,
+           CAST(sum(entrypage_pv) AS BIGINT) AS entry_pv, CAST(sum(exitpage_pv) AS BIGINT) AS exit_pv,
+           CAST(sum(page_share_pv) AS BIGINT) AS share_pv, CAST(sum(page_share_uv) AS BIGINT) AS share_uv
+    FROM wxapp_visit_pages
+    WHERE app_id = $2 AND ref_date BETWEEN CAST($5 AS DATE) AND CAST($6 AS DATE)
+    GROUP BY 1, 2
+),
+sdk AS (
+    SELECT CAST(ts AT TIME ZONE $1 AS DATE) AS day, page, count(*) AS pv, count(DISTINCT user_key) AS uv
+    FROM events
+    WHERE app_id = $2 AND type = 'browse_wxapp_page' AND ts >= $3 AND ts < $4 AND page IS NOT NULL
+    GROUP BY 1, 2
+)
+SELECT CAST(coalesce(wx.day, sdk.day) AS VARCHAR) AS day,
+       coalesce(wx.page, sdk.page) AS page,
+       wx.pv AS wx_pv, wx.uv AS wx_uv, wx.stay_ms AS wx_stay_ms, wx.entry_pv AS wx_entry_pv,
+       wx.exit_pv AS wx_exit_pv, wx.share_pv AS wx_share_pv, wx.share_uv AS wx_share_uv,
+       coalesce(sdk.pv, 0) AS sdk_pv, coalesce(sdk.uv, 0) AS sdk_uv,
+       coalesce(sdk.pv, 0) - wx.pv AS diff_pv
+FROM wx FULL OUTER JOIN sdk ON sdk.day = wx.day AND sdk.page = wx.page
+ORDER BY 1, 2

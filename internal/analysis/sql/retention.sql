@@ -1,0 +1,38 @@
+-- Per first-visit day of the range: the users whose first behaviour event
+-- ever fell on it, and the share of them with a behaviour event on the
+-- day 1..7, 14 and 30 days later (those days may lie after the range; $5
+-- ends the buckets read, 31 days after the range). A share is NULL while
+-- its day is after $6, today in the app's zone.
+WITH {{template "days" .}},
+cohort AS (
+    SELECT u.uid, d.day AS first_day
+    FROM {{template "user_rows" .}} u
+    JOIN days d ON d.hour = to_timestamp(floor(extract(epoch FROM u.first_ts) / {{.Bucket}}) * {{.Bucket}})
+    WHERE u.app_id = $2 AND u.first_ts >= $3 AND u.first_ts < $4
+),
+active AS (
+    SELECT DISTINCT s.uid, d.day
+    FROM {{template "session_rows" .}} s
+    JOIN days d ON d.hour = s.hour
+    WHERE s.app_id = $2 AND s.hour >= $3 AND s.hour < $5
+      AND s.uid IN (SELECT uid FROM cohort)
+),
+back AS (
+    SELECT c.first_day, a.day - c.first_day AS n, count(*) AS users
+    FROM cohort c
+    JOIN active a ON a.uid = c.uid
+    WHERE a.day - c.first_day IN (1, 2, 3, 4, 5, 6, 7, 14, 30)
+    GROUP BY c.first_day, a.day - c.first_day
+),
+sizes AS (
+    SELECT first_day, count(*) AS users FROM cohort GROUP BY first_day
+)
+SELECT CAST(z.first_day AS VARCHAR) AS day,
+       z.users AS new_users
+       {{- range .Steps}},
+       CASE WHEN z.first_day + {{.N}} > CAST($6 AS DATE) THEN NULL
+            ELSE CAST(coalesce((SELECT b.users FROM back b WHERE b.first_day = z.first_day AND b.n = {{.N}}), 0) AS DOUBLE PRECISION) / z.users
+       END AS d{{.N}}
+       {{- end}}
+FROM sizes z
+ORDER BY z.first_day

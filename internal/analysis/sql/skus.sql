@@ -1,0 +1,53 @@
+-- Per SKU: the behaviours of the range (roll-up rollup_skus or the raw
+-- events, see sku_rows) and what the backend orders sold of it (the SDK's
+-- custom_order carries no SKU). Sorted by the column the code
+-- picked from ?sort=, top $5.
+WITH {{template "all_orders" .}},
+per_user AS (
+    SELECT r.sku_id, r.uid, max(r.sku_name) AS sku_name,
+           sum(r.exposures) AS exposures, sum(r.clicks) AS clicks, sum(r.detail_views) AS detail_views,
+           sum(r.cart_adds) AS cart_adds, sum(r.cart_units) AS cart_units
+    FROM {{template "sku_rows" .}} r
+    WHERE r.app_id = $2 AND r.hour >= $3 AND r.hour < $4
+    GROUP BY r.sku_id, r.uid
+),
+behaviour AS (
+    SELECT sku_id, max(sku_name) AS sku_name,
+           CAST(sum(exposures) AS BIGINT) AS exposures,
+           count(*) FILTER (WHERE exposures > 0) AS exposure_users,
+           CAST(sum(clicks) AS BIGINT) AS clicks,
+           CAST(sum(detail_views) AS BIGINT) AS detail_views,
+           CAST(sum(cart_units) AS BIGINT) AS cart_units,
+           count(*) FILTER (WHERE cart_adds > 0) AS cart_users
+    FROM per_user
+    GROUP BY sku_id
+),
+sold AS (
+    SELECT g.sku_id, max(g.sku_name) AS sku_name,
+           count(DISTINCT o.order_id) FILTER (WHERE o.placed_at >= $3 AND o.placed_at < $4) AS orders,
+           CAST(sum(g.goods_num) FILTER (WHERE o.paid_at >= $3 AND o.paid_at < $4) AS BIGINT) AS paid_units,
+           CAST(sum(g.payment_fen) FILTER (WHERE o.paid_at >= $3 AND o.paid_at < $4) AS BIGINT) AS gmv_fen
+    FROM all_orders o
+    JOIN order_goods g ON g.app_id = $2 AND g.external_order_id = o.order_id
+    WHERE o.source = 'backend'
+    GROUP BY g.sku_id
+),
+skus AS (
+    SELECT coalesce(b.sku_id, s.sku_id) AS sku_id,
+           coalesce(b.sku_name, s.sku_name) AS sku_name,
+           coalesce(b.exposures, 0) AS exposures,
+           coalesce(b.exposure_users, 0) AS exposure_users,
+           coalesce(b.clicks, 0) AS clicks,
+           CAST(b.clicks AS DOUBLE PRECISION) / NULLIF(b.exposures, 0) AS ctr,
+           coalesce(b.detail_views, 0) AS detail_views,
+           coalesce(b.cart_units, 0) AS cart_units,
+           coalesce(b.cart_users, 0) AS cart_users,
+           coalesce(s.orders, 0) AS orders,
+           coalesce(s.paid_units, 0) AS paid_units,
+           coalesce(s.gmv_fen, 0) AS gmv_fen
+    FROM behaviour b
+    FULL JOIN sold s ON s.sku_id = b.sku_id
+)
+SELECT * FROM skus
+ORDER BY {{.Sort}} DESC NULLS LAST, sku_id
+LIMIT $5

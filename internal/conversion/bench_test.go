@@ -1,0 +1,145 @@
+package conversion_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shuyuan-dev/shuyuan/internal/conversion"
+	"github.com/shuyuan-dev/shuyuan/internal/event"
+	"github.com/shuyuan-dev/shuyuan/internal/store"
+	"github.com/shuyuan-dev/shuyuan/internal/wxfake"
+)
+
+// BenchmarkOutboxBacklog delivers a backlog of 100,000 paid orders (one
+// COMPLETE_ORDER each, attributed, pending) to the fake, 50 actions per
+// user_actions/add, and reports the rate. Run with -benchtime 1x.
+func BenchmarkOutboxBacklog(b *testing.B) {
+	const backlog = 100_000
+	for range b.N {
+		b.StopTimer()
+		r := newBenchRig(b)
+		// The backlog, written straight into the outbox as the paid hook
+		// writes it (one statement: setting up is not what is measured).
+		if _, err := r.st.DB().Exec(`INSERT INTO ad_conversions (id, app_id, kind, ref_id, action_type, source, open_id,
+				occurred_at, value_fen, click_id, payload, status, attempts, created_at, deadline, next_attempt_at)
+			SELECT md5('bench' || i), $1, 'order', 'ord-' || i, 'COMPLETE_ORDER', 'backend', 'o-' || (i % 30000),
+				$2::TIMESTAMPTZ, 100 + i % 5000, 'wx' || lpad(CAST(i AS VARCHAR), 16, '0'),
+				'{"action_time":' || CAST(epoch($2::TIMESTAMPTZ) AS BIGINT) || ',"action_type":"COMPLETE_ORDER","url":"https://shop.example.com/","trace":{"click_id":"wx'
+					|| lpad(CAST(i AS VARCHAR), 16, '0') || '"},"action_param":{"value":' || (100 + i % 5000) || '},"outer_action_id":"' || md5('bench' || i) || '"}',
+				'pending', 0, $2::TIMESTAMPTZ, $2::TIMESTAMPTZ + INTERVAL 1 DAY, $2::TIMESTAMPTZ
+			FROM range(`+fmt.Sprint(backlog)+`) t(i)`, shopApp, time.Now().Add(-time.Minute).UTC()); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := r.svc.EnsureDataSource(context.Background(), shopApp); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		res, err := r.worker.Flush(context.Background())
+		took := time.Since(start)
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Delivered != backlog || len(r.fake.Actions()) != backlog {
+			b.Fatalf("delivered %d, fake has %d, want %d", res.Delivered, len(r.fake.Actions()), backlog)
+		}
+		b.ReportMetric(float64(backlog)/took.Seconds(), "actions/s")
+		b.ReportMetric(float64(r.fake.Calls(wxfake.EndpointActionsAdd)), "calls")
+	}
+}
+
+// BenchmarkPaidToFakeDelay pays orders at a steady rate through the
+// data-api's store path (AddOrders with the paid hook) while the worker
+// runs, and reports how long each order took from the add_order call to
+// the fake recording its action: p50 and p99. Run with -benchtime 1x.
+func BenchmarkPaidToFakeDelay(b *testing.B) {
+	const (
+		orders  = 3000
+		perCall = 5                     // orders per add_order call
+		every   = 50 * time.Millisecond // → 100 paid orders per second
+		users   = 1000
+	)
+	for range b.N {
+		b.StopTimer()
+		r := newBenchRig(b)
+		ctx := context.Background()
+		if _, _, err := r.svc.EnsureDataSource(ctx, shopApp); err != nil {
+			b.Fatal(err)
+		}
+		var visits []event.Event
+		for u := range users {
+			e := r.event(fmt.Sprint("o-", u), event.AppLaunch, time.Now().Add(-time.Hour))
+			e.GdtVid = clickID(u)
+			visits = append(visits, e)
+		}
+		r.write(shopApp, visits...)
+		runCtx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Go(func() { r.worker.Run(runCtx) })
+
+		b.StartTimer()
+		sent := make(map[string]time.Time, orders)
+		committed := make(map[string]time.Time, orders)
+		start := time.Now()
+		tick := time.NewTicker(every)
+		for n := 0; n < orders; n += perCall {
+			<-tick.C
+			var batch []store.Order
+			for i := n; i < n+perCall; i++ {
+				batch = append(batch, order(fmt.Sprint("ord-", i), fmt.Sprint("o-", i%users), time.Now().Add(-time.Second), 100))
+			}
+			at := time.Now()
+			r.pay(shopApp, batch...)
+			done := time.Now()
+			for _, o := range batch {
+				id := conversion.ID(shopApp, o.ExternalID, "COMPLETE_ORDER")
+				sent[id], committed[id] = at, done
+			}
+		}
+		tick.Stop()
+		rate := float64(orders) / time.Since(start).Seconds()
+		// Wait for the last ones, then stop the worker.
+		for len(r.fake.Actions()) < orders {
+			time.Sleep(5 * time.Millisecond)
+		}
+		b.StopTimer()
+		cancel()
+		wg.Wait()
+		// From the add_order call (the order's commit included) and from
+		// the moment add_order returned, to the fake recording the action.
+		var fromCall, fromCommit []time.Duration
+		for _, a := range r.fake.Actions() {
+			if at, ok := sent[a.OuterActionID]; ok && !a.Duplicate {
+				fromCall = append(fromCall, a.ArrivedAt.Sub(at))
+				fromCommit = append(fromCommit, max(0, a.ArrivedAt.Sub(committed[a.OuterActionID])))
+			}
+		}
+		if len(fromCall) != orders {
+			b.Fatalf("%d delays for %d orders", len(fromCall), orders)
+		}
+		ms := func(d []time.Duration, q float64) float64 {
+			return float64(d[min(len(d)-1, int(float64(len(d))*q))].Microseconds()) / 1000
+		}
+		slices.Sort(fromCall)
+		slices.Sort(fromCommit)
+		b.ReportMetric(ms(fromCall, 0.5), "p50-ms")
+		b.ReportMetric(ms(fromCall, 0.99), "p99-ms")
+		b.ReportMetric(ms(fromCall, 1), "max-ms")
+		b.ReportMetric(ms(fromCommit, 0.5), "p50-after-commit-ms")
+		b.ReportMetric(ms(fromCommit, 0.99), "p99-after-commit-ms")
+		b.ReportMetric(rate, "orders/s")
+		b.ReportMetric(float64(r.fake.Calls(wxfake.EndpointActionsAdd)), "calls")
+	}
+}
+
+// newBenchRig is a rig on the real clock: the worker runs for real
+// against the fake over loopback HTTP.
+func newBenchRig(b *testing.B) *rig {
+	b.Helper()
+	return newRig(b, rigOptions{realClock: true})
+}

@@ -1,0 +1,234 @@
+package conversion
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shuyuan-dev/shuyuan/internal/attribution"
+	"github.com/shuyuan-dev/shuyuan/internal/event"
+	"github.com/shuyuan-dev/shuyuan/internal/store"
+	"github.com/shuyuan-dev/shuyuan/internal/tenant"
+	"github.com/shuyuan-dev/shuyuan/internal/wxads"
+)
+
+// rules are an app's conversion rules with the defaults applied.
+type rules struct {
+	orderSource string
+	leadEvent   string
+	leadAction  string
+	url         string
+	outer       bool
+	window      time.Duration
+	budget      time.Duration
+}
+
+// DefaultURL is the url of actions of an app without ads.url or wx_appid.
+const DefaultURL = "http://www.qq.com"
+
+// DefaultRetryBudget is how long a conversion is retried by default.
+const DefaultRetryBudget = 24 * time.Hour
+
+func rulesOf(a *tenant.App) rules {
+	r := rules{
+		orderSource: a.Ads.OrderSource, leadEvent: a.Ads.LeadEvent, leadAction: a.Ads.LeadAction,
+		url: a.Ads.URL, outer: a.Ads.SendOuterActionID, window: a.AttributionWindow, budget: a.Ads.RetryBudget,
+	}
+	if r.orderSource == "" {
+		r.orderSource = tenant.OrderSourceSDK
+		if a.DataAPIAppID != "" {
+			r.orderSource = tenant.OrderSourceBackend
+		}
+	}
+	if r.leadAction == "" {
+		r.leadAction = wxads.ActionReservation
+	}
+	if r.url == "" {
+		r.url = DefaultURL
+		if a.WxAppID != "" {
+			r.url = "https://servicewechat.com/" + a.WxAppID + "/"
+		}
+	}
+	if r.window <= 0 {
+		r.window = attribution.DefaultWindow
+	}
+	if r.budget <= 0 {
+		r.budget = DefaultRetryBudget
+	}
+	return r
+}
+
+// candidate is a fact that may become a conversion, before attribution.
+type candidate struct {
+	kind, ref, actionType, source string
+	user                          attribution.User
+	at                            time.Time
+	valueFen                      int64
+}
+
+// OnPaid is the store.PaidHook of the data-api: inside the add_order
+// transaction, every order made paid for the first time becomes a
+// COMPLETE_ORDER conversion of apps whose orders come from the backend.
+func (s *Service) OnPaid(ctx context.Context, tx store.Tx, paid []store.PaidOrder) error {
+	byApp := map[string][]candidate{}
+	var order []string
+	for _, p := range paid {
+		a, ok := s.apps.ByID(p.AppID)
+		if !ok || !Enabled(a) || rulesOf(a).orderSource != tenant.OrderSourceBackend {
+			continue
+		}
+		if _, seen := byApp[p.AppID]; !seen {
+			order = append(order, p.AppID)
+		}
+		byApp[p.AppID] = append(byApp[p.AppID], candidate{
+			kind: KindOrder, ref: p.ExternalID, actionType: wxads.ActionCompleteOrder, source: SourceBackend,
+			user: attribution.User{OpenID: p.OpenID, UnionID: p.UnionID}, at: p.PaidTime, valueFen: p.PaymentFen,
+		})
+	}
+	for _, app := range order {
+		if err := s.record(ctx, tx, app, byApp[app]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// OnOrderPaid is OnPaid in the shape of order.Options.OnPaid.
+func (s *Service) OnOrderPaid(ctx context.Context, tx store.Tx, _ *tenant.App, paid []store.PaidOrder) error {
+	return s.OnPaid(ctx, tx, paid)
+}
+
+// OnEvents is the store.EventHook of the collector's writes: inside the
+// events' transaction, the SDK's payed custom_order events (apps whose
+// orders come from the SDK) become COMPLETE_ORDER conversions and the app's
+// lead event becomes its lead action. Batches re-sent by the SDK make the
+// same ids, which the outbox ignores.
+func (s *Service) OnEvents(ctx context.Context, tx store.Tx, batches []*store.EventBatch) error {
+	byApp := map[string][]candidate{}
+	var order []string
+	for _, b := range batches {
+		a, ok := s.apps.ByID(b.AppID)
+		if !ok || !Enabled(a) {
+			continue
+		}
+		r := rulesOf(a)
+		sdkOrders := r.orderSource == tenant.OrderSourceSDK
+		if !sdkOrders && r.leadEvent == "" {
+			continue
+		}
+		for i := range b.Events {
+			e := &b.Events[i]
+			c, ok := fromEvent(e, r, sdkOrders)
+			if !ok {
+				continue
+			}
+			if _, seen := byApp[b.AppID]; !seen {
+				order = append(order, b.AppID)
+			}
+			byApp[b.AppID] = append(byApp[b.AppID], c)
+		}
+	}
+	for _, app := range order {
+		if err := s.record(ctx, tx, app, byApp[app]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fromEvent turns an SDK event into a candidate when a rule applies.
+func fromEvent(e *event.Event, r rules, sdkOrders bool) (candidate, bool) {
+	user := attribution.User{OpenID: e.OpenID, UnionID: e.UnionID}
+	switch {
+	case sdkOrders && e.Type == event.CustomOrder && e.OrderStatus == "payed" && e.OrderID != "":
+		return candidate{
+			kind: KindOrder, ref: e.OrderID, actionType: wxads.ActionCompleteOrder, source: SourceSDK,
+			user: user, at: e.Time, valueFen: e.PayFen,
+		}, true
+	case r.leadEvent != "" && e.Type == r.leadEvent:
+		return candidate{
+			kind: KindLead, ref: leadID(e), actionType: r.leadAction, source: SourceEvent, user: user, at: e.Time,
+		}, true
+	}
+	return candidate{}, false
+}
+
+// leadID is the lead event's props.lead_id; without one, the event's own
+// content key, so that re-sends of the event are still one lead.
+func leadID(e *event.Event) string {
+	var p struct {
+		LeadID json.RawMessage `json:"lead_id"`
+	}
+	if json.Unmarshal(e.Props, &p) == nil && len(p.LeadID) > 0 {
+		var s string
+		if json.Unmarshal(p.LeadID, &s) == nil && s != "" {
+			return s
+		}
+		if n := strings.TrimSpace(string(p.LeadID)); n != "null" && n != `""` {
+			return n // a number, as written
+		}
+	}
+	return "event:" + strconv.FormatInt(e.Key, 16)
+}
+
+// record attributes the candidates of one app and writes them to the outbox
+// in tx; ids already there are left alone.
+func (s *Service) record(ctx context.Context, tx store.Tx, appID string, cands []candidate) error {
+	a, _ := s.apps.ByID(appID)
+	r := rulesOf(a)
+	probes := make([]attribution.Probe, len(cands))
+	for i, c := range cands {
+		probes[i] = attribution.Probe{User: c.user, At: c.at}
+	}
+	touches, err := attribution.LastTouches(ctx, tx, appID, probes, r.window)
+	if err != nil {
+		return fmt.Errorf("attribute conversions of %s: %w", appID, err)
+	}
+	now := s.now().UTC()
+	convs := make([]Conversion, 0, len(cands))
+	for i, c := range cands {
+		convs = append(convs, s.build(appID, r, c, touches[i], 0, now))
+	}
+	n, err := insert(tx, convs, now, r.budget)
+	if err != nil {
+		return fmt.Errorf("outbox of %s: %w", appID, err)
+	}
+	if n > 0 {
+		// The worker's claim waits for this transaction's commit: it goes
+		// through the same serialised write path.
+		s.kick(appID)
+	}
+	return nil
+}
+
+// build makes the conversion of a candidate credited to touch.
+func (s *Service) build(appID string, r rules, c candidate, touch attribution.Touch, setID int64, now time.Time) Conversion {
+	conv := Conversion{
+		ID: ID(appID, c.ref, c.actionType), AppID: appID, Kind: c.kind, RefID: c.ref, ActionType: c.actionType,
+		Source: c.source, OpenID: c.user.OpenID, UnionID: c.user.UnionID, OccurredAt: c.at.UTC(),
+		ValueFen: c.valueFen, Touch: touch, SetID: setID,
+	}
+	if touch.ClickID == "" {
+		return conv
+	}
+	at := conv.OccurredAt
+	if at.After(now) {
+		// Never send a time in the future (spec §6): a fact stamped ahead
+		// of our clock is reported as happening now.
+		at = now
+	}
+	act := &wxads.Action{
+		ActionTime: at.Unix(), ActionType: c.actionType, URL: r.url, Trace: wxads.Trace{ClickID: touch.ClickID},
+	}
+	if c.valueFen > 0 {
+		act.ActionParam = &wxads.ActionParam{Value: c.valueFen}
+	}
+	if r.outer {
+		act.OuterActionID = conv.ID
+	}
+	conv.Action = act
+	return conv
+}

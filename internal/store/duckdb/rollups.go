@@ -1,0 +1,134 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// rollupVersion names the definition of the roll-ups in rollupStatements.
+// Bump it whenever that definition changes: stores whose rollup_state
+// names another version rebuild their roll-ups from the events on open.
+const rollupVersion = 1
+
+// rollupStatements returns the statements that add the behaviour events of
+// evTable (contexts in ctxTable) to the roll-up tables of migration 0004.
+// The write path runs them over the staged events of a flush (duplicates
+// already removed) and a rebuild over the whole events table, so both
+// follow one definition. internal/analysis holds the same definition as a
+// query over the raw events, and its tests check that the two agree.
+func rollupStatements(evTable, ctxTable string) []string {
+	const users = `INSERT INTO rollup_users AS u
+SELECT app_id, hash(user_key), min(ts), max(union_id)
+FROM {ev}
+WHERE kind = 'behaviour' AND user_key IS NOT NULL
+GROUP BY 1, 2
+ON CONFLICT (app_id, uid) DO UPDATE
+SET first_ts = least(u.first_ts, excluded.first_ts), union_id = greatest(u.union_id, excluded.union_id)
+WHERE excluded.first_ts < u.first_ts OR excluded.union_id > u.union_id
+   OR (u.union_id IS NULL AND excluded.union_id IS NOT NULL)`
+
+	// cart_adds and cart_units leave out remove_from_cart: a removal is not
+	// an add-to-cart, whatever the SDK calls its event.
+	const sessions = `INSERT INTO rollup_sessions
+SELECT e.app_id,
+       to_timestamp(floor(extract(epoch FROM e.ts) / 3600) * 3600) AS hour,
+       CASE WHEN e.tracking_id IS NOT NULL THEN hash(e.tracking_id) END AS sid,
+       hash(e.user_key) AS uid,
+       e.chan_id, e.scene, e.chan_refer_app_id, e.chan_custom_id,
+       c.cat_1, c.cat_2, c.cat_3,
+       e.guide_id, e.room_id, e.shop_id, e.shop_name,
+       count(*),
+       count(*) FILTER (WHERE e.type = 'browse_wxapp_page'),
+       coalesce(sum(e.stay_ms) FILTER (WHERE e.type = 'leave_wxapp_page'), 0),
+       count(*) FILTER (WHERE e.type = 'page_share_app_message'),
+       count(*) FILTER (WHERE e.type = 'search'),
+       count(*) FILTER (WHERE e.type = 'expose_sku_component'),
+       count(*) FILTER (WHERE e.type = 'trigger_sku_component'),
+       count(*) FILTER (WHERE e.type = 'browse_sku_page'),
+       count(*) FILTER (WHERE e.type = 'add_to_cart' AND e.action_type IS DISTINCT FROM 'remove_from_cart'),
+       coalesce(sum(e.sku_num) FILTER (WHERE e.type = 'add_to_cart' AND e.action_type IS DISTINCT FROM 'remove_from_cart'), 0)
+FROM {ev} e
+LEFT JOIN (
+    SELECT app_id, context_id, cats[1] AS cat_1, cats[2] AS cat_2, cats[3] AS cat_3
+    FROM (
+        SELECT app_id, context_id,
+               json_extract_string(context, ['$.chan.chan_custom.chan_custom_cat_1',
+                   '$.chan.chan_custom.chan_custom_cat_2', '$.chan.chan_custom.chan_custom_cat_3']) AS cats
+        FROM {ctx}
+        -- Parse only the contexts that name a chan_custom: most do not.
+        WHERE context_id IN (SELECT context_id FROM {ev} WHERE chan_custom_id IS NOT NULL)
+    )
+) c ON c.app_id = e.app_id AND c.context_id = e.context_id
+WHERE e.kind = 'behaviour' AND e.user_key IS NOT NULL
+GROUP BY ALL`
+
+	const skus = `INSERT INTO rollup_skus
+SELECT app_id,
+       to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600) AS hour,
+       sku_id,
+       hash(user_key) AS uid,
+       max(sku_name),
+       count(*) FILTER (WHERE type = 'expose_sku_component'),
+       count(*) FILTER (WHERE type = 'trigger_sku_component'),
+       count(*) FILTER (WHERE type = 'browse_sku_page'),
+       count(*) FILTER (WHERE type = 'add_to_cart' AND action_type IS DISTINCT FROM 'remove_from_cart'),
+       coalesce(sum(sku_num) FILTER (WHERE type = 'add_to_cart' AND action_type IS DISTINCT FROM 'remove_from_cart'), 0)
+FROM {ev}
+WHERE kind = 'behaviour' AND user_key IS NOT NULL AND sku_id IS NOT NULL
+  AND type IN ('expose_sku_component', 'trigger_sku_component', 'browse_sku_page', 'add_to_cart')
+GROUP BY 1, 2, 3, 4`
+
+	r := strings.NewReplacer("{ev}", evTable, "{ctx}", ctxTable)
+	return []string{r.Replace(users), r.Replace(sessions), r.Replace(skus)}
+}
+
+// rollupStaged adds the staged events of a flush to the roll-ups, inside
+// the flush's transaction. Duplicates must already be gone from staging.
+func rollupStaged(tx *rawTx) error {
+	for _, q := range rollupStatements("staging_events", "staging_contexts") {
+		if err := tx.exec(q); err != nil {
+			return fmt.Errorf("roll up events: %w", err)
+		}
+	}
+	return nil
+}
+
+// ensureRollups rebuilds the roll-ups from the events when they were built
+// by another roll-up definition or another DuckDB version (whose hash()
+// may differ), or never: migration 0004 creates them empty.
+func ensureRollups(ctx context.Context, db *sql.DB) error {
+	var lib string
+	if err := db.QueryRowContext(ctx, `SELECT library_version FROM pragma_version()`).Scan(&lib); err != nil {
+		return fmt.Errorf("roll-ups: duckdb version: %w", err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM rollup_state WHERE version = $1 AND duckdb_version = $2`,
+		rollupVersion, lib).Scan(&n); err != nil {
+		return fmt.Errorf("roll-ups: read state: %w", err)
+	}
+	if n == 1 {
+		return nil
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("roll-ups: begin rebuild: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	stmts := []string{`DELETE FROM rollup_users`, `DELETE FROM rollup_sessions`, `DELETE FROM rollup_skus`, `DELETE FROM rollup_state`}
+	stmts = append(stmts, rollupStatements("events", "event_contexts")...)
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("roll-ups: rebuild: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO rollup_state VALUES ($1, $2, $3)`, rollupVersion, lib, time.Now().UTC()); err != nil {
+		return fmt.Errorf("roll-ups: write state: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("roll-ups: commit rebuild: %w", err)
+	}
+	return nil
+}
