@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
@@ -32,6 +33,14 @@ type Options struct {
 	Threads int
 	// NoMigrate skips applying migrations on open.
 	NoMigrate bool
+	// DedupWindow is how far back, by time received, an event is compared
+	// with stored ones to recognise an SDK re-send (default 6 h).
+	DedupWindow time.Duration
+	// CheckpointThreshold is the WAL size at which DuckDB checkpoints
+	// (default "256MB"). DuckDB checkpoints inside the commit that crosses
+	// it, so a small threshold puts seconds of compression work on
+	// whichever SDK request is unlucky.
+	CheckpointThreshold string
 }
 
 // Store is the DuckDB implementation of store.Store.
@@ -43,6 +52,8 @@ type Store struct {
 	// writer already has one goroutine; other write paths share the lock.
 	wmu   sync.Mutex
 	wconn *sql.Conn
+
+	dedupWindow time.Duration
 
 	// eventHook runs inside every WriteEvents transaction (ads.go).
 	eventHook store.EventHook
@@ -68,12 +79,19 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	if opt.Threads > 0 {
 		q.Set("threads", fmt.Sprint(opt.Threads))
 	}
+	if opt.CheckpointThreshold == "" {
+		opt.CheckpointThreshold = "256MB"
+	}
+	q.Set("checkpoint_threshold", opt.CheckpointThreshold)
+	if opt.DedupWindow <= 0 {
+		opt.DedupWindow = 6 * time.Hour
+	}
 	conn, err := duckdb.NewConnector(file+"?"+q.Encode(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("open duckdb %s: %w", file, err)
 	}
 	db := sql.OpenDB(conn)
-	s := &Store{db: db, path: file}
+	s := &Store{db: db, path: file, dedupWindow: opt.DedupWindow}
 	if !opt.NoMigrate {
 		if _, err := s.Migrate(ctx); err != nil {
 			db.Close()

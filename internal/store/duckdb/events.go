@@ -34,7 +34,7 @@ func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([
 		id  int64
 	}
 	ctxSeen := make(map[ctxKey]struct{})
-	var minTS, maxTS time.Time
+	var minTS, maxTS, oldestRecv time.Time
 	staged := 0
 	var clicks clickFinder // click ids of the events; ads.go
 
@@ -57,6 +57,9 @@ func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([
 		appendErr := func() error {
 			for bi, b := range batches {
 				recv := b.ReceivedAt.UTC()
+				if oldestRecv.IsZero() || recv.Before(oldestRecv) {
+					oldestRecv = recv
+				}
 				for i := range b.Events {
 					e := &b.Events[i]
 					ts := e.Time
@@ -115,9 +118,16 @@ func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([
 		if staged == 0 {
 			return nil
 		}
+		windowStart := oldestRecv.Add(-s.dedupWindow)
 		// Count, per batch, the staged rows already stored; then move the
 		// others. The ts range lets DuckDB skip row groups by their min/max.
-		const dupCond = `EXISTS (SELECT 1 FROM events e WHERE e.ts BETWEEN $1 AND $2
+		// SDK re-sends follow the lost answer within seconds (the SDK keeps
+		// its queue in memory and retries on its next flush), so only events
+		// received inside the dedup window are compared. received_at grows
+		// with insertion order, so DuckDB skips older row groups by their
+		// min/max instead of scanning the table, whatever the events' own
+		// (client) times are.
+		const dupCond = `EXISTS (SELECT 1 FROM events e WHERE e.received_at >= $1 AND e.ts BETWEEN $2 AND $3
 			AND e.ts = s.ts AND e.dedup_key = s.dedup_key AND e.app_id = s.app_id)`
 		stored := 0
 		if err := tx.query(`SELECT batch_no, count(*) FROM staging_events s WHERE `+dupCond+` GROUP BY batch_no`,
@@ -127,13 +137,13 @@ func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([
 				results[bi].Duplicates += n
 				stored += n
 				return nil
-			}, minTS, maxTS); err != nil {
+			}, windowStart, minTS, maxTS); err != nil {
 			return fmt.Errorf("%w: count duplicates: %v", store.ErrUnavailable, err)
 		}
 		// Staging then holds exactly the new events, which the roll-ups
 		// (rollups.go) read too.
 		if stored > 0 {
-			if err := tx.exec(`DELETE FROM staging_events s WHERE `+dupCond, minTS, maxTS); err != nil {
+			if err := tx.exec(`DELETE FROM staging_events s WHERE `+dupCond, windowStart, minTS, maxTS); err != nil {
 				return fmt.Errorf("%w: drop duplicates: %v", store.ErrUnavailable, err)
 			}
 		}
