@@ -103,6 +103,7 @@ func printDemo(out io.Writer, cfg *config.Config, tenants *tenant.Registry, addr
 		fmt.Fprintf(out, "  events, last %d days:\n    %s\n", demo.DefaultDays, events)
 		fmt.Fprintf(out, "    curl -H 'Authorization: Bearer %s' '%s'\n\n", cfg.AdminKey, events)
 	}
+	fmt.Fprintf(out, "  dashboard       %s/  (log in with the admin key)\n", base)
 	fmt.Fprintf(out, "  metrics         %s/metrics\n", base)
 	fmt.Fprintf(out, "  health          %s/healthz\n\n", base)
 }
