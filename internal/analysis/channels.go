@@ -43,6 +43,10 @@ func channels(ctx context.Context, st store.Store, q Query) (*Result, error) {
 			return nil, &BadRequest{"dimension", fmt.Sprintf("must be one of chan_id, scene, chan_custom_cat_1, chan_custom_cat_2, chan_custom_cat_3, chan_custom_id; got %q", d)}
 		}
 	}
+	args, err := withOrders(ctx, st, q, &data, baseArgs(q))
+	if err != nil {
+		return nil, err
+	}
 	return templated(ctx, st, q, "channels", []Column{
 		{Name: "dimension", Type: "string"},
 		{Name: "value", Type: "string"},
@@ -51,5 +55,5 @@ func channels(ctx context.Context, st store.Store, q Query) (*Result, error) {
 		{Name: "paying_users", Type: "int"},
 		{Name: "paid_orders", Type: "int"},
 		{Name: "gmv_fen", Type: "fen"},
-	}, data, baseArgs(q)...)
+	}, data, args...)
 }

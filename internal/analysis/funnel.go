@@ -37,10 +37,26 @@ var funnelBy = map[string]string{
 }
 
 // funnelStep is one step of the funnel query: the bind parameters of its
-// event type and qualifier.
+// event type and qualifier, and the column the qualifier is compared with
+// (from qualifierColumns, never from the request; "" without a qualifier).
 type funnelStep struct {
 	N, Prev    int
 	Type, Qual string
+	QualColumn string
+	// NoRemovals leaves out add_to_cart's remove_from_cart events.
+	NoRemovals bool
+}
+
+// qualifierColumns maps an event type to the column a step's qualifier
+// (type:value) is compared with; other types compare it with the page.
+var qualifierColumns = map[string]string{
+	"custom_order":           "order_status",
+	"add_to_cart":            "action_type",
+	"search":                 "keyword",
+	"page_share_app_message": "share_to",
+	"expose_sku_component":   "sku_id",
+	"trigger_sku_component":  "sku_id",
+	"browse_sku_page":        "sku_id",
 }
 
 func funnel(ctx context.Context, st store.Store, q Query) (*Result, error) {
@@ -66,11 +82,20 @@ func funnel(ctx context.Context, st store.Store, q Query) (*Result, error) {
 		if typ == "" || len(typ) > 64 || len(qual) > 256 {
 			return nil, &BadRequest{"steps", fmt.Sprintf("step %d: want type or type:value (type up to 64 characters), got %q", i+1, p)}
 		}
-		data.Steps = append(data.Steps, funnelStep{
-			N: i, Prev: i - 1,
-			Type: fmt.Sprintf("$%d", len(args)+1), Qual: fmt.Sprintf("$%d", len(args)+2),
-		})
-		args = append(args, typ, qual)
+		step := funnelStep{N: i, Prev: i - 1, Type: fmt.Sprintf("$%d", len(args)+1)}
+		args = append(args, typ)
+		switch {
+		case qual != "":
+			step.QualColumn = qualifierColumns[typ]
+			if step.QualColumn == "" {
+				step.QualColumn = "page"
+			}
+			args = append(args, qual)
+			step.Qual = fmt.Sprintf("$%d", len(args))
+		case typ == "add_to_cart":
+			step.NoRemovals = true
+		}
+		data.Steps = append(data.Steps, step)
 	}
 	cols := []Column{}
 	if by := q.Params.Get("by"); by != "" {

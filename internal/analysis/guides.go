@@ -16,6 +16,11 @@ func init() {
 }
 
 func guides(ctx context.Context, st store.Store, q Query) (*Result, error) {
+	data := newSQLData(q)
+	args, err := withOrders(ctx, st, q, &data, baseArgs(q))
+	if err != nil {
+		return nil, err
+	}
 	return templated(ctx, st, q, "guides", []Column{
 		{Name: "guide_id", Type: "string"},
 		{Name: "visitors", Type: "int"},
@@ -27,5 +32,5 @@ func guides(ctx context.Context, st store.Store, q Query) (*Result, error) {
 		{Name: "gmv_fen", Type: "fen"},
 		{Name: "refunds", Type: "int"},
 		{Name: "refund_fen", Type: "fen"},
-	}, newSQLData(q), baseArgs(q)...)
+	}, data, args...)
 }

@@ -16,6 +16,11 @@ func init() {
 }
 
 func live(ctx context.Context, st store.Store, q Query) (*Result, error) {
+	data := newSQLData(q)
+	args, err := withOrders(ctx, st, q, &data, baseArgs(q))
+	if err != nil {
+		return nil, err
+	}
 	return templated(ctx, st, q, "live", []Column{
 		{Name: "room_id", Type: "string"},
 		{Name: "visitors", Type: "int"},
@@ -28,5 +33,5 @@ func live(ctx context.Context, st store.Store, q Query) (*Result, error) {
 		{Name: "paid_orders", Type: "int"},
 		{Name: "paying_users", Type: "int"},
 		{Name: "gmv_fen", Type: "fen"},
-	}, newSQLData(q), baseArgs(q)...)
+	}, data, args...)
 }

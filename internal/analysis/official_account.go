@@ -44,6 +44,9 @@ func officialAccount(ctx context.Context, st store.Store, q Query) (*Result, err
 		args = append(args, a)
 		data.Articles = append(data.Articles, fmt.Sprintf("$%d", len(args)))
 	}
+	if args, err = withOrders(ctx, st, q, &data, args); err != nil {
+		return nil, err
+	}
 	return templated(ctx, st, q, "official_account", []Column{
 		{Name: "group", Type: "string"},
 		{Name: "value", Type: "string"},

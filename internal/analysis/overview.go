@@ -15,6 +15,11 @@ func init() {
 }
 
 func overview(ctx context.Context, st store.Store, q Query) (*Result, error) {
+	data := newSQLData(q)
+	args, err := withOrders(ctx, st, q, &data, baseArgs(q))
+	if err != nil {
+		return nil, err
+	}
 	return templated(ctx, st, q, "overview", []Column{
 		{Name: "day", Type: "day"},
 		{Name: "visitors", Type: "int"},
@@ -32,5 +37,5 @@ func overview(ctx context.Context, st store.Store, q Query) (*Result, error) {
 		{Name: "gmv_fen", Type: "fen"},
 		{Name: "avg_order_fen", Type: "fen"},
 		{Name: "pay_conversion", Type: "ratio"},
-	}, newSQLData(q), baseArgs(q)...)
+	}, data, args...)
 }

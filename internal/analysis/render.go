@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -48,6 +49,34 @@ type sqlData struct {
 
 	Accounts []string // official-account: bind parameters of ?accounts=
 	Articles []string // official-account: bind parameters of ?articles=
+
+	// Backend tells the all_orders fragment that the app has backend
+	// orders the range can see; BackendFrom is the bind parameter of the
+	// earliest create_time among them (see withOrders).
+	Backend     bool
+	BackendFrom string
+}
+
+// withOrders prepares a query that reads the all_orders fragment: it asks
+// whether the app has backend orders the range can see and, if so, adds
+// the earliest create_time among them to args, so that the backend parts
+// run only for apps that report orders and scan only the events they need.
+func withOrders(ctx context.Context, st store.Store, q Query, data *sqlData, args []any) ([]any, error) {
+	text, err := dialectFile(sqlFiles(st.Dialect()), "sql/backend_window")
+	if err != nil {
+		return nil, err
+	}
+	var from sql.NullTime
+	if err := st.DB().QueryRowContext(ctx, text, q.App.ID, q.Start(), q.End()).Scan(&from); err != nil {
+		return nil, fmt.Errorf("analysis: backend orders of the range: %w", err)
+	}
+	if !from.Valid {
+		return args, nil
+	}
+	data.Backend = true
+	args = append(args, from.Time)
+	data.BackendFrom = fmt.Sprintf("$%d", len(args))
+	return args, nil
 }
 
 func newSQLData(q Query) sqlData {
@@ -147,6 +176,9 @@ func templated(ctx context.Context, st store.Store, q Query, name string, cols [
 		return nil, err
 	}
 	text, args = compactParams(stripComments(text), args)
+	if tmpTrace != nil {
+		tmpTrace(text, args)
+	}
 	return runSQL(ctx, st, q, name, text, cols, args...)
 }
 
@@ -168,6 +200,8 @@ func stripComments(text string) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+var tmpTrace func(string, []any) // TMP
 
 var paramRef = regexp.MustCompile(`\$([0-9]+)`)
 

@@ -42,6 +42,10 @@ func skus(ctx context.Context, st store.Store, q Query) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	args, err := withOrders(ctx, st, q, &data, append(baseArgs(q), limit))
+	if err != nil {
+		return nil, err
+	}
 	return templated(ctx, st, q, "skus", []Column{
 		{Name: "sku_id", Type: "string"},
 		{Name: "sku_name", Type: "string"},
@@ -55,7 +59,7 @@ func skus(ctx context.Context, st store.Store, q Query) (*Result, error) {
 		{Name: "orders", Type: "int"},
 		{Name: "paid_units", Type: "int"},
 		{Name: "gmv_fen", Type: "fen"},
-	}, data, append(baseArgs(q), limit)...)
+	}, data, args...)
 }
 
 // limitParam reads ?limit=, 1..maxLimit, default defaultLimit.

@@ -16,6 +16,11 @@ func init() {
 }
 
 func stores(ctx context.Context, st store.Store, q Query) (*Result, error) {
+	data := newSQLData(q)
+	args, err := withOrders(ctx, st, q, &data, baseArgs(q))
+	if err != nil {
+		return nil, err
+	}
 	return templated(ctx, st, q, "stores", []Column{
 		{Name: "store_id", Type: "string"},
 		{Name: "store_name", Type: "string"},
@@ -28,5 +33,5 @@ func stores(ctx context.Context, st store.Store, q Query) (*Result, error) {
 		{Name: "paid_orders", Type: "int"},
 		{Name: "gmv_fen", Type: "fen"},
 		{Name: "avg_order_fen", Type: "fen"},
-	}, newSQLData(q), baseArgs(q)...)
+	}, data, args...)
 }

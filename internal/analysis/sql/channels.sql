@@ -4,17 +4,29 @@
 -- reaches the chan_custom levels through its chan_custom_id, by the levels
 -- the events carried with that id in the range.
 WITH {{template "all_orders" .}},
-sess AS MATERIALIZED (
+vals AS (
     SELECT s.uid, s.sid, s.chan_id, CAST(s.scene AS VARCHAR) AS scene,
            s.chan_custom_cat_1, s.chan_custom_cat_2, s.chan_custom_cat_3, s.chan_custom_id
     FROM {{template "session_rows" .}} s
     WHERE s.app_id = $2 AND s.hour >= $3 AND s.hour < $4
-    GROUP BY s.uid, s.sid, s.chan_id, s.scene, s.chan_custom_cat_1, s.chan_custom_cat_2, s.chan_custom_cat_3, s.chan_custom_id
+),
+-- Users and sessions with the values they carried, the values as 64-bit
+-- hashes: counting distinct integers per integer is much faster than per
+-- string. names maps the hashes back.
+sess AS MATERIALIZED (
+    SELECT uid, sid
+           {{- range .Dims}}, {{hash .Name}} AS k_{{.Name}}{{end}}
+    FROM vals
+    GROUP BY uid, sid{{range .Dims}}, {{hash .Name}}{{end}}
+),
+names AS MATERIALIZED (
+    SELECT DISTINCT chan_id, scene, chan_custom_cat_1, chan_custom_cat_2, chan_custom_cat_3, chan_custom_id
+    FROM vals
 ),
 levels AS (
     SELECT chan_custom_id, max(chan_custom_cat_1) AS chan_custom_cat_1,
            max(chan_custom_cat_2) AS chan_custom_cat_2, max(chan_custom_cat_3) AS chan_custom_cat_3
-    FROM sess
+    FROM names
     WHERE chan_custom_id IS NOT NULL
     GROUP BY chan_custom_id
 ),
@@ -28,10 +40,12 @@ paid AS MATERIALIZED (
 figures AS (
     {{- range $i, $d := .Dims}}
     {{if $i}}UNION ALL
-    {{end}}SELECT {{$d.Order}} AS dim_order, '{{$d.Name}}' AS dimension, {{$d.Name}} AS value,
-           count(DISTINCT uid) AS visitors, count(DISTINCT sid) AS sessions,
+    {{end}}SELECT {{$d.Order}} AS dim_order, '{{$d.Name}}' AS dimension, n.value,
+           v.visitors, v.sessions,
            CAST(NULL AS BIGINT) AS paying_users, CAST(NULL AS BIGINT) AS paid_orders, CAST(NULL AS BIGINT) AS gmv_fen
-    FROM sess GROUP BY {{$d.Name}}
+    FROM (SELECT k_{{$d.Name}} AS k, count(DISTINCT uid) AS visitors, count(DISTINCT sid) AS sessions
+          FROM sess GROUP BY k_{{$d.Name}}) v
+    LEFT JOIN (SELECT DISTINCT {{hash $d.Name}} AS k, {{$d.Name}} AS value FROM names) n ON n.k = v.k
     UNION ALL
     SELECT {{$d.Order}}, '{{$d.Name}}', {{$d.Name}}, NULL, NULL,
            count(DISTINCT payer_uid), count(*), CAST(sum(paid_fen) AS BIGINT)

@@ -6,20 +6,12 @@ WITH step_events AS (
            {{if .By}}coalesce({{.By}}, ''){{else}}''{{end}} AS grp
            {{- range .Steps}},
            CASE WHEN type = {{.Type}}
-                 AND ({{.Qual}} = '' OR {{.Qual}} = CASE type
-                        WHEN 'custom_order' THEN order_status
-                        WHEN 'add_to_cart' THEN action_type
-                        WHEN 'search' THEN keyword
-                        WHEN 'page_share_app_message' THEN share_to
-                        WHEN 'expose_sku_component' THEN sku_id
-                        WHEN 'trigger_sku_component' THEN sku_id
-                        WHEN 'browse_sku_page' THEN sku_id
-                        ELSE page END)
-                 AND ({{.Qual}} <> '' OR type <> 'add_to_cart' OR action_type IS DISTINCT FROM 'remove_from_cart')
+                 {{- if .QualColumn}} AND {{.QualColumn}} = {{.Qual}}{{end}}
+                 {{- if .NoRemovals}} AND action_type IS DISTINCT FROM 'remove_from_cart'{{end}}
                 THEN 1 ELSE 0 END AS s{{.N}}
            {{- end}}
     FROM events
-    WHERE app_id = $2 AND kind = 'behaviour' AND user_key IS NOT NULL
+    WHERE app_id = $2 AND user_key IS NOT NULL
       AND ts >= $3 AND ts < $4
       AND type IN ({{range $i, $s := .Steps}}{{if $i}}, {{end}}{{$s.Type}}{{end}})
 ),
@@ -29,15 +21,24 @@ r0 AS (
     SELECT uid, grp, ts FROM step_events WHERE s0 = 1
 ),
 {{- else}}
+-- Step {{.N}}: the step's events of the users who reached step {{.Prev}}, each
+-- against the latest step-{{.Prev}} event before it (of the same chain value),
+-- which only those users' events can be.
+c{{.N}} AS (
+    {{- if $.By}}
+    SELECT c.uid, g.grp, c.ts
+    FROM step_events c
+    JOIN (SELECT DISTINCT uid, grp FROM r{{.Prev}}) g ON g.uid = c.uid
+    WHERE c.s{{.N}} = 1
+    {{- else}}
+    SELECT uid, grp, ts FROM step_events WHERE s{{.N}} = 1
+    {{- end}}
+),
 r{{.N}} AS (
     SELECT c.uid, c.grp, c.ts
-    FROM (
-        SELECT c.uid, g.grp, c.ts
-        FROM step_events c
-        JOIN (SELECT DISTINCT uid, grp FROM r{{.Prev}}) g ON g.uid = c.uid
-        WHERE c.s{{.N}} = 1
-    ) c
-    ASOF JOIN r{{.Prev}} r ON r.uid = c.uid AND r.grp = c.grp AND c.ts > r.ts
+    FROM c{{.N}} c
+    ASOF JOIN (SELECT uid, grp, ts FROM r{{.Prev}} WHERE uid IN (SELECT uid FROM c{{.N}})) r
+        ON r.uid = c.uid AND r.grp = c.grp AND c.ts > r.ts
     WHERE c.ts <= r.ts + CAST($5 AS BIGINT) * INTERVAL '1 second'
 ),
 {{- end}}
@@ -47,7 +48,7 @@ groups AS (
 ),
 steps AS (
     {{- range $i, $s := .Steps}}
-    {{if $i}}UNION ALL {{end}}SELECT {{$s.N}} AS step, CAST({{$s.Type}} AS VARCHAR) || CASE WHEN {{$s.Qual}} <> '' THEN ':' || {{$s.Qual}} ELSE '' END AS name
+    {{if $i}}UNION ALL {{end}}SELECT {{$s.N}} AS step, CAST({{$s.Type}} AS VARCHAR){{if $s.Qual}} || ':' || {{$s.Qual}}{{end}} AS name
     {{- end}}
 ),
 reached AS (

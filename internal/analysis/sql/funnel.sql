@@ -3,30 +3,22 @@
 -- which they reached step k; step 1 is any event of step 1. All events lie
 -- in the range. With ?by=, a chain belongs to the value its step-1 event
 -- carried, and a user counts once in every value they started a chain in.
--- A step matches the events of its type whose qualifier column equals the
--- step's qualifier (any, when it has none): custom_order's order_status,
--- add_to_cart's action_type (no qualifier: every add but remove_from_cart),
--- search's keyword, page_share_app_message's share_to, the SKU events'
--- sku_id, else the page.
+-- A step matches the events of its type whose qualifier column (picked by
+-- the code from the type: custom_order's order_status, add_to_cart's
+-- action_type, search's keyword, page_share_app_message's share_to, the SKU
+-- events' sku_id, else the page) equals the step's qualifier; without a
+-- qualifier every event of the type, but add_to_cart's remove_from_cart.
 WITH step_events AS (
     SELECT user_key, ts,
            {{if .By}}{{.By}}{{else}}CAST(NULL AS VARCHAR){{end}} AS grp
            {{- range .Steps}},
            CASE WHEN type = {{.Type}}
-                 AND ({{.Qual}} = '' OR {{.Qual}} = CASE type
-                        WHEN 'custom_order' THEN order_status
-                        WHEN 'add_to_cart' THEN action_type
-                        WHEN 'search' THEN keyword
-                        WHEN 'page_share_app_message' THEN share_to
-                        WHEN 'expose_sku_component' THEN sku_id
-                        WHEN 'trigger_sku_component' THEN sku_id
-                        WHEN 'browse_sku_page' THEN sku_id
-                        ELSE page END)
-                 AND ({{.Qual}} <> '' OR type <> 'add_to_cart' OR action_type IS DISTINCT FROM 'remove_from_cart')
+                 {{- if .QualColumn}} AND {{.QualColumn}} = {{.Qual}}{{end}}
+                 {{- if .NoRemovals}} AND action_type IS DISTINCT FROM 'remove_from_cart'{{end}}
                 THEN 1 ELSE 0 END AS s{{.N}}
            {{- end}}
     FROM events
-    WHERE app_id = $2 AND kind = 'behaviour' AND user_key IS NOT NULL
+    WHERE app_id = $2 AND user_key IS NOT NULL
       AND ts >= $3 AND ts < $4
       AND type IN ({{range $i, $s := .Steps}}{{if $i}}, {{end}}{{$s.Type}}{{end}})
 ),
@@ -63,7 +55,7 @@ groups AS (
 ),
 steps AS (
     {{- range $i, $s := .Steps}}
-    {{if $i}}UNION ALL {{end}}SELECT {{$s.N}} AS step, CAST({{$s.Type}} AS VARCHAR) || CASE WHEN {{$s.Qual}} <> '' THEN ':' || {{$s.Qual}} ELSE '' END AS name
+    {{if $i}}UNION ALL {{end}}SELECT {{$s.N}} AS step, CAST({{$s.Type}} AS VARCHAR){{if $s.Qual}} || ':' || {{$s.Qual}}{{end}} AS name
     {{- end}}
 ),
 reached AS (

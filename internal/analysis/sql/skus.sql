@@ -3,26 +3,41 @@
 -- custom_order carries no SKU). Sorted by the column the code
 -- picked from ?sort=, top $5.
 WITH {{template "all_orders" .}},
-per_user AS (
-    SELECT r.sku_id, r.uid, max(r.sku_name) AS sku_name,
-           sum(r.exposures) AS exposures, sum(r.clicks) AS clicks, sum(r.detail_views) AS detail_views,
-           sum(r.cart_adds) AS cart_adds, sum(r.cart_units) AS cart_units
+totals AS (
+    SELECT r.sku_id, max(r.sku_name) AS sku_name,
+           CAST(sum(r.exposures) AS BIGINT) AS exposures,
+           CAST(sum(r.clicks) AS BIGINT) AS clicks,
+           CAST(sum(r.detail_views) AS BIGINT) AS detail_views,
+           CAST(sum(r.cart_units) AS BIGINT) AS cart_units
     FROM {{template "sku_rows" .}} r
     WHERE r.app_id = $2 AND r.hour >= $3 AND r.hour < $4
-    GROUP BY r.sku_id, r.uid
+    GROUP BY r.sku_id
+),
+-- Distinct (SKU, user) pairs, the SKU as a 64-bit hash: counting pairs of
+-- integers is much faster than pairs of a string and an integer.
+exposed AS (
+    SELECT k, count(*) AS users
+    FROM (SELECT DISTINCT {{hash "r.sku_id"}} AS k, r.uid
+          FROM {{template "sku_rows" .}} r
+          WHERE r.app_id = $2 AND r.hour >= $3 AND r.hour < $4 AND r.exposures > 0) x
+    GROUP BY k
+),
+carted AS (
+    SELECT k, count(*) AS users
+    FROM (SELECT DISTINCT {{hash "r.sku_id"}} AS k, r.uid
+          FROM {{template "sku_rows" .}} r
+          WHERE r.app_id = $2 AND r.hour >= $3 AND r.hour < $4 AND r.cart_adds > 0) x
+    GROUP BY k
 ),
 behaviour AS (
-    SELECT sku_id, max(sku_name) AS sku_name,
-           CAST(sum(exposures) AS BIGINT) AS exposures,
-           count(*) FILTER (WHERE exposures > 0) AS exposure_users,
-           CAST(sum(clicks) AS BIGINT) AS clicks,
-           CAST(sum(detail_views) AS BIGINT) AS detail_views,
-           CAST(sum(cart_units) AS BIGINT) AS cart_units,
-           count(*) FILTER (WHERE cart_adds > 0) AS cart_users
-    FROM per_user
-    GROUP BY sku_id
+    SELECT t.sku_id, t.sku_name, t.exposures, coalesce(e.users, 0) AS exposure_users, t.clicks,
+           t.detail_views, t.cart_units, coalesce(c.users, 0) AS cart_users
+    FROM totals t
+    LEFT JOIN exposed e ON e.k = {{hash "t.sku_id"}}
+    LEFT JOIN carted c ON c.k = {{hash "t.sku_id"}}
 ),
 sold AS (
+    {{- if .Backend}}
     SELECT g.sku_id, max(g.sku_name) AS sku_name,
            count(DISTINCT o.order_id) FILTER (WHERE o.placed_at >= $3 AND o.placed_at < $4) AS orders,
            CAST(sum(g.goods_num) FILTER (WHERE o.paid_at >= $3 AND o.paid_at < $4) AS BIGINT) AS paid_units,
@@ -31,6 +46,11 @@ sold AS (
     JOIN order_goods g ON g.app_id = $2 AND g.external_order_id = o.order_id
     WHERE o.source = 'backend'
     GROUP BY g.sku_id
+    {{- else}}
+    SELECT CAST(NULL AS VARCHAR) AS sku_id, CAST(NULL AS VARCHAR) AS sku_name, CAST(0 AS BIGINT) AS orders,
+           CAST(0 AS BIGINT) AS paid_units, CAST(0 AS BIGINT) AS gmv_fen
+    WHERE false
+    {{- end}}
 ),
 skus AS (
     SELECT coalesce(b.sku_id, s.sku_id) AS sku_id,

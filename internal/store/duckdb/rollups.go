@@ -11,10 +11,11 @@ import (
 // rollupVersion names the definition of the roll-ups in rollupStatements.
 // Bump it whenever that definition changes: stores whose rollup_state
 // names another version rebuild their roll-ups from the events on open.
-const rollupVersion = 1
+const rollupVersion = 2
 
 // rollupStatements returns the statements that add the behaviour events of
-// evTable (contexts in ctxTable) to the roll-up tables of migration 0004.
+// evTable (contexts in ctxTable) to the roll-up tables of migrations 0004
+// and 0005.
 // The write path runs them over the staged events of a flush (duplicates
 // already removed) and a rebuild over the whole events table, so both
 // follow one definition. internal/analysis holds the same definition as a
@@ -81,8 +82,14 @@ WHERE kind = 'behaviour' AND user_key IS NOT NULL AND sku_id IS NOT NULL
   AND type IN ('expose_sku_component', 'trigger_sku_component', 'browse_sku_page', 'add_to_cart')
 GROUP BY 1, 2, 3, 4`
 
+	const orders = `INSERT INTO rollup_order_events
+SELECT app_id, ts, order_id, order_status, pay_fen, tracking_id, user_key, union_id,
+       chan_id, scene, chan_refer_app_id, chan_custom_id, guide_id, room_id, shop_id, shop_name
+FROM {ev}
+WHERE kind = 'behaviour' AND type = 'custom_order' AND order_id IS NOT NULL`
+
 	r := strings.NewReplacer("{ev}", evTable, "{ctx}", ctxTable)
-	return []string{r.Replace(users), r.Replace(sessions), r.Replace(skus)}
+	return []string{r.Replace(users), r.Replace(sessions), r.Replace(skus), r.Replace(orders)}
 }
 
 // rollupStaged adds the staged events of a flush to the roll-ups, inside
@@ -117,7 +124,8 @@ func ensureRollups(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("roll-ups: begin rebuild: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	stmts := []string{`DELETE FROM rollup_users`, `DELETE FROM rollup_sessions`, `DELETE FROM rollup_skus`, `DELETE FROM rollup_state`}
+	stmts := []string{`DELETE FROM rollup_users`, `DELETE FROM rollup_sessions`, `DELETE FROM rollup_skus`,
+		`DELETE FROM rollup_order_events`, `DELETE FROM rollup_state`}
 	stmts = append(stmts, rollupStatements("events", "event_contexts")...)
 	for _, q := range stmts {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
