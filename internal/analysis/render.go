@@ -32,8 +32,8 @@ const (
 // parameters. Only what the code picks from a fixed set (a column of a
 // whitelist, a number of steps, a bucket width) is.
 type sqlData struct {
-	// Raw makes the "sessions", "skus" and "users" fragments scan the
-	// events instead of reading the roll-ups.
+	// Raw makes the session_rows, sku_rows, user_rows and order_event_rows
+	// fragments scan the events instead of reading the roll-ups.
 	Raw bool
 	// Bucket is the width in seconds of the time buckets (column hour).
 	Bucket int
@@ -43,6 +43,7 @@ type sqlData struct {
 
 	// Per analysis.
 	Steps []funnelStep // funnel
+	Days  []int        // retention: the days after the first visit
 	By    string       // funnel: the grouping column of events, "" for none
 	Sort  string       // skus: the ORDER BY column
 	Dims  []channelDim // channels: the dimensions to report
@@ -176,9 +177,6 @@ func templated(ctx context.Context, st store.Store, q Query, name string, cols [
 		return nil, err
 	}
 	text, args = compactParams(stripComments(text), args)
-	if tmpTrace != nil {
-		tmpTrace(text, args)
-	}
 	return runSQL(ctx, st, q, name, text, cols, args...)
 }
 
@@ -200,8 +198,6 @@ func stripComments(text string) string {
 	}
 	return strings.Join(lines, "\n")
 }
-
-var tmpTrace func(string, []any) // TMP
 
 var paramRef = regexp.MustCompile(`\$([0-9]+)`)
 

@@ -19,7 +19,7 @@ func init() {
 // retentionDays are the days after the first visit retention reports.
 var retentionDays = []int{1, 2, 3, 4, 5, 6, 7, 14, 30}
 
-// retentionNow is the clock retention reads "today" from; tests keep it.
+// retentionNow is the clock retention reads "today" from; tests set it.
 var retentionNow = time.Now
 
 func retention(ctx context.Context, st store.Store, q Query) (*Result, error) {
@@ -27,8 +27,7 @@ func retention(ctx context.Context, st store.Store, q Query) (*Result, error) {
 	data.DaysEnd = "$5"
 	cols := []Column{{Name: "day", Type: "day"}, {Name: "new_users", Type: "int"}}
 	for _, n := range retentionDays {
-		// The day number travels in Steps.N: a number the code chose.
-		data.Steps = append(data.Steps, funnelStep{N: n})
+		data.Days = append(data.Days, n)
 		cols = append(cols, Column{Name: fmt.Sprintf("d%d", n), Type: "ratio", Label: fmt.Sprintf("back on day %d", n)})
 	}
 	last := retentionDays[len(retentionDays)-1]

@@ -21,7 +21,7 @@ back AS (
     SELECT c.first_day, a.day - c.first_day AS n, count(*) AS users
     FROM cohort c
     JOIN active a ON a.uid = c.uid
-    WHERE a.day - c.first_day IN (1, 2, 3, 4, 5, 6, 7, 14, 30)
+    WHERE a.day - c.first_day IN ({{range $i, $d := .Days}}{{if $i}}, {{end}}{{$d}}{{end}})
     GROUP BY c.first_day, a.day - c.first_day
 ),
 sizes AS (
@@ -29,10 +29,10 @@ sizes AS (
 )
 SELECT CAST(z.first_day AS VARCHAR) AS day,
        z.users AS new_users
-       {{- range .Steps}},
-       CASE WHEN z.first_day + {{.N}} > CAST($6 AS DATE) THEN NULL
-            ELSE CAST(coalesce((SELECT b.users FROM back b WHERE b.first_day = z.first_day AND b.n = {{.N}}), 0) AS DOUBLE PRECISION) / z.users
-       END AS d{{.N}}
+       {{- range .Days}},
+       CASE WHEN z.first_day + {{.}} > CAST($6 AS DATE) THEN NULL
+            ELSE CAST(coalesce((SELECT b.users FROM back b WHERE b.first_day = z.first_day AND b.n = {{.}}), 0) AS DOUBLE PRECISION) / z.users
+       END AS d{{.}}
        {{- end}}
 FROM sizes z
 ORDER BY z.first_day
