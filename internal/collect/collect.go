@@ -83,18 +83,8 @@ func (c *Collector) Collect(ctx context.Context, up Upload) (store.EventResult, 
 	if up.MaxEvents > 0 && len(raws) > up.MaxEvents {
 		return store.EventResult{}, refuse(CodeTooMany, nil, "batch has %d events; at most %d are accepted per upload", len(raws), up.MaxEvents)
 	}
-	b := &store.EventBatch{AppID: up.App.ID, ReceivedAt: up.ReceivedAt, Events: make([]event.Event, 0, len(raws))}
-	var p event.Parser // one per upload: its events share the SDK context
-	for i, raw := range raws {
-		ev, err := p.Parse(raw)
-		if err != nil {
-			b.Quarantined = append(b.Quarantined, event.Quarantined{
-				Type: event.TypeOf(raw), Reason: fmt.Sprintf("event %d: %v", i, err), Raw: raw,
-			})
-			continue
-		}
-		b.Events = append(b.Events, ev)
-	}
+	b := &store.EventBatch{AppID: up.App.ID, ReceivedAt: up.ReceivedAt}
+	b.Events, b.Quarantined = ParseEvents(raws)
 	if len(b.Events) == 0 && len(b.Quarantined) == 0 {
 		return store.EventResult{}, nil
 	}
@@ -103,6 +93,25 @@ func (c *Collector) Collect(ctx context.Context, up Upload) (store.EventResult, 
 		return store.EventResult{}, refuse(CodeUnavailable, err, "store unavailable, send again later: %v", err)
 	}
 	return res, nil
+}
+
+// ParseEvents validates the raw events of one upload: the valid ones, and
+// the others as quarantined with the reason.
+func ParseEvents(raws []json.RawMessage) ([]event.Event, []event.Quarantined) {
+	events := make([]event.Event, 0, len(raws))
+	var bad []event.Quarantined
+	var p event.Parser // one per upload: its events share the SDK context
+	for i, raw := range raws {
+		ev, err := p.Parse(raw)
+		if err != nil {
+			bad = append(bad, event.Quarantined{
+				Type: event.TypeOf(raw), Reason: fmt.Sprintf("event %d: %v", i, err), Raw: raw,
+			})
+			continue
+		}
+		events = append(events, ev)
+	}
+	return events, bad
 }
 
 // Decode turns an upload's body into its raw events: a JSON array, a

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 
-	"errors"
 	"fmt"
 	gojson "github.com/goccy/go-json"
 	"hash/fnv"
@@ -557,10 +556,4 @@ func dedupKey(trackingID, typ string, t time.Time, props []byte) int64 {
 	h.Write(ts[:])
 	h.Write(props)
 	return int64(h.Sum64())
-}
-
-// ErrInvalid reports whether err is a validation failure.
-func ErrInvalid(err error) bool {
-	var inv *Invalid
-	return errors.As(err, &inv)
 }
