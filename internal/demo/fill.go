@@ -160,24 +160,21 @@ func fill(ctx context.Context, w Writer, app *tenant.App, opts Options, tune fil
 	return st, nil
 }
 
-// addUpload decodes one upload into b the way the collector does; the
-// batch is received when the SDK would have sent the upload (plus a
-// network's worth of delay), so received_at stays close to the events.
+// addUpload decodes one upload into b the way the collector does. The
+// batch is stamped as received now (b.ReceivedAt, set by the caller): a
+// batch holds many uploads spanning days, and stamping it with one of their
+// send times put re-fills outside the store's dedup window, which compares
+// by time received.
 func addUpload(b *store.EventBatch, app *tenant.App, up Upload) error {
 	raws, err := collect.Decode(collect.Upload{App: app, Body: up.Body})
 	if err != nil {
 		return fmt.Errorf("demo upload at %v does not decode: %w", up.Time, err)
 	}
-	b.ReceivedAt = up.Time.Add(80 * time.Millisecond)
-	for i, raw := range raws {
-		ev, err := event.Parse(raw)
-		if err != nil {
-			b.Quarantined = append(b.Quarantined, event.Quarantined{
-				Type: event.TypeOf(raw), Reason: fmt.Sprintf("event %d: %v", i, err), Raw: raw,
-			})
-			continue
-		}
-		b.Events = append(b.Events, ev)
+	if b.ReceivedAt.IsZero() {
+		b.ReceivedAt = time.Now()
 	}
+	events, bad := collect.ParseEvents(raws)
+	b.Events = append(b.Events, events...)
+	b.Quarantined = append(b.Quarantined, bad...)
 	return nil
 }
