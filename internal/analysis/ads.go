@@ -16,7 +16,7 @@ func init() {
 }
 
 func ads(ctx context.Context, st store.Store, q Query) (*Result, error) {
-	return table(ctx, st, q, "ads", []Column{
+	return templated(ctx, st, q, "ads", []Column{
 		{Name: "day", Type: "day"},
 		{Name: "ad_id", Type: "string", Label: "ad id"},
 		{Name: "visitors", Type: "int", Label: "ad-driven visitors"},
@@ -28,5 +28,5 @@ func ads(ctx context.Context, st store.Store, q Query) (*Result, error) {
 		{Name: "reported", Type: "int", Label: "conversions reported"},
 		{Name: "pending", Type: "int", Label: "conversions pending"},
 		{Name: "dead", Type: "int", Label: "conversions dead"},
-	}, q.App.Location.String(), q.App.ID, q.Start(), q.End())
+	}, newSQLData(q), baseArgs(q)...)
 }

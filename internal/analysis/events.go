@@ -15,11 +15,11 @@ func init() {
 }
 
 func events(ctx context.Context, st store.Store, q Query) (*Result, error) {
-	return table(ctx, st, q, "events", []Column{
+	return templated(ctx, st, q, "events", []Column{
 		{Name: "day", Type: "day"},
 		{Name: "type", Type: "string"},
 		{Name: "kind", Type: "string"},
 		{Name: "events", Type: "int"},
 		{Name: "users", Type: "int"},
-	}, q.App.Location.String(), q.App.ID, q.Start(), q.End())
+	}, newSQLData(q), baseArgs(q)...)
 }

@@ -32,6 +32,8 @@ var questions = []struct{ name, params string }{
 	{"live", ""},
 	{"stores", ""},
 	{"official-account", "accounts=wxOA"},
+	{"events", ""},
+	{"ads", ""},
 }
 
 // compareRawAndRollup asks every question twice, from the roll-ups and
@@ -47,7 +49,9 @@ func compareRawAndRollup(t *testing.T, st store.Store, app *tenant.App, from, to
 		if err != nil {
 			t.Fatalf("%s?%s raw: %v", qq.name, qq.params, err)
 		}
-		if len(rolled.Rows) == 0 {
+		// The hand-made fixture has no ad clicks (ads_test.go has its own);
+		// every other question must have rows to compare.
+		if len(rolled.Rows) == 0 && (qq.name != "ads" || app != fixtureTenant) {
 			t.Errorf("%s?%s: no rows", qq.name, qq.params)
 		}
 		if !reflect.DeepEqual(rolled.Rows, raw.Rows) {

@@ -2,23 +2,28 @@
 -- and the conversions credited to the ads with their delivery state.
 -- $1 time zone, $2 app, $3/$4 UTC bounds. docs/metrics.md ("ads") defines
 -- every figure. ad_id '' is a click id that came without weixinadinfo.
-WITH ad_events AS (
-    SELECT CAST(ts AT TIME ZONE $1 AS DATE) AS day, coalesce(ad_id, '') AS ad_id, user_key, type
-    FROM events
-    WHERE app_id = $2 AND ts >= $3 AND ts < $4 AND kind = 'behaviour' AND click_id IS NOT NULL AND user_key IS NOT NULL
+-- The visits come from the session roll-up (its ad_id is set on the rows
+-- of events that carried a click id), first visits from the user roll-up.
+WITH {{template "days" .}},
+first_days AS (
+    SELECT u.uid, d.day
+    FROM {{template "user_rows" .}} u
+    JOIN days d ON d.hour = to_timestamp(floor(extract(epoch FROM u.first_ts) / {{.Bucket}}) * {{.Bucket}})
+    WHERE u.app_id = $2 AND u.first_ts >= $3 AND u.first_ts < $4
 ),
-first_seen AS (
-    SELECT user_key, CAST(min(ts) AT TIME ZONE $1 AS DATE) AS day
-    FROM events
-    WHERE app_id = $2 AND kind = 'behaviour' AND user_key IN (SELECT user_key FROM ad_events)
-    GROUP BY user_key
+ad_rows AS (
+    SELECT d.day, s.ad_id, s.uid, s.cart_adds
+    FROM {{template "session_rows" .}} s
+    JOIN days d ON d.hour = s.hour
+    WHERE s.app_id = $2 AND s.hour >= $3 AND s.hour < $4 AND s.ad_id IS NOT NULL
 ),
 visits AS (
     SELECT a.day, a.ad_id,
-           count(DISTINCT a.user_key) AS visitors,
-           count(DISTINCT a.user_key) FILTER (WHERE f.day = a.day) AS new_visitors,
-           count(DISTINCT a.user_key) FILTER (WHERE a.type = 'add_to_cart') AS cart_users
-    FROM ad_events a LEFT JOIN first_seen f ON f.user_key = a.user_key
+           count(DISTINCT a.uid) AS visitors,
+           count(DISTINCT a.uid) FILTER (WHERE f.day = a.day) AS new_visitors,
+           count(DISTINCT a.uid) FILTER (WHERE a.cart_adds > 0) AS cart_users
+    FROM ad_rows a
+    LEFT JOIN first_days f ON f.uid = a.uid
     GROUP BY a.day, a.ad_id
 ),
 convs AS (

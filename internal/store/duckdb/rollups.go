@@ -11,11 +11,11 @@ import (
 // rollupVersion names the definition of the roll-ups in rollupStatements.
 // Bump it whenever that definition changes: stores whose rollup_state
 // names another version rebuild their roll-ups from the events on open.
-const rollupVersion = 2
+const rollupVersion = 3
 
-// rollupStatements returns the statements that add the behaviour events of
-// evTable (contexts in ctxTable) to the roll-up tables of migrations 0004
-// and 0005.
+// rollupStatements returns the statements that add the events of evTable
+// (contexts in ctxTable) to the roll-up tables of migrations 0004, 0005 and
+// 0006.
 // The write path runs them over the staged events of a flush (duplicates
 // already removed) and a rebuild over the whole events table, so both
 // follow one definition. internal/analysis holds the same definition as a
@@ -50,7 +50,9 @@ SELECT e.app_id,
        count(*) FILTER (WHERE e.type = 'trigger_sku_component'),
        count(*) FILTER (WHERE e.type = 'browse_sku_page'),
        count(*) FILTER (WHERE e.type = 'add_to_cart' AND e.action_type IS DISTINCT FROM 'remove_from_cart'),
-       coalesce(sum(e.sku_num) FILTER (WHERE e.type = 'add_to_cart' AND e.action_type IS DISTINCT FROM 'remove_from_cart'), 0)
+       coalesce(sum(e.sku_num) FILTER (WHERE e.type = 'add_to_cart' AND e.action_type IS DISTINCT FROM 'remove_from_cart'), 0),
+       -- ad_id, added by migration 0006, is the table's last column.
+       CASE WHEN e.click_id IS NOT NULL THEN coalesce(e.ad_id, '') END
 FROM {ev} e
 LEFT JOIN (
     SELECT app_id, context_id, cats[1] AS cat_1, cats[2] AS cat_2, cats[3] AS cat_3
@@ -88,8 +90,17 @@ SELECT app_id, ts, order_id, order_status, pay_fen, tracking_id, user_key, union
 FROM {ev}
 WHERE kind = 'behaviour' AND type = 'custom_order' AND order_id IS NOT NULL`
 
+	const types = `INSERT INTO rollup_event_types
+SELECT app_id,
+       to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600) AS hour,
+       type, kind,
+       CASE WHEN user_key IS NOT NULL THEN hash(user_key) END AS uid,
+       count(*)
+FROM {ev}
+GROUP BY ALL`
+
 	r := strings.NewReplacer("{ev}", evTable, "{ctx}", ctxTable)
-	return []string{r.Replace(users), r.Replace(sessions), r.Replace(skus), r.Replace(orders)}
+	return []string{r.Replace(users), r.Replace(sessions), r.Replace(skus), r.Replace(orders), r.Replace(types)}
 }
 
 // rollupStaged adds the staged events of a flush to the roll-ups, inside
@@ -125,7 +136,7 @@ func ensureRollups(ctx context.Context, db *sql.DB) error {
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
 	stmts := []string{`DELETE FROM rollup_users`, `DELETE FROM rollup_sessions`, `DELETE FROM rollup_skus`,
-		`DELETE FROM rollup_order_events`, `DELETE FROM rollup_state`}
+		`DELETE FROM rollup_order_events`, `DELETE FROM rollup_event_types`, `DELETE FROM rollup_state`}
 	stmts = append(stmts, rollupStatements("events", "event_contexts")...)
 	for _, q := range stmts {
 		if _, err := tx.ExecContext(ctx, q); err != nil {

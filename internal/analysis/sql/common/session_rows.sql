@@ -19,7 +19,8 @@
            CASE WHEN e.type = 'trigger_sku_component' THEN 1 ELSE 0 END AS clicks,
            CASE WHEN e.type = 'browse_sku_page' THEN 1 ELSE 0 END AS detail_views,
            CASE WHEN e.type = 'add_to_cart' AND e.action_type IS DISTINCT FROM 'remove_from_cart' THEN 1 ELSE 0 END AS cart_adds,
-           CASE WHEN e.type = 'add_to_cart' AND e.action_type IS DISTINCT FROM 'remove_from_cart' THEN coalesce(e.sku_num, 0) ELSE 0 END AS cart_units
+           CASE WHEN e.type = 'add_to_cart' AND e.action_type IS DISTINCT FROM 'remove_from_cart' THEN coalesce(e.sku_num, 0) ELSE 0 END AS cart_units,
+           CASE WHEN e.click_id IS NOT NULL THEN coalesce(e.ad_id, '') END AS ad_id
     FROM events e
     LEFT JOIN event_contexts c ON c.app_id = e.app_id AND c.context_id = e.context_id
     WHERE e.app_id = $2 AND e.kind = 'behaviour' AND e.user_key IS NOT NULL
