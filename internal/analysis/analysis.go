@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"math/big"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -100,7 +101,27 @@ type Result struct {
 type Analysis struct {
 	Name        string
 	Description string
-	Run         func(ctx context.Context, st store.Store, q Query) (*Result, error)
+	// Params are the request parameters it reads besides from and to;
+	// the API index lists them and the dashboard draws a form from them.
+	Params []Param
+	Run    func(ctx context.Context, st store.Store, q Query) (*Result, error)
+}
+
+// Param is a request parameter of an analysis.
+type Param struct {
+	Name string `json:"name"`
+	// Default is the value used when the parameter is absent ("": none).
+	Default string `json:"default,omitempty"`
+	// Options are the accepted values when they form a closed list.
+	Options []string `json:"options,omitempty"`
+}
+
+// oneOf checks that v is one of p's options, else names them in the error.
+func (p Param) oneOf(v string) error {
+	if slices.Contains(p.Options, v) {
+		return nil
+	}
+	return &BadRequest{p.Name, fmt.Sprintf("must be one of %s; got %q", strings.Join(p.Options, ", "), v)}
 }
 
 var registry = map[string]Analysis{}

@@ -2,7 +2,6 @@ package analysis
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 )
@@ -12,7 +11,8 @@ func init() {
 		Name: "channels",
 		Description: "Per chan_id, per WeChat scene and per level of chan_custom (cat_1, cat_2, cat_3, id): visitors, sessions, " +
 			"paying users, paid orders and GMV; ?dimension= one of them only.",
-		Run: channels,
+		Params: []Param{channelDimension},
+		Run:    channels,
 	})
 }
 
@@ -22,6 +22,11 @@ type channelDim struct {
 	Name  string
 	Order int
 }
+
+// channelDimension is ?dimension=, one dimension instead of all.
+var channelDimension = Param{Name: "dimension", Options: []string{
+	"chan_id", "scene", "chan_custom_cat_1", "chan_custom_cat_2", "chan_custom_cat_3", "chan_custom_id",
+}}
 
 // channelDims are the dimensions, in output order.
 var channelDims = []channelDim{
@@ -40,7 +45,7 @@ func channels(ctx context.Context, st store.Store, q Query) (*Result, error) {
 			}
 		}
 		if data.Dims == nil {
-			return nil, &BadRequest{"dimension", fmt.Sprintf("must be one of chan_id, scene, chan_custom_cat_1, chan_custom_cat_2, chan_custom_cat_3, chan_custom_id; got %q", d)}
+			return nil, channelDimension.oneOf(d)
 		}
 	}
 	args, err := withOrders(ctx, st, q, &data, baseArgs(q))

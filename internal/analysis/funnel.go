@@ -15,6 +15,11 @@ func init() {
 		Name: "funnel",
 		Description: "Users who did each step in order, each within ?window= (default 1d) of the previous: " +
 			"?steps=browse_sku_page,add_to_cart,custom_order:payed (default), optional ?by=guide_id|room_id|ad_id|store_id|chan_id.",
+		Params: []Param{
+			{Name: "steps", Default: defaultSteps},
+			{Name: "window", Default: "1d"},
+			funnelByParam,
+		},
 		Run: funnel,
 	})
 }
@@ -25,6 +30,9 @@ const (
 	defaultSteps    = "browse_sku_page,add_to_cart,custom_order:payed"
 	maxFunnelWindow = 90 * 24 * time.Hour
 )
+
+// funnelByParam is ?by=, the value funnels are split by.
+var funnelByParam = Param{Name: "by", Options: []string{"guide_id", "room_id", "ad_id", "store_id", "chan_id"}}
 
 // funnelBy maps ?by= to the events column carrying it (store_id is the
 // event's shop: chan_shop_id, else store_info, else the SKU's shipping shop).
@@ -99,10 +107,10 @@ func funnel(ctx context.Context, st store.Store, q Query) (*Result, error) {
 	}
 	cols := []Column{}
 	if by := q.Params.Get("by"); by != "" {
-		col, ok := funnelBy[by]
-		if !ok {
-			return nil, &BadRequest{"by", fmt.Sprintf("must be one of guide_id, room_id, ad_id, store_id, chan_id; got %q", by)}
+		if err := funnelByParam.oneOf(by); err != nil {
+			return nil, err
 		}
+		col := funnelBy[by]
 		data.By = col
 		cols = append(cols, Column{Name: by, Type: "string"})
 	}

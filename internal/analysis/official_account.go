@@ -14,7 +14,8 @@ func init() {
 		Description: "Users known by union_id and those who came in through the official account (its scenes, " +
 			"?accounts= its appids as chan_refer_app_id, ?articles= chan_custom_id prefixes of its articles, default mp-article): " +
 			"visitors, union-known visitors, buyers, union-known buyers, GMV, share of buyers whose union_id is known.",
-		Run: officialAccount,
+		Params: []Param{{Name: "accounts"}, {Name: "articles", Default: defaultArticle}},
+		Run:    officialAccount,
 	})
 }
 

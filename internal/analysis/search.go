@@ -10,6 +10,7 @@ func init() {
 	register(Analysis{
 		Name:        "search",
 		Description: "Per keyword: searches, searchers, searches followed by a SKU click and their share; ?limit= top N by searches (default 100).",
+		Params:      []Param{rankLimit},
 		Run:         search,
 	})
 }

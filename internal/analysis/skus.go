@@ -13,15 +13,19 @@ func init() {
 		Name: "skus",
 		Description: "Per SKU: exposures, exposure users, clicks, click-through rate, detail views, add-to-cart units and users, " +
 			"orders, paid units and GMV; ?sort= any of those columns (default exposures), ?limit= top N (default 100).",
-		Run: skus,
+		Params: []Param{skuSort, rankLimit},
+		Run:    skus,
 	})
 }
 
-// skuSorts are the columns ?sort= may name.
-var skuSorts = map[string]bool{
-	"exposures": true, "exposure_users": true, "clicks": true, "ctr": true, "detail_views": true,
-	"cart_units": true, "cart_users": true, "orders": true, "paid_units": true, "gmv_fen": true,
-}
+// skuSort is ?sort=, the column the SKUs are ranked by.
+var skuSort = Param{Name: "sort", Default: "exposures", Options: []string{
+	"exposures", "exposure_users", "clicks", "ctr", "detail_views",
+	"cart_units", "cart_users", "orders", "paid_units", "gmv_fen",
+}}
+
+// rankLimit is ?limit=, how many rows the ranking analyses return.
+var rankLimit = Param{Name: "limit", Default: strconv.Itoa(defaultLimit)}
 
 // Limits of ?limit= for the ranking analyses.
 const (
@@ -31,10 +35,10 @@ const (
 
 func skus(ctx context.Context, st store.Store, q Query) (*Result, error) {
 	data := newSQLData(q)
-	data.Sort = "exposures"
+	data.Sort = skuSort.Default
 	if s := q.Params.Get("sort"); s != "" {
-		if !skuSorts[s] {
-			return nil, &BadRequest{"sort", fmt.Sprintf("must be one of exposures, exposure_users, clicks, ctr, detail_views, cart_units, cart_users, orders, paid_units, gmv_fen; got %q", s)}
+		if err := skuSort.oneOf(s); err != nil {
+			return nil, err
 		}
 		data.Sort = s
 	}

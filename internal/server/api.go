@@ -37,13 +37,14 @@ func (s *Server) listAnalyses(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	type entry struct {
-		Name        string `json:"name"`
-		Description string `json:"description"`
-		URL         string `json:"url"`
+		Name        string           `json:"name"`
+		Description string           `json:"description"`
+		URL         string           `json:"url"`
+		Params      []analysis.Param `json:"params,omitempty"`
 	}
 	out := []entry{}
 	for _, a := range analysis.All() {
-		out = append(out, entry{a.Name, a.Description, "/api/v1/apps/" + app.ID + "/analysis/" + a.Name})
+		out = append(out, entry{a.Name, a.Description, "/api/v1/apps/" + app.ID + "/analysis/" + a.Name, a.Params})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"analyses": out})
 }

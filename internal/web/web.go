@@ -585,38 +585,31 @@ type option struct {
 	Selected     bool
 }
 
-type paramSpec struct {
-	name, placeholder string
-	options           []string
-}
-
-// knownParams are the request parameters the analyses document; the page
-// shows a form for them. Any other parameter in the URL is passed through
-// too and shown as a plain field.
-var knownParams = map[string][]paramSpec{
-	"funnel": {
-		{name: "steps", placeholder: "browse_sku_page,add_to_cart,custom_order:payed"},
-		{name: "window", placeholder: "1d"},
-		{name: "by", options: []string{"", "guide_id", "room_id", "ad_id", "store_id", "chan_id"}},
-	},
-	"skus": {
-		{name: "sort", placeholder: "gmv_fen"},
-		{name: "limit", placeholder: "50"},
-	},
-}
-
+// paramFields is the form of the parameters the analysis declares
+// (analysis.Param), with a plain field for any other parameter in the URL,
+// which is passed through too.
 func paramFields(lang, name string, params url.Values) []field {
 	var out []field
 	known := map[string]bool{}
-	for _, p := range knownParams[name] {
-		known[p.name] = true
-		f := field{Name: p.name, Label: t(lang, "param_"+p.name), Value: params.Get(p.name), Placeholder: p.placeholder}
-		for _, o := range p.options {
-			l := label(lang, o, "")
-			if o == "" {
-				l = t(lang, "param_none")
+	a, _ := analysis.Get(name)
+	for _, p := range a.Params {
+		known[p.Name] = true
+		f := field{Name: p.Name, Label: t(lang, "param_"+p.Name), Value: params.Get(p.Name), Placeholder: p.Default}
+		if len(p.Options) > 0 {
+			if f.Value == "" {
+				f.Value = p.Default
 			}
-			f.Options = append(f.Options, option{o, l, o == f.Value})
+			opts := p.Options
+			if p.Default == "" { // absent is a choice of its own
+				opts = append([]string{""}, opts...)
+			}
+			for _, o := range opts {
+				l := label(lang, o, "")
+				if o == "" {
+					l = t(lang, "param_none")
+				}
+				f.Options = append(f.Options, option{o, l, o == f.Value})
+			}
 		}
 		out = append(out, f)
 	}

@@ -477,3 +477,26 @@ func TestLoginRenewsSession(t *testing.T) {
 		t.Errorf("cookie behind https: %+v", ck)
 	}
 }
+
+// TestParamForms: each page draws the form of the parameters its analysis
+// declares, with the closed lists as selects.
+func TestParamForms(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.client(t)
+	e.login(t, c, userName, userPassword, "/")
+	for _, tc := range []struct{ page, want string }{
+		{"channels?from=2026-03-04&to=2026-03-10&dimension=scene",
+			`<select name="dimension"><option value="">`},
+		{"channels?from=2026-03-04&to=2026-03-10&dimension=scene", `<option value="scene" selected>`},
+		{"skus?from=2026-03-04&to=2026-03-10", `<option value="exposures" selected>`},
+		{"official-account?from=2026-03-04&to=2026-03-10", `<input name="accounts"`},
+		{"funnel?from=2026-03-04&to=2026-03-10", `<select name="by">`},
+		{"search?from=2026-03-04&to=2026-03-10", `<input name="limit"`},
+	} {
+		r := do(t, c, "GET", e.srv.URL+"/apps/shop/"+tc.page, nil, nil)
+		if r.status != http.StatusOK || !strings.Contains(r.body, tc.want) {
+			t.Errorf("%s: status %d, want %s in the page", tc.page, r.status, tc.want)
+		}
+	}
+}
