@@ -147,9 +147,9 @@ func claim(tx store.Tx, app string, now time.Time, lease time.Duration, limit in
 	err := tx.Query(q, args, func(v []any) error {
 		c := claimed{}
 		c.id, _ = v[0].(string)
-		c.setID = toInt64(v[1])
+		c.setID = store.Int64(v[1])
 		c.payload, _ = v[2].(string)
-		c.attempts = toInt64(v[3])
+		c.attempts = store.Int64(v[3])
 		c.deadline = toTime(v[4])
 		c.createdAt = toTime(v[5])
 		out = append(out, c)
@@ -389,20 +389,6 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-func toInt64(v any) int64 {
-	switch x := v.(type) {
-	case int64:
-		return x
-	case int32:
-		return int64(x)
-	case int:
-		return int64(x)
-	case uint64:
-		return int64(x)
-	}
-	return 0
 }
 
 func toTime(v any) time.Time {
