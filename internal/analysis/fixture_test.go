@@ -118,6 +118,9 @@ var fixtureSessions = []session{
 		{"custom_order", "2026-03-01 10:01:00", order("O1", "give_order", "60")},
 		{"leave_wxapp_page", "2026-03-01 10:01:10", `"page":"pages/order/confirm","page_title":"Confirm order","is_sdk_auto_track":true,"stay_time":30000`},
 		{"page_share_app_message", "2026-03-01 10:01:20", `"page":"pages/goods/detail?sku_id=S1","page_title":"Detail","is_sdk_auto_track":true,"from_type":"button","share_to":"friends","share_path":"pages/goods/detail?sku_id=S1"`},
+		// Not behaviours: counted by the events analysis only.
+		{"element", "2026-03-01 10:01:30", `"page":"pages/goods/detail?sku_id=S1","element_id":"buy"`},
+		{"coupon_claimed", "2026-03-01 10:01:40", `"page":"pages/goods/detail?sku_id=S1","coupon_id":"C1"`},
 	}},
 	{"tA2", userA, chanA2, []sdkEvent{
 		{"app_show", "2026-03-02 09:00:00", `"page":"pages/index/index","page_title":"Home","is_sdk_auto_track":true`},

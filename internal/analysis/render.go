@@ -48,6 +48,7 @@ type sqlData struct {
 	Sort  string       // skus: the ORDER BY column
 	Dims  []channelDim // channels: the dimensions to report
 
+	Known    []string // events: bind parameters of event.KnownTypes, in order
 	Accounts []string // official-account: bind parameters of ?accounts=
 	Articles []string // official-account: bind parameters of ?articles=
 

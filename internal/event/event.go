@@ -46,19 +46,25 @@ var Behaviours = []string{
 	ExposeSKUComponent, TriggerSKUComponent, BrowseSKUPage, AddToCart, CustomOrder,
 }
 
-// sdkTypes are the events the SDK sends about itself.
-var sdkTypes = map[string]bool{
-	"element": true, "sdk_config_info": true, "logid_events": true,
-	"sdk_error_log": true, "sdk api exec error": true,
-}
+// SDKTypes are the events the SDK sends about itself.
+var SDKTypes = []string{"element", "sdk_config_info", "logid_events", "sdk_error_log", "sdk api exec error"}
 
-var behaviourSet = func() map[string]bool {
-	m := make(map[string]bool, len(Behaviours))
-	for _, b := range Behaviours {
-		m[b] = true
+// KnownTypes are the behaviours, then the SDK's own types. The roll-ups
+// keep which of them a user's events had as a bitmask, bit i standing for
+// KnownTypes[i]; a store rebuilds them when the list changes.
+var KnownTypes = append(append([]string{}, Behaviours...), SDKTypes...)
+
+var sdkTypes = setOf(SDKTypes)
+
+var behaviourSet = setOf(Behaviours)
+
+func setOf(xs []string) map[string]bool {
+	m := make(map[string]bool, len(xs))
+	for _, x := range xs {
+		m[x] = true
 	}
 	return m
-}()
+}
 
 // KindOf classifies an event type.
 func KindOf(typ string) Kind {

@@ -6,16 +6,27 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/shuyuan-dev/shuyuan/internal/event"
 )
 
 // rollupVersion names the definition of the roll-ups in rollupStatements.
 // Bump it whenever that definition changes: stores whose rollup_state
 // names another version rebuild their roll-ups from the events on open.
-const rollupVersion = 3
+const rollupVersion = 4
+
+// knownTypesSQL is event.KnownTypes as a DuckDB list literal.
+var knownTypesSQL = func() string {
+	q := make([]string, len(event.KnownTypes))
+	for i, t := range event.KnownTypes {
+		q[i] = "'" + strings.ReplaceAll(t, "'", "''") + "'"
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}()
 
 // rollupStatements returns the statements that add the events of evTable
-// (contexts in ctxTable) to the roll-up tables of migrations 0004, 0005 and
-// 0006.
+// (contexts in ctxTable) to the roll-up tables of migrations 0004, 0005,
+// 0006 and 0008.
 // The write path runs them over the staged events of a flush (duplicates
 // already removed) and a rebuild over the whole events table, so both
 // follow one definition. internal/analysis holds the same definition as a
@@ -90,17 +101,29 @@ SELECT app_id, ts, order_id, order_status, pay_fen, tracking_id, user_key, union
 FROM {ev}
 WHERE kind = 'behaviour' AND type = 'custom_order' AND order_id IS NOT NULL`
 
+	// Events per hour and type; the user only for types outside
+	// event.KnownTypes, whose users rollup_event_users keeps as bits.
 	const types = `INSERT INTO rollup_event_types
 SELECT app_id,
        to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600) AS hour,
        type, kind,
-       CASE WHEN user_key IS NOT NULL THEN hash(user_key) END AS uid,
+       CASE WHEN user_key IS NOT NULL AND list_position({known}, type) IS NULL THEN hash(user_key) END AS uid,
        count(*)
 FROM {ev}
 GROUP BY ALL`
 
-	r := strings.NewReplacer("{ev}", evTable, "{ctx}", ctxTable)
-	return []string{r.Replace(users), r.Replace(sessions), r.Replace(skus), r.Replace(orders), r.Replace(types)}
+	const typeUsers = `INSERT INTO rollup_event_users
+SELECT app_id,
+       to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600) AS hour,
+       hash(user_key) AS uid,
+       bit_or(CAST(1 AS UBIGINT) << CAST(list_position({known}, type) - 1 AS UBIGINT))
+FROM {ev}
+WHERE user_key IS NOT NULL AND list_position({known}, type) IS NOT NULL
+GROUP BY ALL`
+
+	r := strings.NewReplacer("{ev}", evTable, "{ctx}", ctxTable, "{known}", knownTypesSQL)
+	return []string{r.Replace(users), r.Replace(sessions), r.Replace(skus), r.Replace(orders),
+		r.Replace(types), r.Replace(typeUsers)}
 }
 
 // rollupStaged adds the staged events of a flush to the roll-ups, inside
@@ -136,7 +159,7 @@ func ensureRollups(ctx context.Context, db *sql.DB) error {
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
 	stmts := []string{`DELETE FROM rollup_users`, `DELETE FROM rollup_sessions`, `DELETE FROM rollup_skus`,
-		`DELETE FROM rollup_order_events`, `DELETE FROM rollup_event_types`, `DELETE FROM rollup_state`}
+		`DELETE FROM rollup_order_events`, `DELETE FROM rollup_event_types`, `DELETE FROM rollup_event_users`, `DELETE FROM rollup_state`}
 	stmts = append(stmts, rollupStatements("events", "event_contexts")...)
 	for _, q := range stmts {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
