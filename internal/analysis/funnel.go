@@ -3,10 +3,12 @@ package analysis
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/shuyuan-dev/shuyuan/internal/event"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 )
 
@@ -104,6 +106,12 @@ func funnel(ctx context.Context, st store.Store, q Query) (*Result, error) {
 			step.NoRemovals = true
 		}
 		data.Steps = append(data.Steps, step)
+	}
+	// The narrow roll-up holds the events of the step types only.
+	data.StepRollup = !data.Raw
+	for _, s := range parts {
+		typ, _, _ := strings.Cut(strings.TrimSpace(s), ":")
+		data.StepRollup = data.StepRollup && slices.Contains(event.StepTypes, typ)
 	}
 	cols := []Column{}
 	if by := q.Params.Get("by"); by != "" {

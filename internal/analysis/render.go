@@ -41,6 +41,10 @@ type sqlData struct {
 	// query reads: "$4" (the end of the range) unless a query looks further.
 	DaysEnd string
 
+	// StepRollup makes the step_rows fragment read rollup_step_events, which
+	// holds the events of event.StepTypes only, instead of the events.
+	StepRollup bool
+
 	// Per analysis.
 	Steps []funnelStep // funnel
 	Days  []int        // retention: the days after the first visit

@@ -20,11 +20,13 @@ func search(ctx context.Context, st store.Store, q Query) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	data := newSQLData(q)
+	data.StepRollup = !data.Raw // search and SKU clicks are step types
 	return templated(ctx, st, q, "search", []Column{
 		{Name: "keyword", Type: "string"},
 		{Name: "searches", Type: "int"},
 		{Name: "searchers", Type: "int"},
 		{Name: "searches_clicked", Type: "int", Label: "followed by a SKU click"},
 		{Name: "click_rate", Type: "ratio", Label: "searches_clicked / searches"},
-	}, newSQLData(q), append(baseArgs(q), limit)...)
+	}, data, append(baseArgs(q), limit)...)
 }

@@ -2,7 +2,7 @@
 -- candidate event against the latest reached event before it) over
 -- hashed user keys, instead of window functions over strings.
 WITH step_events AS (
-    SELECT hash(user_key) AS uid, ts,
+    SELECT uid, ts,
            {{if .By}}coalesce({{.By}}, ''){{else}}''{{end}} AS grp
            {{- range .Steps}},
            CASE WHEN type = {{.Type}}
@@ -10,8 +10,8 @@ WITH step_events AS (
                  {{- if .NoRemovals}} AND action_type IS DISTINCT FROM 'remove_from_cart'{{end}}
                 THEN 1 ELSE 0 END AS s{{.N}}
            {{- end}}
-    FROM events
-    WHERE app_id = $2 AND user_key IS NOT NULL
+    FROM {{template "step_rows" .}} e
+    WHERE app_id = $2 AND uid IS NOT NULL
       AND ts >= $3 AND ts < $4
       AND type IN ({{range $i, $s := .Steps}}{{if $i}}, {{end}}{{$s.Type}}{{end}})
 ),

@@ -9,7 +9,7 @@
 -- events' sku_id, else the page) equals the step's qualifier; without a
 -- qualifier every event of the type, but add_to_cart's remove_from_cart.
 WITH step_events AS (
-    SELECT user_key, ts,
+    SELECT uid, ts,
            {{if .By}}{{.By}}{{else}}CAST(NULL AS VARCHAR){{end}} AS grp
            {{- range .Steps}},
            CASE WHEN type = {{.Type}}
@@ -17,32 +17,32 @@ WITH step_events AS (
                  {{- if .NoRemovals}} AND action_type IS DISTINCT FROM 'remove_from_cart'{{end}}
                 THEN 1 ELSE 0 END AS s{{.N}}
            {{- end}}
-    FROM events
-    WHERE app_id = $2 AND user_key IS NOT NULL
+    FROM {{template "step_rows" .}} e
+    WHERE app_id = $2 AND uid IS NOT NULL
       AND ts >= $3 AND ts < $4
       AND type IN ({{range $i, $s := .Steps}}{{if $i}}, {{end}}{{$s.Type}}{{end}})
 ),
 {{- range .Steps}}
 {{- if eq .N 0}}
 r0 AS (
-    SELECT user_key, grp, ts FROM step_events WHERE s0 = 1
+    SELECT uid, grp, ts FROM step_events WHERE s0 = 1
 ),
 {{- else}}
 -- Step {{.N}}: each candidate event against the latest step-{{.Prev}} event of the
 -- same user and chain value before it (candidates sort before reached
 -- events of the same instant, so "before" is strict).
 r{{.N}} AS (
-    SELECT user_key, grp, ts FROM (
-        SELECT x.user_key, x.grp, x.ts, x.cand,
+    SELECT uid, grp, ts FROM (
+        SELECT x.uid, x.grp, x.ts, x.cand,
                max(CASE WHEN x.cand = 0 THEN x.ts END) OVER (
-                   PARTITION BY x.user_key, x.grp ORDER BY x.ts, x.cand DESC
+                   PARTITION BY x.uid, x.grp ORDER BY x.ts, x.cand DESC
                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS prev
         FROM (
-            SELECT user_key, grp, ts, 0 AS cand FROM r{{.Prev}}
+            SELECT uid, grp, ts, 0 AS cand FROM r{{.Prev}}
             UNION ALL
-            SELECT c.user_key, g.grp, c.ts, 1 AS cand
+            SELECT c.uid, g.grp, c.ts, 1 AS cand
             FROM step_events c
-            JOIN (SELECT DISTINCT user_key, grp FROM r{{.Prev}}) g ON g.user_key = c.user_key
+            JOIN (SELECT DISTINCT uid, grp FROM r{{.Prev}}) g ON g.uid = c.uid
             WHERE c.s{{.N}} = 1
         ) x
     ) y
@@ -60,7 +60,7 @@ steps AS (
 ),
 reached AS (
     {{- range $i, $s := .Steps}}
-    {{if $i}}UNION ALL {{end}}SELECT {{$s.N}} AS step, grp, count(DISTINCT user_key) AS users FROM r{{$s.N}} GROUP BY grp
+    {{if $i}}UNION ALL {{end}}SELECT {{$s.N}} AS step, grp, count(DISTINCT uid) AS users FROM r{{$s.N}} GROUP BY grp
     {{- end}}
 ),
 counted AS (

@@ -4,9 +4,9 @@
 -- Sessions and users are 64-bit hashes of tracking_id and user_key, which
 -- sort and count much faster than the strings.
 WITH ev AS (
-    SELECT {{hash "tracking_id"}} AS sid, ts, type, {{hash "user_key"}} AS uid,
+    SELECT sid, ts, type, uid,
            CASE WHEN type = 'search' THEN lower(trim(keyword)) END AS keyword
-    FROM events
+    FROM {{template "step_rows" .}} e
     WHERE app_id = $2 AND ts >= $3 AND ts < $4
       AND type IN ('search', 'trigger_sku_component')
 ),

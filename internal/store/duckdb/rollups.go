@@ -13,20 +13,20 @@ import (
 // rollupVersion names the definition of the roll-ups in rollupStatements.
 // Bump it whenever that definition changes: stores whose rollup_state
 // names another version rebuild their roll-ups from the events on open.
-const rollupVersion = 4
+const rollupVersion = 5
 
-// knownTypesSQL is event.KnownTypes as a DuckDB list literal.
-var knownTypesSQL = func() string {
-	q := make([]string, len(event.KnownTypes))
-	for i, t := range event.KnownTypes {
+// listSQL writes names as a DuckDB list literal.
+func listSQL(names []string) string {
+	q := make([]string, len(names))
+	for i, t := range names {
 		q[i] = "'" + strings.ReplaceAll(t, "'", "''") + "'"
 	}
 	return "[" + strings.Join(q, ", ") + "]"
-}()
+}
 
 // rollupStatements returns the statements that add the events of evTable
 // (contexts in ctxTable) to the roll-up tables of migrations 0004, 0005,
-// 0006 and 0008.
+// 0006, 0008 and 0009.
 // The write path runs them over the staged events of a flush (duplicates
 // already removed) and a rebuild over the whole events table, so both
 // follow one definition. internal/analysis holds the same definition as a
@@ -121,9 +121,19 @@ FROM {ev}
 WHERE user_key IS NOT NULL AND list_position({known}, type) IS NOT NULL
 GROUP BY ALL`
 
-	r := strings.NewReplacer("{ev}", evTable, "{ctx}", ctxTable, "{known}", knownTypesSQL)
+	const steps = `INSERT INTO rollup_step_events
+SELECT app_id, ts,
+       CASE WHEN user_key IS NOT NULL THEN hash(user_key) END,
+       CASE WHEN tracking_id IS NOT NULL THEN hash(tracking_id) END,
+       type, sku_id, action_type, order_status, keyword, share_to, page,
+       guide_id, room_id, ad_id, shop_id, chan_id
+FROM {ev}
+WHERE list_position({steps}, type) IS NOT NULL`
+
+	r := strings.NewReplacer("{ev}", evTable, "{ctx}", ctxTable,
+		"{known}", listSQL(event.KnownTypes), "{steps}", listSQL(event.StepTypes))
 	return []string{r.Replace(users), r.Replace(sessions), r.Replace(skus), r.Replace(orders),
-		r.Replace(types), r.Replace(typeUsers)}
+		r.Replace(types), r.Replace(typeUsers), r.Replace(steps)}
 }
 
 // rollupStaged adds the staged events of a flush to the roll-ups, inside
@@ -159,7 +169,7 @@ func ensureRollups(ctx context.Context, db *sql.DB) error {
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
 	stmts := []string{`DELETE FROM rollup_users`, `DELETE FROM rollup_sessions`, `DELETE FROM rollup_skus`,
-		`DELETE FROM rollup_order_events`, `DELETE FROM rollup_event_types`, `DELETE FROM rollup_event_users`, `DELETE FROM rollup_state`}
+		`DELETE FROM rollup_order_events`, `DELETE FROM rollup_event_types`, `DELETE FROM rollup_event_users`, `DELETE FROM rollup_step_events`, `DELETE FROM rollup_state`}
 	stmts = append(stmts, rollupStatements("events", "event_contexts")...)
 	for _, q := range stmts {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
