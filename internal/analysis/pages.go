@@ -16,7 +16,7 @@ func init() {
 }
 
 func pages(ctx context.Context, st store.Store, q Query) (*Result, error) {
-	return table(ctx, st, q, "pages", []Column{
+	return templated(ctx, st, q, "pages", []Column{
 		{Name: "day", Type: "day"},
 		{Name: "page", Type: "string"},
 		{Name: "wx_pv", Type: "int", Label: "WeChat: views"},
@@ -29,5 +29,5 @@ func pages(ctx context.Context, st store.Store, q Query) (*Result, error) {
 		{Name: "sdk_pv", Type: "int", Label: "SDK: views"},
 		{Name: "sdk_uv", Type: "int", Label: "SDK: users"},
 		{Name: "diff_pv", Type: "int", Label: "SDK − WeChat: views"},
-	}, dayArgs(q)...)
+	}, newSQLData(q), dayArgs(q)...)
 }

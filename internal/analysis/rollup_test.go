@@ -34,6 +34,7 @@ var questions = []struct{ name, params string }{
 	{"official-account", "accounts=wxOA"},
 	{"events", ""},
 	{"ads", ""},
+	{"pages", ""},
 }
 
 // compareRawAndRollup asks every question twice, from the roll-ups and

@@ -1,8 +1,10 @@
 -- Per day and page: WeChat's getVisitPage figures (add_wxapp_visit_page;
 -- ref_date is WeChat's day) beside the SDK's browse_wxapp_page views of
 -- the same page (days cut in the app's time zone): page views and
--- distinct users (open_id, else local_id). A page only one side saw has
--- NULL on the other (WeChat) or 0 (SDK). diff_pv = sdk_pv - wx_pv.
+-- distinct users (open_id, else local_id), from the roll-up of views per
+-- hour, page and user (or the raw events, see page_rows). A page only one
+-- side saw has NULL on the other (WeChat) or 0 (SDK). diff_pv = sdk_pv -
+-- wx_pv.
 -- $1 time zone, $2 app, [$3, $4) UTC bounds, $5..$6 the local days.
 WITH wx AS (
     SELECT ref_date AS day, page, CAST(sum(page_visit_pv) AS BIGINT) AS pv, CAST(sum(page_visit_uv) AS BIGINT) AS uv,
@@ -17,11 +19,13 @@ WITH wx AS (
     WHERE app_id = $2 AND ref_date BETWEEN CAST($5 AS DATE) AND CAST($6 AS DATE)
     GROUP BY 1, 2
 ),
+{{template "days" .}},
 sdk AS (
-    SELECT CAST(ts AT TIME ZONE $1 AS DATE) AS day, page, count(*) AS pv, count(DISTINCT user_key) AS uv
-    FROM events
-    WHERE app_id = $2 AND type = 'browse_wxapp_page' AND ts >= $3 AND ts < $4 AND page IS NOT NULL
-    GROUP BY 1, 2
+    SELECT d.day, p.page, CAST(sum(p.views) AS BIGINT) AS pv, count(DISTINCT p.uid) AS uv
+    FROM {{template "page_rows" .}} p
+    JOIN days d ON d.hour = p.hour
+    WHERE p.app_id = $2 AND p.hour >= $3 AND p.hour < $4
+    GROUP BY d.day, p.page
 )
 SELECT CAST(coalesce(wx.day, sdk.day) AS VARCHAR) AS day,
        coalesce(wx.page, sdk.page) AS page,

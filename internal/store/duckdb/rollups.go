@@ -13,7 +13,7 @@ import (
 // rollupVersion names the definition of the roll-ups in rollupStatements.
 // Bump it whenever that definition changes: stores whose rollup_state
 // names another version rebuild their roll-ups from the events on open.
-const rollupVersion = 5
+const rollupVersion = 6
 
 // listSQL writes names as a DuckDB list literal.
 func listSQL(names []string) string {
@@ -26,7 +26,7 @@ func listSQL(names []string) string {
 
 // rollupStatements returns the statements that add the events of evTable
 // (contexts in ctxTable) to the roll-up tables of migrations 0004, 0005,
-// 0006, 0008 and 0009.
+// 0006, 0008, 0009 and 0011.
 // The write path runs them over the staged events of a flush (duplicates
 // already removed) and a rebuild over the whole events table, so both
 // follow one definition. internal/analysis holds the same definition as a
@@ -130,10 +130,20 @@ SELECT app_id, ts,
 FROM {ev}
 WHERE list_position({steps}, type) IS NOT NULL`
 
+	const pages = `INSERT INTO rollup_pages
+SELECT app_id,
+       to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600) AS hour,
+       page,
+       CASE WHEN user_key IS NOT NULL THEN hash(user_key) END,
+       count(*)
+FROM {ev}
+WHERE type = 'browse_wxapp_page' AND page IS NOT NULL
+GROUP BY ALL`
+
 	r := strings.NewReplacer("{ev}", evTable, "{ctx}", ctxTable,
 		"{known}", listSQL(event.KnownTypes), "{steps}", listSQL(event.StepTypes))
 	return []string{r.Replace(users), r.Replace(sessions), r.Replace(skus), r.Replace(orders),
-		r.Replace(types), r.Replace(typeUsers), r.Replace(steps)}
+		r.Replace(types), r.Replace(typeUsers), r.Replace(steps), r.Replace(pages)}
 }
 
 // rollupStaged adds the staged events of a flush to the roll-ups, inside
@@ -169,7 +179,7 @@ func ensureRollups(ctx context.Context, db *sql.DB) error {
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
 	stmts := []string{`DELETE FROM rollup_users`, `DELETE FROM rollup_sessions`, `DELETE FROM rollup_skus`,
-		`DELETE FROM rollup_order_events`, `DELETE FROM rollup_event_types`, `DELETE FROM rollup_event_users`, `DELETE FROM rollup_step_events`, `DELETE FROM rollup_state`}
+		`DELETE FROM rollup_order_events`, `DELETE FROM rollup_event_types`, `DELETE FROM rollup_event_users`, `DELETE FROM rollup_step_events`, `DELETE FROM rollup_pages`, `DELETE FROM rollup_state`}
 	stmts = append(stmts, rollupStatements("events", "event_contexts")...)
 	for _, q := range stmts {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
