@@ -52,6 +52,12 @@ func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 	return nil, fmt.Errorf("store.driver %q: only duckdb is available in this build", cfg.Store.Driver)
 }
 
+// rollupPeriod is how often the roll-ups catch up with the events (see
+// store.RollerUp): each catch-up is a few statements whatever the number of
+// events, so under load a longer period costs the ingest less, and analyses
+// catch up themselves anyway.
+const rollupPeriod = 2 * time.Second
+
 func serve(args []string) error {
 	cfg, err := loadConfig("serve", args)
 	if err != nil {
@@ -126,9 +132,13 @@ func serve(args []string) error {
 	log.Info("listening", "addr", ln.Addr().String(), "store", cfg.Store.Driver, "apps", len(tenants.Apps()))
 	// Background work, all of it: stopped (and flushed) after the last
 	// request and before the writer and the store close.
-	bg := startBackground(log,
-		task{"ads outbox delivery", adsLoop.worker.Run},
-	)
+	tasks := []task{{"ads outbox delivery", adsLoop.worker.Run}}
+	if r, ok := st.(store.RollerUp); ok {
+		tasks = append(tasks, task{"roll-ups", func(ctx context.Context) {
+			store.RollUpEvery(ctx, r, rollupPeriod, func(err error) { log.Error("roll up events", "error", err) })
+		}})
+	}
+	bg := startBackground(log, tasks...)
 	if cfg.Demo {
 		if err := runDemo(ctx, cfg, tenants, st, w, ln.Addr().String(), log); err != nil {
 			log.Error("demo", "error", err)

@@ -130,6 +130,17 @@ func register(a Analysis) {
 	if _, dup := registry[a.Name]; dup {
 		panic("analysis registered twice: " + a.Name) // programming error at init
 	}
+	run := a.Run
+	a.Run = func(ctx context.Context, st store.Store, q Query) (*Result, error) {
+		// The roll-ups lag the committed events (store.RollerUp): bring
+		// them up to date so that the answer counts every stored event.
+		if r, ok := st.(store.RollerUp); ok {
+			if err := r.RollUp(ctx); err != nil {
+				return nil, fmt.Errorf("analysis %s: %w", a.Name, err)
+			}
+		}
+		return run(ctx, st, q)
+	}
 	registry[a.Name] = a
 }
 

@@ -5,9 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
-
-	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/shuyuan-dev/shuyuan/internal/attribution"
 	"github.com/shuyuan-dev/shuyuan/internal/event"
@@ -39,7 +38,7 @@ type clickFinder struct {
 
 // find returns the click_id and ad_id column values of e, appending a
 // quarantine row to q the first time batch bi shows a malformed value.
-func (c *clickFinder) find(bi int, app string, recv time.Time, e *event.Event, q *duckdb.Appender) (clickID, adID any, err error) {
+func (c *clickFinder) find(bi int, app string, recv time.Time, e *event.Event, q *lazyAppender) (clickID, adID any, err error) {
 	if e.GdtVid == "" && e.AdInfo == "" && e.QzGdt == "" && e.PageQry == "" {
 		return nil, nil, nil // the common case: no ad at all
 	}
@@ -71,33 +70,44 @@ func (c *clickFinder) find(bi int, app string, recv time.Time, e *event.Event, q
 	return click.ClickID, nullable(click.AdID), nil
 }
 
-// writeTouches records the ad touches of the staged events: per app, user
-// (open_id, else union_id) and click id, the first time it was seen. Staged
-// duplicates of stored events change nothing, so it runs on the whole
-// staging table.
-func writeTouches(tx *rawTx) error {
-	if err := tx.exec(`INSERT INTO ad_touches
-		SELECT app_id, coalesce(open_id, union_id), max(open_id), max(union_id), click_id, max(ad_id), min(ts)
-		FROM staging_events
-		WHERE click_id IS NOT NULL AND coalesce(open_id, union_id) IS NOT NULL
-		GROUP BY app_id, coalesce(open_id, union_id), click_id
+// writeTouches upserts the ad touches of the keys of ts: per app, user
+// (open_id, else union_id) and click id, the first time it was seen, and
+// the ad and union ids once any event carried them.
+func writeTouches(tx *rawTx, ts touchSet, keys []touchKey) error {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO ad_touches VALUES `)
+	args := make([]any, 0, 7*len(keys))
+	for i, k := range keys {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		n := len(args)
+		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
+		r := ts[k]
+		args = append(args, k.app, k.user, nullable(r.openID), nullable(r.unionID), k.click, nullable(r.adID), r.first)
+	}
+	q.WriteString(`
 		ON CONFLICT (app_id, user_key, click_id) DO UPDATE SET
 			first_seen = least(ad_touches.first_seen, excluded.first_seen),
 			ad_id = coalesce(ad_touches.ad_id, excluded.ad_id),
 			union_id = coalesce(ad_touches.union_id, excluded.union_id)
 		WHERE excluded.first_seen < ad_touches.first_seen
 			OR (ad_touches.ad_id IS NULL AND excluded.ad_id IS NOT NULL)
-			OR (ad_touches.union_id IS NULL AND excluded.union_id IS NOT NULL)`); err != nil {
+			OR (ad_touches.union_id IS NULL AND excluded.union_id IS NOT NULL)`)
+	if err := tx.exec(q.String(), args...); err != nil {
 		return fmt.Errorf("%w: write ad touches: %v", store.ErrUnavailable, err)
 	}
 	return nil
 }
 
-// afterEvents is what WriteEvents does once the events are in, before the
-// staging table is cleared: the ad touches, then the event hook.
-func (s *Store) afterEvents(ctx context.Context, tx *rawTx, batches []*store.EventBatch) error {
-	if err := writeTouches(tx); err != nil {
-		return err
+// afterEvents is what WriteEvents does once the events are in: the ad
+// touches of the keys that could change something (known.go: most flushes
+// bring few or none), then the event hook, which reads them.
+func (s *Store) afterEvents(ctx context.Context, tx *rawTx, batches []*store.EventBatch, ts touchSet, changes []touchKey) error {
+	if len(changes) > 0 {
+		if err := writeTouches(tx, ts, changes); err != nil {
+			return err
+		}
 	}
 	if s.eventHook != nil {
 		if err := s.eventHook(ctx, hookTx{tx}, batches); err != nil {

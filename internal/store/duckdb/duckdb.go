@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -57,6 +58,22 @@ type Store struct {
 
 	// eventHook runs inside every WriteEvents transaction (ads.go).
 	eventHook store.EventHook
+
+	// seq is the number of the last flush committed (events.seq), loaded
+	// from the events on first use (seqLoaded); rolled is the last one
+	// RollUp found in the roll-ups. Both only grow.
+	seq       atomic.Int64
+	seqLoaded atomic.Bool
+	rolled    atomic.Int64
+
+	// known remembers contexts and ad touches already stored, so that
+	// flushes skip work that would change nothing (known.go). Only the
+	// write connection's holder uses it.
+	known known
+
+	// trace, if set (by tests), is told how long every statement of a
+	// write transaction took.
+	trace func(query string, took time.Duration)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -167,7 +184,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *rawTx) error) error {
 		if !ok {
 			return fmt.Errorf("unexpected driver connection %T", raw)
 		}
-		tx := &rawTx{ctx: ctx, dc: dc}
+		tx := &rawTx{ctx: ctx, dc: dc, trace: s.trace}
 		if err := tx.exec("BEGIN TRANSACTION"); err != nil {
 			return fmt.Errorf("%w: begin: %v", store.ErrUnavailable, err)
 		}
@@ -184,14 +201,21 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *rawTx) error) error {
 		if err := tx.exec("COMMIT"); err != nil {
 			return fmt.Errorf("%w: commit: %v", store.ErrUnavailable, err)
 		}
+		if tx.afterCommit != nil {
+			tx.afterCommit()
+		}
 		return nil
 	})
 }
 
 // rawTx runs statements on a driver connection inside a transaction.
 type rawTx struct {
-	ctx context.Context
-	dc  driver.Conn
+	ctx   context.Context
+	dc    driver.Conn
+	trace func(query string, took time.Duration)
+	// afterCommit, if set by fn, runs once the transaction is committed,
+	// still under the write lock.
+	afterCommit func()
 }
 
 func named(args []any) []driver.NamedValue {
@@ -203,12 +227,20 @@ func named(args []any) []driver.NamedValue {
 }
 
 func (t *rawTx) exec(query string, args ...any) error {
+	if t.trace != nil {
+		defer t.traced(query, time.Now())
+	}
 	_, err := t.dc.(driver.ExecerContext).ExecContext(t.ctx, query, named(args))
 	return err
 }
 
+func (t *rawTx) traced(query string, start time.Time) { t.trace(query, time.Since(start)) }
+
 // query runs a query and calls row for every result row.
 func (t *rawTx) query(query string, row func([]driver.Value) error, args ...any) error {
+	if t.trace != nil {
+		defer t.traced(query, time.Now())
+	}
 	rows, err := t.dc.(driver.QueryerContext).QueryContext(t.ctx, query, named(args))
 	if err != nil {
 		return err
@@ -231,4 +263,30 @@ func (t *rawTx) query(query string, row func([]driver.Value) error, args ...any)
 // appender opens an appender on table inside the transaction.
 func (t *rawTx) appender(table string) (*duckdb.Appender, error) {
 	return duckdb.NewAppenderFromConn(t.dc, "", table)
+}
+
+// lazyAppender opens its appender on the first row, so that a table most
+// transactions add nothing to costs them nothing.
+type lazyAppender struct {
+	tx    *rawTx
+	table string
+	a     *duckdb.Appender
+}
+
+func (l *lazyAppender) AppendRow(args ...driver.Value) error {
+	if l.a == nil {
+		a, err := l.tx.appender(l.table)
+		if err != nil {
+			return fmt.Errorf("%w: %s appender: %v", store.ErrUnavailable, l.table, err)
+		}
+		l.a = a
+	}
+	return l.a.AppendRow(args...)
+}
+
+func (l *lazyAppender) Close() error {
+	if l.a == nil {
+		return nil
+	}
+	return l.a.Close()
 }

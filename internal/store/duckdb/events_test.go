@@ -76,9 +76,6 @@ func TestWriteEventsDeduplicates(t *testing.T) {
 	if n := count(t, st, `SELECT count(*) FROM quarantine WHERE reason LIKE 'props.keyword%'`); n != 1 {
 		t.Errorf("quarantine: %d", n)
 	}
-	if n := count(t, st, `SELECT count(*) FROM staging_events`); n != 0 {
-		t.Errorf("staging left: %d", n)
-	}
 }
 
 func TestWriterGroupCommit(t *testing.T) {

@@ -3,11 +3,13 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/shuyuan-dev/shuyuan/internal/event"
+	"github.com/shuyuan-dev/shuyuan/internal/store"
 )
 
 // rollupVersion names the definition of the roll-ups in rollupStatements.
@@ -27,10 +29,10 @@ func listSQL(names []string) string {
 // rollupStatements returns the statements that add the events of evTable
 // (contexts in ctxTable) to the roll-up tables of migrations 0004, 0005,
 // 0006, 0008, 0009 and 0011.
-// The write path runs them over the staged events of a flush (duplicates
-// already removed) and a rebuild over the whole events table, so both
-// follow one definition. internal/analysis holds the same definition as a
-// query over the raw events, and its tests check that the two agree.
+// RollUp runs them over the events committed since it last ran and a
+// rebuild over the whole events table, so both follow one definition.
+// internal/analysis holds the same definition as a query over the raw
+// events, and its tests check that the two agree.
 func rollupStatements(evTable, ctxTable string) []string {
 	const users = `INSERT INTO rollup_users AS u
 SELECT app_id, hash(user_key), min(ts), max(union_id)
@@ -146,14 +148,53 @@ GROUP BY ALL`
 		r.Replace(types), r.Replace(typeUsers), r.Replace(steps), r.Replace(pages)}
 }
 
-// rollupStaged adds the staged events of a flush to the roll-ups, inside
-// the flush's transaction. Duplicates must already be gone from staging.
-func rollupStaged(tx *rawTx) error {
-	for _, q := range rollupStatements("staging_events", "staging_contexts") {
-		if err := tx.exec(q); err != nil {
-			return fmt.Errorf("roll up events: %w", err)
-		}
+// RollUp adds the events committed since it last ran (by flush number,
+// events.seq) to the roll-ups and records the last flush added, in one
+// transaction: after a crash it starts again from the last one recorded,
+// so no event is added twice or left out. The ingest transaction does not
+// roll up (a dozen statements per flush, each with DuckDB's fixed cost, were
+// most of its time); readers of the roll-ups call RollUp first
+// (internal/analysis), and a background task keeps the lag short.
+func (s *Store) RollUp(ctx context.Context) error {
+	if s.seqLoaded.Load() && s.rolled.Load() >= s.seq.Load() {
+		return nil // nothing committed since
 	}
+	var done int64 // the last flush in the roll-ups, once committed
+	err := s.inTx(ctx, func(tx *rawTx) error {
+		if err := s.loadSeq(tx); err != nil {
+			return err
+		}
+		upto := s.seq.Load() // the writer waits for the lock we hold
+		var rolled, states int64
+		if err := tx.query(`SELECT coalesce(max(rolled_seq), 0), count(*) FROM rollup_state`, func(v []driver.Value) error {
+			rolled, states = toInt64(v[0]), toInt64(v[1])
+			return nil
+		}); err != nil {
+			return fmt.Errorf("%w: roll-ups: read state: %v", store.ErrUnavailable, err)
+		}
+		if states != 1 {
+			return fmt.Errorf("roll-ups: %d state rows, want 1 (migrations not applied?)", states)
+		}
+		if rolled < upto {
+			// The bounds are our own integers; seq grows with insertion
+			// order, so DuckDB skips the older row groups by their min/max.
+			ev := fmt.Sprintf("(SELECT * FROM events WHERE seq > %d AND seq <= %d)", rolled, upto)
+			for _, q := range rollupStatements(ev, "event_contexts") {
+				if err := tx.exec(q); err != nil {
+					return fmt.Errorf("%w: roll up events: %v", store.ErrUnavailable, err)
+				}
+			}
+			if err := tx.exec(`UPDATE rollup_state SET rolled_seq = $1`, upto); err != nil {
+				return fmt.Errorf("%w: roll-ups: write state: %v", store.ErrUnavailable, err)
+			}
+		}
+		done = max(rolled, upto)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.rolled.Store(done)
 	return nil
 }
 
@@ -186,7 +227,8 @@ func ensureRollups(ctx context.Context, db *sql.DB) error {
 			return fmt.Errorf("roll-ups: rebuild: %w", err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO rollup_state VALUES ($1, $2, $3)`, rollupVersion, lib, time.Now().UTC()); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO rollup_state (version, duckdb_version, built_at, rolled_seq)
+		VALUES ($1, $2, $3, (SELECT coalesce(max(seq), 0) FROM events))`, rollupVersion, lib, time.Now().UTC()); err != nil {
 		return fmt.Errorf("roll-ups: write state: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
