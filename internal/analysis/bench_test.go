@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,7 +20,8 @@ import (
 // BenchmarkAnalyses times every analysis over the last 30 days of a store
 // filled by the demo generator: 60 days, 300,000 users and
 // SHUYUAN_BENCH_EVENTS events (10000000 for the figures in BENCHMARKS.md).
-// Without that variable it is skipped. The store is kept in
+// Without that variable it is skipped. SHUYUAN_BENCH_QUERIES replaces
+// the default questions. The store is kept in
 // SHUYUAN_BENCH_DIR (default $TMPDIR/shuyuan-bench-<events>) and reused
 // while it holds the same generated data, so only the first run fills it.
 //
@@ -53,6 +55,10 @@ func BenchmarkAnalyses(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		// Roll up now, not in the first timed analysis.
+		if err := st.RollUp(context.Background()); err != nil {
+			b.Fatal(err)
+		}
 		if _, err := st.DB().Exec("CHECKPOINT"); err != nil {
 			b.Fatal(err)
 		}
@@ -64,9 +70,26 @@ func BenchmarkAnalyses(b *testing.B) {
 	}
 	from := end.AddDate(0, 0, -29).Format("2006-01-02")
 	to := end.Format("2006-01-02")
+	// Every analysis with its defaults, or the questions listed in
+	// SHUYUAN_BENCH_QUERIES ("name?params;name?params").
+	type question struct{ name, params string }
+	var qs []question
 	for _, a := range All() {
-		qq := struct{ name, params string }{a.Name, ""}
-		b.Run(qq.name, func(b *testing.B) {
+		qs = append(qs, question{a.Name, ""})
+	}
+	if env := os.Getenv("SHUYUAN_BENCH_QUERIES"); env != "" {
+		qs = nil
+		for _, s := range strings.Split(env, ";") {
+			name, params, _ := strings.Cut(strings.TrimSpace(s), "?")
+			qs = append(qs, question{name, params})
+		}
+	}
+	for _, qq := range qs {
+		label := qq.name
+		if qq.params != "" {
+			label += "?" + qq.params
+		}
+		b.Run(label, func(b *testing.B) {
 			var times []time.Duration
 			for b.Loop() {
 				t0 := time.Now()
