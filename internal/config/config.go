@@ -136,7 +136,7 @@ func (c *Config) options() []option {
 		{flag: "timezone", env: "SHUYUAN_TIMEZONE", usage: "default time zone days are cut in", str: &c.Timezone},
 		{flag: "store", env: "SHUYUAN_STORE", usage: "store driver: duckdb or postgres", str: &c.Store.Driver},
 		{flag: "dsn", env: "SHUYUAN_DSN", usage: "PostgreSQL connection string (store postgres)", str: &c.Store.DSN},
-		{flag: "memory-limit", env: "SHUYUAN_MEMORY_LIMIT", usage: "DuckDB memory limit, e.g. 1GB", str: &c.Store.MemoryLimit},
+		{flag: "memory-limit", env: "SHUYUAN_MEMORY_LIMIT", usage: "DuckDB memory limit (default 300MB), e.g. 1GB", str: &c.Store.MemoryLimit},
 		{flag: "threads", env: "SHUYUAN_THREADS", usage: "DuckDB threads (0: one per core)", integer: &c.Store.Threads},
 		{flag: "wechat-url", env: "SHUYUAN_WECHAT_URL", usage: "base URL of the WeChat API", str: &c.WeChat.BaseURL},
 		{flag: "youshu-url", env: "SHUYUAN_YOUSHU_URL", usage: "base URL of the Youshu upstream", str: &c.Youshu.BaseURL},

@@ -27,8 +27,10 @@ var migrationFS embed.FS
 
 // Options tune the embedded database.
 type Options struct {
-	// MemoryLimit caps DuckDB's memory (default "1GB"); by default DuckDB
-	// would take 80 % of the machine.
+	// MemoryLimit caps DuckDB's memory (default "300MB"); by default DuckDB
+	// would take 80 % of the machine. 300 MB keeps the server under 500 MiB
+	// at 128 ingest clients, and the analyses at 10 M events are no slower
+	// than with 1 GB (BENCHMARKS.md).
 	MemoryLimit string
 	// Threads caps DuckDB's worker threads (default: DuckDB's own, the cores).
 	Threads int
@@ -89,7 +91,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		file = filepath.Join(path, "shuyuan.duckdb")
 	}
 	if opt.MemoryLimit == "" {
-		opt.MemoryLimit = "1GB"
+		opt.MemoryLimit = "300MB"
 	}
 	q := url.Values{}
 	q.Set("memory_limit", opt.MemoryLimit)
