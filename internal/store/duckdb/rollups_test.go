@@ -29,18 +29,24 @@ func TestRollUpCatchesUpOnce(t *testing.T) {
 	rolled := func(st store.Store) int {
 		return count(t, st, `SELECT coalesce(sum(events), 0) FROM rollup_event_types`)
 	}
+	// rollUp runs RollUp twice (the second must add nothing) and wants
+	// want events in the roll-ups.
+	rollUp := func(st *duckdb.Store, want int) {
+		t.Helper()
+		for range 2 {
+			if err := st.RollUp(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if n := rolled(st); n != want {
+				t.Fatalf("rolled up %d events, want %d", n, want)
+			}
+		}
+	}
 	write(st, searchEvent(t, "T", 1795373591817, "x", "o1"), searchEvent(t, "T", 1795373591818, "y", "o1"))
 	if n := rolled(st); n != 0 {
 		t.Fatalf("rolled up before RollUp: %d", n)
 	}
-	for range 2 {
-		if err := st.RollUp(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if n := rolled(st); n != 2 {
-			t.Fatalf("rolled up %d events, want 2", n)
-		}
-	}
+	rollUp(st, 2)
 	// A duplicate adds nothing; a new event is rolled up after a reopen.
 	write(st, searchEvent(t, "T", 1795373591817, "x", "o1"), searchEvent(t, "T", 1795373591900, "z", "o1"))
 	if err := st.Close(); err != nil {
@@ -54,22 +60,10 @@ func TestRollUpCatchesUpOnce(t *testing.T) {
 	if n := rolled(st); n != 2 {
 		t.Fatalf("after reopen: %d rolled up, want 2 until RollUp", n)
 	}
-	for range 2 {
-		if err := st.RollUp(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if n := rolled(st); n != 3 {
-			t.Fatalf("rolled up %d events, want 3", n)
-		}
-	}
+	rollUp(st, 3)
 	// The next flush numbers follow the stored ones.
 	write(st, searchEvent(t, "T", 1795373591950, "w", "o1"))
-	if err := st.RollUp(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if n := rolled(st); n != 4 {
-		t.Fatalf("rolled up %d events, want 4", n)
-	}
+	rollUp(st, 4)
 	if n := count(t, st, `SELECT count(DISTINCT seq) FROM events`); n != 3 {
 		t.Errorf("%d flush numbers, want 3", n)
 	}
