@@ -38,7 +38,7 @@ type clickFinder struct {
 
 // find returns the click_id and ad_id column values of e, appending a
 // quarantine row to q the first time batch bi shows a malformed value.
-func (c *clickFinder) find(bi int, app string, recv time.Time, e *event.Event, q *lazyAppender) (clickID, adID any, err error) {
+func (c *clickFinder) find(bi int, app string, recv time.Time, e *event.Event, q *quarantineRows) (clickID, adID any, err error) {
 	if e.GdtVid == "" && e.AdInfo == "" && e.QzGdt == "" && e.PageQry == "" {
 		return nil, nil, nil // the common case: no ad at all
 	}
@@ -58,9 +58,7 @@ func (c *clickFinder) find(bi int, app string, recv time.Time, e *event.Event, q
 				"field": bad.Field, "value": bad.Value, "rule": bad.Rule,
 				"type": e.Type, "page": e.Page, "open_id": e.OpenID, "tracking_id": e.TrackingID,
 			})
-			if err := q.AppendRow(app, recv, "attribution", nullable(e.Type), "malformed click id: "+bad.Error(), string(raw)); err != nil {
-				return nil, nil, fmt.Errorf("quarantine click id: %w", err)
-			}
+			q.add(app, recv, "attribution", nullable(e.Type), "malformed click id: "+bad.Error(), string(raw))
 		}
 		return nil, nil, nil
 	}

@@ -148,7 +148,7 @@ func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([
 		ev := &lazyAppender{tx: tx, table: "events"}
 		// Most flushes quarantine nothing, and bring no new context.
 		cx := &lazyAppender{tx: tx, table: "event_contexts"}
-		q := &lazyAppender{tx: tx, table: "quarantine"}
+		var q quarantineRows
 		inserted := 0
 		appendErr := func() error {
 			for i := range evs {
@@ -156,7 +156,7 @@ func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([
 				// Duplicates too quarantine a malformed click id and store
 				// their context, as before: a re-send may carry another
 				// context.
-				clickID, adID, err := clicks.find(p.bi, p.appID, p.recv, p.e, q)
+				clickID, adID, err := clicks.find(p.bi, p.appID, p.recv, p.e, &q)
 				if err != nil {
 					return err
 				}
@@ -185,15 +185,18 @@ func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([
 			}
 			for bi, b := range batches {
 				for _, qe := range b.Quarantined {
-					if err := q.AppendRow(b.AppID, b.ReceivedAt.UTC(), "sdk", nullable(qe.Type), qe.Reason, string(qe.Raw)); err != nil {
-						return fmt.Errorf("quarantine: %w", err)
-					}
+					q.add(b.AppID, b.ReceivedAt, "sdk", nullable(qe.Type), qe.Reason, string(qe.Raw))
 					results[bi].Quarantined++
 				}
 			}
 			return nil
 		}()
-		for _, a := range []*lazyAppender{ev, cx, q} {
+		if appendErr == nil {
+			if _, err := q.write(tx, s.dedupWindow); err != nil {
+				appendErr = err
+			}
+		}
+		for _, a := range []*lazyAppender{ev, cx} {
 			if err := a.Close(); err != nil && appendErr == nil {
 				appendErr = fmt.Errorf("%w: flush appender: %v", store.ErrUnavailable, err)
 			}

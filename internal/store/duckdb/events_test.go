@@ -115,3 +115,47 @@ func TestWriterGroupCommit(t *testing.T) {
 		t.Errorf("stored %d", n)
 	}
 }
+
+// TestQuarantineDeduplicates: an SDK re-send of an upload carries its
+// invalid events and malformed click ids again; each is quarantined once
+// while the re-send is inside the dedup window, and again after it.
+func TestQuarantineDeduplicates(t *testing.T) {
+	st := storetest.Open(t)
+	ctx := context.Background()
+	badClick := searchEvent(t, "T", 1795373591817, "x", "o1")
+	badClick.GdtVid = "bad!" // too short, and a character outside the rule
+	upload := func(recv time.Time, keyword string) *store.EventBatch {
+		return &store.EventBatch{AppID: "a", ReceivedAt: recv, Events: []event.Event{badClick},
+			Quarantined: []event.Quarantined{
+				{Type: "search", Reason: "props.keyword: required", Raw: json.RawMessage(`{"type":"search","n":1}`)},
+				{Type: "search", Reason: "props.keyword: required", Raw: json.RawMessage(`{"type":"search","n":` + keyword + `}`)},
+			}}
+	}
+	now := time.Now()
+	for i, tc := range []struct {
+		batches          []*store.EventBatch
+		sdk, attribution int // rows stored after the write
+	}{
+		{[]*store.EventBatch{upload(now, "2")}, 2, 1},
+		// The re-send, twice in one flush: nothing new.
+		{[]*store.EventBatch{upload(now.Add(time.Second), "2"), upload(now.Add(2*time.Second), "2")}, 2, 1},
+		// One new invalid event among the re-sent ones.
+		{[]*store.EventBatch{upload(now.Add(3*time.Second), "3")}, 3, 1},
+		// Long after the window (6 h): a new occurrence, stored again.
+		{[]*store.EventBatch{upload(now.Add(7*time.Hour), "3")}, 5, 2},
+	} {
+		res, err := st.WriteEvents(ctx, tc.batches)
+		if err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+		if res[0].Quarantined != 2 {
+			t.Errorf("write %d: %d quarantined, want 2 (the answer counts them whether stored before or not)", i, res[0].Quarantined)
+		}
+		if n := count(t, st, `SELECT count(*) FROM quarantine WHERE source = 'sdk'`); n != tc.sdk {
+			t.Errorf("write %d: %d sdk rows, want %d", i, n, tc.sdk)
+		}
+		if n := count(t, st, `SELECT count(*) FROM quarantine WHERE source = 'attribution'`); n != tc.attribution {
+			t.Errorf("write %d: %d attribution rows, want %d", i, n, tc.attribution)
+		}
+	}
+}
