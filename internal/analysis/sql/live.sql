@@ -14,17 +14,8 @@ visits AS (
     WHERE s.app_id = $2 AND s.hour >= $3 AND s.hour < $4 AND s.room_id IS NOT NULL
     GROUP BY s.room_id
 ),
-sales AS (
-    SELECT room_id,
-           count(*) FILTER (WHERE placed_at >= $3 AND placed_at < $4) AS orders,
-           count(*) FILTER (WHERE paid_at >= $3 AND paid_at < $4) AS paid_orders,
-           count(DISTINCT payer_uid) FILTER (WHERE paid_at >= $3 AND paid_at < $4) AS paying_users,
-           CAST(sum(paid_fen) FILTER (WHERE paid_at >= $3 AND paid_at < $4) AS BIGINT) AS gmv_fen
-    FROM all_orders
-    WHERE room_id IS NOT NULL
-    GROUP BY room_id
-)
-SELECT coalesce(v.room_id, s.room_id) AS room_id,
+{{template "sales_by" "room_id"}}
+SELECT coalesce(v.room_id, s.key) AS room_id,
        coalesce(v.visitors, 0) AS visitors,
        coalesce(v.sessions, 0) AS sessions,
        coalesce(v.stay_ms, 0) AS stay_ms,
@@ -36,5 +27,5 @@ SELECT coalesce(v.room_id, s.room_id) AS room_id,
        coalesce(s.paying_users, 0) AS paying_users,
        coalesce(s.gmv_fen, 0) AS gmv_fen
 FROM visits v
-FULL JOIN sales s ON s.room_id = v.room_id
+FULL JOIN sales s ON s.key = v.room_id
 ORDER BY gmv_fen DESC, visitors DESC, room_id

@@ -15,17 +15,8 @@ visits AS (
     WHERE s.app_id = $2 AND s.hour >= $3 AND s.hour < $4 AND s.shop_id IS NOT NULL
     GROUP BY s.shop_id
 ),
-sales AS (
-    SELECT shop_id,
-           max(shop_name) AS shop_name,
-           count(*) FILTER (WHERE placed_at >= $3 AND placed_at < $4) AS orders,
-           count(*) FILTER (WHERE paid_at >= $3 AND paid_at < $4) AS paid_orders,
-           CAST(sum(paid_fen) FILTER (WHERE paid_at >= $3 AND paid_at < $4) AS BIGINT) AS gmv_fen
-    FROM all_orders
-    WHERE shop_id IS NOT NULL
-    GROUP BY shop_id
-)
-SELECT coalesce(v.shop_id, s.shop_id) AS store_id,
+{{template "sales_by" "shop_id"}}
+SELECT coalesce(v.shop_id, s.key) AS store_id,
        coalesce(v.shop_name, s.shop_name) AS store_name,
        coalesce(v.visitors, 0) AS visitors,
        coalesce(v.exposures, 0) AS exposures,
@@ -37,5 +28,5 @@ SELECT coalesce(v.shop_id, s.shop_id) AS store_id,
        coalesce(s.gmv_fen, 0) AS gmv_fen,
        CAST(round(CAST(s.gmv_fen AS DOUBLE PRECISION) / NULLIF(s.paid_orders, 0)) AS BIGINT) AS avg_order_fen
 FROM visits v
-FULL JOIN sales s ON s.shop_id = v.shop_id
+FULL JOIN sales s ON s.key = v.shop_id
 ORDER BY gmv_fen DESC, visitors DESC, store_id
