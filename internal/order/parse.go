@@ -183,11 +183,17 @@ func (o obj) str(key string, required bool) string {
 		o.c.add(o.field(key), "must be a string")
 		return ""
 	}
+	return o.text(key, s, required, MaxText)
+}
+
+// text applies the rules every string field shares: not empty when
+// required, at most limit bytes ("" when longer).
+func (o obj) text(key, s string, required bool, limit int) string {
 	if required && s == "" {
 		o.c.add(o.field(key), "must not be empty")
 	}
-	if len(s) > MaxText {
-		o.c.add(o.field(key), "at most %d bytes", MaxText)
+	if len(s) > limit {
+		o.c.add(o.field(key), "at most %d bytes", limit)
 		return ""
 	}
 	return s
@@ -213,14 +219,7 @@ func (o obj) id(key string, required bool) string {
 		o.c.add(o.field(key), "must be a string")
 		return ""
 	}
-	if required && s == "" {
-		o.c.add(o.field(key), "must not be empty")
-	}
-	if len(s) > MaxID {
-		o.c.add(o.field(key), "at most %d bytes", MaxID)
-		return ""
-	}
-	return s
+	return o.text(key, s, required, MaxID)
 }
 
 func (o obj) number(key string, required bool) (float64, bool) {
