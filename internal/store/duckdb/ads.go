@@ -36,11 +36,11 @@ type clickFinder struct {
 	seen  map[string]bool
 }
 
-// find returns the click_id and ad_id column values of e, appending a
+// find returns the click_id and ad_id column values of e, adding a
 // quarantine row to q the first time batch bi shows a malformed value.
-func (c *clickFinder) find(bi int, app string, recv time.Time, e *event.Event, q *quarantineRows) (clickID, adID any, err error) {
+func (c *clickFinder) find(bi int, app string, recv time.Time, e *event.Event, q *quarantineRows) (clickID, adID any) {
 	if e.GdtVid == "" && e.AdInfo == "" && e.QzGdt == "" && e.PageQry == "" {
-		return nil, nil, nil // the common case: no ad at all
+		return nil, nil // the common case: no ad at all
 	}
 	click, ok, ferr := attribution.Find(attribution.Sources{GdtVid: e.GdtVid, AdInfo: e.AdInfo, QzGdt: e.QzGdt, PageQuery: e.PageQry})
 	if ferr != nil {
@@ -60,12 +60,12 @@ func (c *clickFinder) find(bi int, app string, recv time.Time, e *event.Event, q
 			})
 			q.add(app, recv, "attribution", nullable(e.Type), "malformed click id: "+bad.Error(), string(raw))
 		}
-		return nil, nil, nil
+		return nil, nil
 	}
 	if !ok {
-		return nil, nil, nil
+		return nil, nil
 	}
-	return click.ClickID, nullable(click.AdID), nil
+	return click.ClickID, nullable(click.AdID)
 }
 
 // writeTouches upserts the ad touches of the keys of ts: per app, user

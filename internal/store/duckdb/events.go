@@ -156,10 +156,7 @@ func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([
 				// Duplicates too quarantine a malformed click id and store
 				// their context, as before: a re-send may carry another
 				// context.
-				clickID, adID, err := clicks.find(p.bi, p.appID, p.recv, p.e, &q)
-				if err != nil {
-					return err
-				}
+				clickID, adID := clicks.find(p.bi, p.appID, p.recv, p.e, &q)
 				if ck := (ctxKey{p.appID, p.e.ContextID}); p.e.ContextID != 0 {
 					if stored, ok := ctxs[ck]; ok && !stored {
 						ctxs[ck] = true
