@@ -32,7 +32,10 @@ func listSQL(names []string) string {
 // RollUp runs them over the events committed since it last ran and a
 // rebuild over the whole events table, so both follow one definition.
 // internal/analysis holds the same definition as a query over the raw
-// events, and its tests check that the two agree.
+// events, and its tests check that the two agree. Rows go in by time
+// (ORDER BY hour or ts): the analyses read a range of hours, and DuckDB
+// skips row groups by their min/max only when the rows are clustered so;
+// a hash aggregate over a whole rebuild would scatter them.
 func rollupStatements(evTable, ctxTable string) []string {
 	const users = `INSERT INTO rollup_users AS u
 SELECT app_id, hash(user_key), min(ts), max(union_id)
@@ -79,7 +82,8 @@ LEFT JOIN (
     )
 ) c ON c.app_id = e.app_id AND c.context_id = e.context_id
 WHERE e.kind = 'behaviour' AND e.user_key IS NOT NULL
-GROUP BY ALL`
+GROUP BY ALL
+ORDER BY hour`
 
 	const skus = `INSERT INTO rollup_skus
 SELECT app_id,
@@ -95,13 +99,15 @@ SELECT app_id,
 FROM {ev}
 WHERE kind = 'behaviour' AND user_key IS NOT NULL AND sku_id IS NOT NULL
   AND type IN ('expose_sku_component', 'trigger_sku_component', 'browse_sku_page', 'add_to_cart')
-GROUP BY 1, 2, 3, 4`
+GROUP BY 1, 2, 3, 4
+ORDER BY hour`
 
 	const orders = `INSERT INTO rollup_order_events
 SELECT app_id, ts, order_id, order_status, pay_fen, tracking_id, user_key, union_id,
        chan_id, scene, chan_refer_app_id, chan_custom_id, guide_id, room_id, shop_id, shop_name
 FROM {ev}
-WHERE kind = 'behaviour' AND type = 'custom_order' AND order_id IS NOT NULL`
+WHERE kind = 'behaviour' AND type = 'custom_order' AND order_id IS NOT NULL
+ORDER BY ts`
 
 	// Events per hour and type; the user only for types outside
 	// event.KnownTypes, whose users rollup_event_users keeps as bits.
@@ -112,7 +118,8 @@ SELECT app_id,
        CASE WHEN user_key IS NOT NULL AND list_position({known}, type) IS NULL THEN hash(user_key) END AS uid,
        count(*)
 FROM {ev}
-GROUP BY ALL`
+GROUP BY ALL
+ORDER BY hour`
 
 	const typeUsers = `INSERT INTO rollup_event_users
 SELECT app_id,
@@ -121,7 +128,8 @@ SELECT app_id,
        bit_or(CAST(1 AS UBIGINT) << CAST(list_position({known}, type) - 1 AS UBIGINT))
 FROM {ev}
 WHERE user_key IS NOT NULL AND list_position({known}, type) IS NOT NULL
-GROUP BY ALL`
+GROUP BY ALL
+ORDER BY hour`
 
 	const steps = `INSERT INTO rollup_step_events
 SELECT app_id, ts,
@@ -130,7 +138,8 @@ SELECT app_id, ts,
        type, sku_id, action_type, order_status, keyword, share_to, page,
        guide_id, room_id, ad_id, shop_id, chan_id
 FROM {ev}
-WHERE list_position({steps}, type) IS NOT NULL`
+WHERE list_position({steps}, type) IS NOT NULL
+ORDER BY ts`
 
 	const pages = `INSERT INTO rollup_pages
 SELECT app_id,
@@ -140,7 +149,8 @@ SELECT app_id,
        count(*)
 FROM {ev}
 WHERE type = 'browse_wxapp_page' AND page IS NOT NULL
-GROUP BY ALL`
+GROUP BY ALL
+ORDER BY hour`
 
 	r := strings.NewReplacer("{ev}", evTable, "{ctx}", ctxTable,
 		"{known}", listSQL(event.KnownTypes), "{steps}", listSQL(event.StepTypes))
