@@ -87,11 +87,14 @@ func funnel(ctx context.Context, st store.Store, q Query) (*Result, error) {
 	}
 	data := newSQLData(q)
 	args := append(baseArgs(q), int64(window/time.Second))
+	// The narrow roll-up holds the events of the step types only.
+	data.StepRollup = !data.Raw
 	for i, p := range parts {
 		typ, qual, _ := strings.Cut(strings.TrimSpace(p), ":")
 		if typ == "" || len(typ) > 64 || len(qual) > 256 {
 			return nil, &BadRequest{"steps", fmt.Sprintf("step %d: want type or type:value (type up to 64 characters), got %q", i+1, p)}
 		}
+		data.StepRollup = data.StepRollup && slices.Contains(event.StepTypes, typ)
 		step := funnelStep{N: i, Prev: i - 1, Type: fmt.Sprintf("$%d", len(args)+1)}
 		args = append(args, typ)
 		switch {
@@ -106,12 +109,6 @@ func funnel(ctx context.Context, st store.Store, q Query) (*Result, error) {
 			step.NoRemovals = true
 		}
 		data.Steps = append(data.Steps, step)
-	}
-	// The narrow roll-up holds the events of the step types only.
-	data.StepRollup = !data.Raw
-	for _, s := range parts {
-		typ, _, _ := strings.Cut(strings.TrimSpace(s), ":")
-		data.StepRollup = data.StepRollup && slices.Contains(event.StepTypes, typ)
 	}
 	cols := []Column{}
 	if by := q.Params.Get("by"); by != "" {
