@@ -36,14 +36,8 @@ type ads struct {
 // newAds wires the loop over st: the events hook, the metrics on reg and
 // the worker. The data-api's paid hook is svc.OnOrderPaid.
 func newAds(st store.Store, tenants *tenant.Registry, baseURL string, reg prometheus.Registerer, log *slog.Logger) (*ads, error) {
-	cs, ok := st.(conversion.Store)
-	if !ok {
-		return nil, fmt.Errorf("store %T cannot hold the conversion outbox", st)
-	}
-	svc := conversion.NewService(cs, tenants, conversion.Options{BaseURL: baseURL, Logger: log})
-	if h, ok := st.(store.EventHooker); ok {
-		h.SetEventHook(svc.OnEvents)
-	}
+	svc := conversion.NewService(st, tenants, conversion.Options{BaseURL: baseURL, Logger: log})
+	st.SetEventHook(svc.OnEvents)
 	var m *conversion.Metrics
 	if reg != nil {
 		m = conversion.NewMetrics(reg, svc)

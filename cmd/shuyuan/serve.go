@@ -133,11 +133,9 @@ func serve(args []string) error {
 	// Background work, all of it: stopped (and flushed) after the last
 	// request and before the writer and the store close.
 	tasks := []task{{"ads outbox delivery", adsLoop.worker.Run}}
-	if r, ok := st.(store.RollerUp); ok {
-		tasks = append(tasks, task{"roll-ups", func(ctx context.Context) {
-			store.RollUpEvery(ctx, r, rollupPeriod, func(err error) { log.Error("roll up events", "error", err) })
-		}})
-	}
+	tasks = append(tasks, task{"roll-ups", func(ctx context.Context) {
+		store.RollUpEvery(ctx, st, rollupPeriod, func(err error) { log.Error("roll up events", "error", err) })
+	}})
 	bg := startBackground(log, tasks...)
 	if cfg.Demo {
 		if err := runDemo(ctx, cfg, tenants, st, w, ln.Addr().String(), log); err != nil {

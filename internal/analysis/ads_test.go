@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shuyuan-dev/shuyuan/internal/analysis"
+	"github.com/shuyuan-dev/shuyuan/internal/attribution"
 	"github.com/shuyuan-dev/shuyuan/internal/conversion"
 	"github.com/shuyuan-dev/shuyuan/internal/event"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
@@ -68,7 +69,9 @@ func TestAdsAnalysis(t *testing.T) {
 		ev("oD", event.AppLaunch, "2026-03-02 15:00", c4, ""),
 		ev("oE", event.AppLaunch, "2026-03-02 15:30", "", ""),
 	}
-	if _, err := st.WriteEvents(context.Background(), []*store.EventBatch{{AppID: "shop", ReceivedAt: local("2026-03-02 16:00"), Events: evs}}); err != nil {
+	b := &store.EventBatch{AppID: "shop", ReceivedAt: local("2026-03-02 16:00"), Events: evs}
+	attribution.Resolve(b)
+	if _, err := st.WriteEvents(context.Background(), []*store.EventBatch{b}); err != nil {
 		t.Fatal(err)
 	}
 	paid := func(id, open, at string, fen int64) store.Order {

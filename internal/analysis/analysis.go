@@ -132,12 +132,11 @@ func register(a Analysis) {
 	}
 	run := a.Run
 	a.Run = func(ctx context.Context, st store.Store, q Query) (*Result, error) {
-		// The roll-ups lag the committed events (store.RollerUp): bring
-		// them up to date so that the answer counts every stored event.
-		if r, ok := st.(store.RollerUp); ok {
-			if err := r.RollUp(ctx); err != nil {
-				return nil, fmt.Errorf("analysis %s: %w", a.Name, err)
-			}
+		// The roll-ups lag the committed events (store.EventStore.RollUp):
+		// bring them up to date so that the answer counts every stored
+		// event.
+		if err := st.RollUp(ctx); err != nil {
+			return nil, fmt.Errorf("analysis %s: %w", a.Name, err)
 		}
 		return run(ctx, st, q)
 	}

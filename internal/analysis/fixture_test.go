@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shuyuan-dev/shuyuan/internal/attribution"
 	"github.com/shuyuan-dev/shuyuan/internal/event"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 	"github.com/shuyuan-dev/shuyuan/internal/store/storetest"
@@ -225,6 +226,7 @@ func fixture(t *testing.T) store.Store {
 			}
 			b.Events = append(b.Events, ev)
 		}
+		attribution.Resolve(b)
 		res, err := w.Write(ctx, b)
 		if err != nil {
 			t.Fatalf("write session %s: %v", s.tracking, err)

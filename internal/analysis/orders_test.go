@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shuyuan-dev/shuyuan/internal/analysis"
+	"github.com/shuyuan-dev/shuyuan/internal/attribution"
 	"github.com/shuyuan-dev/shuyuan/internal/event"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 	"github.com/shuyuan-dev/shuyuan/internal/store/storetest"
@@ -161,7 +162,9 @@ func ordEvent(t *testing.T, typ, tracking string, at time.Time, open string, pro
 
 func ordWriteEvents(t *testing.T, st store.Store, evs ...event.Event) {
 	t.Helper()
-	if _, err := st.WriteEvents(context.Background(), []*store.EventBatch{{AppID: "shop", ReceivedAt: cst(3, 0, 0, 0), Events: evs}}); err != nil {
+	b := &store.EventBatch{AppID: "shop", ReceivedAt: cst(3, 0, 0, 0), Events: evs}
+	attribution.Resolve(b)
+	if _, err := st.WriteEvents(context.Background(), []*store.EventBatch{b}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -3,7 +3,6 @@ package attribution
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/shuyuan-dev/shuyuan/internal/store"
@@ -15,8 +14,8 @@ const DefaultWindow = 7 * 24 * time.Hour
 
 // Touch is an ad click a user came through: the click id, the ad id (when
 // weixinadinfo carried one) and the first time it was seen for that user.
-// The store keeps them per app and user as events arrive (table ad_touches,
-// written in the events' own transaction).
+// Resolve finds them on the events before they are stored; the store keeps
+// them per app and user (ad_touches, written in the events' transaction).
 type Touch struct {
 	ClickID string
 	AdID    string
@@ -50,12 +49,10 @@ func LastTouch(ctx context.Context, tx store.Tx, app string, u User, at time.Tim
 	return ts[0], ts[0].ClickID != "", nil
 }
 
-// maxIDsPerQuery bounds the user ids of one lookup query.
-const maxIDsPerQuery = 400
-
 // LastTouches is LastTouch for many conversions of one app at once (one
-// query per few hundred users rather than one per conversion). The result
-// is in the order of probes; a zero Touch means unattributed.
+// read of the touches of every user asked about rather than one per
+// conversion). The result is in the order of probes; a zero Touch means
+// unattributed.
 func LastTouches(ctx context.Context, tx store.Tx, app string, probes []Probe, window time.Duration) ([]Touch, error) {
 	if window <= 0 {
 		window = DefaultWindow
@@ -86,38 +83,20 @@ func LastTouches(ctx context.Context, tx store.Tx, app string, probes []Probe, w
 			hi = p.At
 		}
 	}
-	for len(opens)+len(unions) > 0 {
-		no := min(len(opens), maxIDsPerQuery)
-		nu := min(len(unions), maxIDsPerQuery-no)
-		args := []any{app, lo.UTC(), hi.UTC()}
-		var conds []string
-		if no > 0 {
-			conds = append(conds, "open_id IN ("+marks(&args, opens[:no])+")")
+	if len(opens)+len(unions) == 0 {
+		return out, nil
+	}
+	rows, err := tx.Touches(ctx, app, opens, unions, lo.UTC(), hi.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("ad touches of app %s: %w", app, err)
+	}
+	for _, r := range rows {
+		t := Touch{ClickID: r.ClickID, AdID: r.AdID, At: r.FirstSeen.UTC()}
+		if _, ok := byOpen[r.OpenID]; ok && r.OpenID != "" {
+			byOpen[r.OpenID] = append(byOpen[r.OpenID], t)
 		}
-		if nu > 0 {
-			conds = append(conds, "union_id IN ("+marks(&args, unions[:nu])+")")
-		}
-		opens, unions = opens[no:], unions[nu:]
-		err := tx.Query(`SELECT open_id, union_id, click_id, ad_id, first_seen FROM ad_touches
-			WHERE app_id = $1 AND first_seen >= $2 AND first_seen <= $3 AND (`+strings.Join(conds, " OR ")+`)`,
-			args, func(v []any) error {
-				open, _ := v[0].(string)
-				union, _ := v[1].(string)
-				t := Touch{}
-				t.ClickID, _ = v[2].(string)
-				t.AdID, _ = v[3].(string)
-				at, _ := v[4].(time.Time)
-				t.At = at.UTC()
-				if _, ok := byOpen[open]; ok && open != "" {
-					byOpen[open] = append(byOpen[open], t)
-				}
-				if _, ok := byUnion[union]; ok && union != "" {
-					byUnion[union] = append(byUnion[union], t)
-				}
-				return nil
-			})
-		if err != nil {
-			return nil, fmt.Errorf("ad touches of app %s: %w", app, err)
+		if _, ok := byUnion[r.UnionID]; ok && r.UnionID != "" {
+			byUnion[r.UnionID] = append(byUnion[r.UnionID], t)
 		}
 	}
 	for i, p := range probes {
@@ -137,17 +116,4 @@ func LastTouches(ctx context.Context, tx store.Tx, app string, probes []Probe, w
 		out[i] = best
 	}
 	return out, nil
-}
-
-// marks appends vals to args and returns their placeholders.
-func marks(args *[]any, vals []string) string {
-	var b strings.Builder
-	for i, v := range vals {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		*args = append(*args, v)
-		fmt.Fprintf(&b, "$%d", len(*args))
-	}
-	return b.String()
 }

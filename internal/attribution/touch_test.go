@@ -41,7 +41,9 @@ func (x *touches) ev(open, union string, at time.Time) event.Event {
 
 func (x *touches) write(evs ...event.Event) {
 	x.t.Helper()
-	if _, err := x.st.WriteEvents(context.Background(), []*store.EventBatch{{AppID: "shop", ReceivedAt: t0, Events: evs}}); err != nil {
+	b := &store.EventBatch{AppID: "shop", ReceivedAt: t0, Events: evs}
+	attribution.Resolve(b)
+	if _, err := x.st.WriteEvents(context.Background(), []*store.EventBatch{b}); err != nil {
 		x.t.Fatal(err)
 	}
 }
@@ -165,8 +167,9 @@ func TestMalformedClickIDsQuarantined(t *testing.T) {
 	fromPage.PageQry = "sku_id=1&gdt_vid=" + click2 + "&weixinadinfo=42." + click2 + ".0.0"
 	null := x.ev("o-frank", "", t0)
 	null.GdtVid = "undefined" // absent, not malformed
-	res, err := x.st.WriteEvents(context.Background(), []*store.EventBatch{{AppID: "shop", ReceivedAt: t0,
-		Events: []event.Event{short, short2, alphabet, info, good, fromPage, null}}})
+	b := &store.EventBatch{AppID: "shop", ReceivedAt: t0, Events: []event.Event{short, short2, alphabet, info, good, fromPage, null}}
+	attribution.Resolve(b)
+	res, err := x.st.WriteEvents(context.Background(), []*store.EventBatch{b})
 	if err != nil {
 		t.Fatal(err)
 	}

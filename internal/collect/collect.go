@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/shuyuan-dev/shuyuan/internal/attribution"
 	"github.com/shuyuan-dev/shuyuan/internal/event"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 	"github.com/shuyuan-dev/shuyuan/internal/tenant"
@@ -83,8 +84,7 @@ func (c *Collector) Collect(ctx context.Context, up Upload) (store.EventResult, 
 	if up.MaxEvents > 0 && len(raws) > up.MaxEvents {
 		return store.EventResult{}, refuse(CodeTooMany, nil, "batch has %d events; at most %d are accepted per upload", len(raws), up.MaxEvents)
 	}
-	b := &store.EventBatch{AppID: up.App.ID, ReceivedAt: up.ReceivedAt}
-	b.Events, b.Quarantined = ParseEvents(raws)
+	b := NewBatch(up.App.ID, up.ReceivedAt, raws)
 	if len(b.Events) == 0 && len(b.Quarantined) == 0 {
 		return store.EventResult{}, nil
 	}
@@ -93,6 +93,15 @@ func (c *Collector) Collect(ctx context.Context, up Upload) (store.EventResult, 
 		return store.EventResult{}, refuse(CodeUnavailable, err, "store unavailable, send again later: %v", err)
 	}
 	return res, nil
+}
+
+// NewBatch is the batch of one upload's raw events for the store: the
+// valid events with their ad clicks resolved, and the quarantined ones.
+func NewBatch(appID string, receivedAt time.Time, raws []json.RawMessage) *store.EventBatch {
+	b := &store.EventBatch{AppID: appID, ReceivedAt: receivedAt}
+	b.Events, b.Quarantined = ParseEvents(raws)
+	attribution.Resolve(b)
+	return b
 }
 
 // ParseEvents validates the raw events of one upload: the valid ones, and

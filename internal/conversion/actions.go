@@ -106,11 +106,15 @@ func (s *Service) AddActions(ctx context.Context, app string, body []byte) ([]Ac
 	}
 	out := make([]Accepted, len(convs))
 	err := s.transact(ctx, func(tx store.Tx) error {
-		if err := fillAdIDs(tx, app, convs); err != nil {
+		if err := fillAdIDs(ctx, tx, app, convs); err != nil {
 			return err
 		}
 		// Which ids are new decides Duplicate; the insert ignores the rest.
-		existing, err := existingIDs(tx, convs)
+		ids := make([]string, len(convs))
+		for i, c := range convs {
+			ids[i] = c.ID
+		}
+		existing, err := tx.StoredConversions(ctx, ids)
 		if err != nil {
 			return err
 		}
@@ -118,7 +122,7 @@ func (s *Service) AddActions(ctx context.Context, app string, body []byte) ([]Ac
 			out[i] = Accepted{Index: i, ID: c.ID, Duplicate: existing[c.ID]}
 			existing[c.ID] = true // a repeat inside the body is a duplicate too
 		}
-		_, err = insert(tx, convs, now, r.budget)
+		_, err = insert(ctx, tx, convs, now, r.budget)
 		return err
 	})
 	if err != nil {
@@ -294,39 +298,13 @@ func parseAPIAction(path string, raw json.RawMessage, app string, setID int64, r
 
 // fillAdIDs credits API actions to the ad of their click, when a user came
 // through that click (for the ad analysis; nothing is sent).
-func fillAdIDs(tx store.Tx, app string, convs []Conversion) error {
+func fillAdIDs(ctx context.Context, tx store.Tx, app string, convs []Conversion) error {
 	for i := range convs {
-		c := &convs[i]
-		err := tx.Query(`SELECT ad_id FROM ad_touches WHERE app_id = $1 AND click_id = $2 AND ad_id IS NOT NULL LIMIT 1`,
-			[]any{app, c.Touch.ClickID}, func(v []any) error {
-				c.Touch.AdID, _ = v[0].(string)
-				return nil
-			})
+		ad, err := tx.AdOfClick(ctx, app, convs[i].Touch.ClickID)
 		if err != nil {
-			return fmt.Errorf("ad of click %s: %w", c.Touch.ClickID, err)
+			return err
 		}
+		convs[i].Touch.AdID = ad
 	}
 	return nil
-}
-
-// existingIDs returns which of the conversions' ids are already stored.
-func existingIDs(tx store.Tx, convs []Conversion) (map[string]bool, error) {
-	out := map[string]bool{}
-	for start := 0; start < len(convs); start += insertChunk {
-		end := min(start+insertChunk, len(convs))
-		var args []any
-		ids := make([]string, 0, end-start)
-		for _, c := range convs[start:end] {
-			ids = append(ids, c.ID)
-		}
-		err := tx.Query(`SELECT id FROM ad_conversions WHERE `+idsIn(tx, &args, ids), args, func(v []any) error {
-			id, _ := v[0].(string)
-			out[id] = true
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("look up conversion ids: %w", err)
-		}
-	}
-	return out, nil
 }

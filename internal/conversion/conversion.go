@@ -19,7 +19,6 @@ package conversion
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -48,12 +47,12 @@ const (
 	SourceAPI     = "api"     // POST /wx/actions/add
 )
 
-// The states of a conversion.
+// The states of a conversion (the outbox's, store.Conversion*).
 const (
-	StateUnattributed = "unattributed"
-	StatePending      = "pending"
-	StateDelivered    = "delivered"
-	StateDead         = "dead"
+	StateUnattributed = store.ConversionUnattributed
+	StatePending      = store.ConversionPending
+	StateDelivered    = store.ConversionDelivered
+	StateDead         = store.ConversionDead
 )
 
 // ID is the deterministic id of a conversion: the same app, order (or
@@ -86,11 +85,13 @@ type Conversion struct {
 	Action *wxads.Action
 }
 
-// Store is what the service needs of the store: serialised write
-// transactions and a read handle. *duckdb.Store is one.
+// Store is what the service needs of the store: write transactions
+// (for the actions given to the WeChat routes), the outbox and the apps'
+// state. Every store.Store is one.
 type Store interface {
-	store.Transactor
-	DB() *sql.DB
+	Transact(ctx context.Context, fn func(tx store.Tx) error) error
+	store.OutboxStore
+	store.StateStore
 }
 
 // Options configure a Service.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/shuyuan-dev/shuyuan/internal/attribution"
 	"github.com/shuyuan-dev/shuyuan/internal/conversion"
 	"github.com/shuyuan-dev/shuyuan/internal/event"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
@@ -143,7 +144,9 @@ func (r *rig) event(openID, typ string, at time.Time) event.Event {
 
 func (r *rig) write(app string, evs ...event.Event) {
 	r.t.Helper()
-	if _, err := r.st.WriteEvents(context.Background(), []*store.EventBatch{{AppID: app, ReceivedAt: r.clock.Now(), Events: evs}}); err != nil {
+	b := &store.EventBatch{AppID: app, ReceivedAt: r.clock.Now(), Events: evs}
+	attribution.Resolve(b)
+	if _, err := r.st.WriteEvents(context.Background(), []*store.EventBatch{b}); err != nil {
 		r.t.Fatal(err)
 	}
 }

@@ -192,7 +192,7 @@ func (s *Service) record(ctx context.Context, tx store.Tx, appID string, cands [
 	for i, c := range cands {
 		convs = append(convs, s.build(appID, r, c, touches[i], 0, now))
 	}
-	n, err := insert(tx, convs, now, r.budget)
+	n, err := insert(ctx, tx, convs, now, r.budget)
 	if err != nil {
 		return fmt.Errorf("outbox of %s: %w", appID, err)
 	}

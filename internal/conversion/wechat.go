@@ -2,14 +2,11 @@ package conversion
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"time"
 
-	"github.com/shuyuan-dev/shuyuan/internal/store"
 	"github.com/shuyuan-dev/shuyuan/internal/wxads"
 )
 
@@ -42,13 +39,9 @@ func (s *Service) storedSetID(ctx context.Context, app string) (int64, bool, err
 	if ok {
 		return id, true, nil
 	}
-	var v string
-	err := s.st.DB().QueryRowContext(ctx, `SELECT value FROM app_state WHERE app_id = $1 AND key = $2`, app, stateSetID).Scan(&v)
-	if err != nil {
-		if isNoRows(err) {
-			return 0, false, nil
-		}
-		return 0, false, fmt.Errorf("read data source of %s: %w", app, err)
+	v, ok, err := s.st.AppState(ctx, app, stateSetID)
+	if err != nil || !ok {
+		return 0, false, err
 	}
 	id, err = strconv.ParseInt(v, 10, 64)
 	if err != nil || id <= 0 {
@@ -79,11 +72,7 @@ func (s *Service) EnsureDataSource(ctx context.Context, app string) (id int64, c
 		return 0, false, err
 	}
 	now := s.now().UTC()
-	if err := s.transact(ctx, func(tx store.Tx) error {
-		return tx.Exec(`INSERT INTO app_state (app_id, key, value, updated_at) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (app_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-			app, stateSetID, strconv.FormatInt(id, 10), now)
-	}); err != nil {
+	if err := s.st.SetAppState(ctx, app, stateSetID, strconv.FormatInt(id, 10), now); err != nil {
 		return id, created, fmt.Errorf("store data source %d of %s: %w", id, app, err)
 	}
 	s.mu.Lock()
@@ -188,29 +177,22 @@ func (s *Service) Report(ctx context.Context, app string, req wxads.ReportReques
 // dayCounts counts the app's conversions that are or were to be sent, by
 // GMT+8 day of occurred_at in [from, to) and action type.
 func (s *Service) dayCounts(ctx context.Context, app string, from, to time.Time) ([]DayCount, error) {
-	rows, err := s.st.DB().QueryContext(ctx, `SELECT occurred_at, action_type, status FROM ad_conversions
-		WHERE app_id = $1 AND occurred_at >= $2 AND occurred_at < $3 AND status <> 'unattributed'`, app, from.UTC(), to.UTC())
+	rows, err := s.st.ConversionsOccurred(ctx, app, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("count conversions of %s by day: %w", app, err)
 	}
-	defer rows.Close()
 	type key struct{ date, typ string }
 	m := map[key]*DayCount{}
 	var keys []key
-	for rows.Next() {
-		var at time.Time
-		var typ, status string
-		if err := rows.Scan(&at, &typ, &status); err != nil {
-			return nil, fmt.Errorf("count conversions of %s by day: %w", app, err)
-		}
-		k := key{at.In(gmt8).Format(time.DateOnly), typ}
+	for _, r := range rows {
+		k := key{r.OccurredAt.In(gmt8).Format(time.DateOnly), r.ActionType}
 		d := m[k]
 		if d == nil {
-			d = &DayCount{Date: k.date, ActionType: typ}
+			d = &DayCount{Date: k.date, ActionType: r.ActionType}
 			m[k] = d
 			keys = append(keys, k)
 		}
-		switch status {
+		switch r.Status {
 		case StateDelivered:
 			d.Delivered++
 		case StatePending:
@@ -218,9 +200,6 @@ func (s *Service) dayCounts(ctx context.Context, app string, from, to time.Time)
 		case StateDead:
 			d.Dead++
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("count conversions of %s by day: %w", app, err)
 	}
 	out := make([]DayCount, 0, len(keys))
 	for _, k := range keys {
@@ -238,5 +217,3 @@ func sortDayCounts(d []DayCount) {
 		return d[i].ActionType < d[j].ActionType
 	})
 }
-
-func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -39,6 +40,10 @@ type WorkerOptions struct {
 	Poll time.Duration
 	// SendTimeout bounds one call, token fetch included (default 30 s).
 	SendTimeout time.Duration
+	// Holder names this worker in the leases it takes, so that only it
+	// settles the rows it claimed (default: host, process and a random
+	// suffix, unique per worker).
+	Holder string
 	// Rand returns jitter in [0,1) (default math/rand/v2).
 	Rand func() float64
 	// Metrics, if set, counts deliveries.
@@ -72,6 +77,9 @@ func (o WorkerOptions) withDefaults() WorkerOptions {
 	}
 	if o.Rand == nil {
 		o.Rand = rand.Float64
+	}
+	if o.Holder == "" {
+		o.Holder = NewHolder()
 	}
 	return o
 }
@@ -151,7 +159,7 @@ func (w *Worker) loop(ctx context.Context, r *runner) {
 			continue // more may be due
 		}
 		wait := w.opt.Poll
-		if next, ok, err := w.svc.nextDue(ctx, r.app); err == nil && ok {
+		if next, ok, err := w.svc.st.NextConversionDue(ctx, r.app); err == nil && ok {
 			wait = min(wait, max(0, next.Sub(w.svc.now())))
 		}
 		r.mu.Lock()
@@ -218,7 +226,7 @@ func (w *Worker) NextDue(ctx context.Context) (time.Time, bool, error) {
 	}
 	var best time.Time
 	for _, app := range apps {
-		next, ok, err := w.svc.nextDue(ctx, app)
+		next, ok, err := w.svc.st.NextConversionDue(ctx, app)
 		if err != nil {
 			return time.Time{}, false, err
 		}
@@ -239,32 +247,19 @@ func (w *Worker) NextDue(ctx context.Context) (time.Time, bool, error) {
 }
 
 func (w *Worker) pendingApps(ctx context.Context) ([]string, error) {
-	rows, err := w.svc.st.DB().QueryContext(ctx, `SELECT DISTINCT app_id FROM ad_conversions WHERE status = 'pending' ORDER BY app_id`)
-	if err != nil {
-		return nil, fmt.Errorf("apps with pending conversions: %w", err)
-	}
-	defer rows.Close()
-	var apps []string
-	for rows.Next() {
-		var a string
-		if err := rows.Scan(&a); err != nil {
-			return nil, fmt.Errorf("apps with pending conversions: %w", err)
-		}
-		apps = append(apps, a)
-	}
-	return apps, rows.Err()
+	return w.svc.st.AppsWithPendingConversions(ctx)
 }
 
 // batch is one user_actions/add call's worth of claimed rows.
 type batch struct {
 	setID   int64
-	rows    []claimed
+	rows    []store.ClaimedConversion
 	actions []wxads.Action
 }
 
 // outcome is what became of a batch (or, after a split, of one row).
 type outcome struct {
-	rows []claimed
+	rows []store.ClaimedConversion
 	err  error
 }
 
@@ -277,12 +272,7 @@ func (w *Worker) round(ctx context.Context, r *runner) (int, FlushResult, error)
 	if now.Before(r.pausedUntil) {
 		return 0, FlushResult{}, nil
 	}
-	var rows []claimed
-	err := w.svc.transact(ctx, func(tx store.Tx) error {
-		var err error
-		rows, err = claim(tx, r.app, now, w.opt.Lease, w.opt.ClaimSize)
-		return err
-	})
+	rows, err := w.svc.st.ClaimConversions(ctx, r.app, w.opt.Holder, now, w.opt.Lease, w.opt.ClaimSize)
 	if err != nil || len(rows) == 0 {
 		return 0, FlushResult{}, err
 	}
@@ -302,15 +292,15 @@ func (w *Worker) round(ctx context.Context, r *runner) (int, FlushResult, error)
 // batches groups rows by data source into calls of at most BatchSize
 // actions. Rows that cannot be sent (no data source, unreadable payload)
 // come back as outcomes.
-func (w *Worker) batches(ctx context.Context, app string, rows []claimed) ([]batch, []outcome) {
+func (w *Worker) batches(ctx context.Context, app string, rows []store.ClaimedConversion) ([]batch, []outcome) {
 	var out []outcome
-	bySet := map[int64][]claimed{}
+	bySet := map[int64][]store.ClaimedConversion{}
 	var sets []int64
 	for _, c := range rows {
-		if _, ok := bySet[c.setID]; !ok {
-			sets = append(sets, c.setID)
+		if _, ok := bySet[c.SetID]; !ok {
+			sets = append(sets, c.SetID)
 		}
-		bySet[c.setID] = append(bySet[c.setID], c)
+		bySet[c.SetID] = append(bySet[c.SetID], c)
 	}
 	sort.Slice(sets, func(i, j int) bool { return sets[i] < sets[j] })
 	var bs []batch
@@ -328,18 +318,18 @@ func (w *Worker) batches(ctx context.Context, app string, rows []claimed) ([]bat
 		size := 0
 		for _, c := range group {
 			var a wxads.Action
-			if err := json.Unmarshal([]byte(c.payload), &a); err != nil {
-				out = append(out, outcome{rows: []claimed{c}, err: permanent(fmt.Errorf("stored payload is not an action: %w", err))})
+			if err := json.Unmarshal([]byte(c.Payload), &a); err != nil {
+				out = append(out, outcome{rows: []store.ClaimedConversion{c}, err: permanent(fmt.Errorf("stored payload is not an action: %w", err))})
 				continue
 			}
 			// Keep each body well under the 50 KB limit.
-			if cur == nil || len(cur.rows) >= w.opt.BatchSize || size+len(c.payload) > wxads.MaxActionsBodyBytes-4096 {
+			if cur == nil || len(cur.rows) >= w.opt.BatchSize || size+len(c.Payload) > wxads.MaxActionsBodyBytes-4096 {
 				bs = append(bs, batch{setID: id})
 				cur, size = &bs[len(bs)-1], 0
 			}
 			cur.rows = append(cur.rows, c)
 			cur.actions = append(cur.actions, a)
-			size += len(c.payload) + 1
+			size += len(c.Payload) + 1
 		}
 	}
 	return bs, out
@@ -437,8 +427,8 @@ func (w *Worker) record(ctx context.Context, r *runner, now time.Time, outcomes 
 	for _, o := range outcomes {
 		if o.err == nil {
 			for _, c := range o.rows {
-				add(key{state: StateDelivered}, c.id)
-				delays = append(delays, now.Sub(c.createdAt).Seconds())
+				add(key{state: StateDelivered}, c.ID)
+				delays = append(delays, now.Sub(c.CreatedAt).Seconds())
 			}
 			delivered += len(o.rows)
 			continue
@@ -447,7 +437,7 @@ func (w *Worker) record(ctx context.Context, r *runner, now time.Time, outcomes 
 		msg := truncate(o.err.Error(), 2000)
 		if class == wxads.ClassPermanent || class == wxads.ClassNone {
 			for _, c := range o.rows {
-				add(key{state: StateDead, err: msg, class: class.String()}, c.id)
+				add(key{state: StateDead, err: msg, class: class.String()}, c.ID)
 			}
 			dead += len(o.rows)
 			w.svc.log.Warn("ads conversions refused for good", "app", r.app, "count", len(o.rows), "error", msg, "alert", wxads.NeedsAlert(o.err))
@@ -462,35 +452,44 @@ func (w *Worker) record(ctx context.Context, r *runner, now time.Time, outcomes 
 		}
 		jitter := w.opt.Rand()
 		for _, c := range o.rows {
-			next := now.Add(w.backoff(c.attempts+1, jitter))
+			next := now.Add(w.backoff(c.Attempts+1, jitter))
 			if notBefore.After(next) {
 				next = notBefore
 			}
-			if !c.deadline.IsZero() && next.After(c.deadline) {
+			if !c.Deadline.IsZero() && next.After(c.Deadline) {
 				add(key{state: StateDead, class: class.String(),
 					err: truncate(fmt.Sprintf("retry budget exhausted (deadline %s) after %d attempts; last error: %s",
-						c.deadline.Format(time.RFC3339), c.attempts+1, msg), 2000)}, c.id)
+						c.Deadline.Format(time.RFC3339), c.Attempts+1, msg), 2000)}, c.ID)
 				dead++
 				continue
 			}
-			add(key{state: StatePending, err: msg, class: class.String(), next: next.UnixMicro()}, c.id)
+			add(key{state: StatePending, err: msg, class: class.String(), next: next.UnixMicro()}, c.ID)
 			retried++
 			retriedBy[class.String()]++
 		}
 	}
-	ss := make([]settlement, 0, len(keys))
+	ss := make([]store.Settlement, 0, len(keys))
+	total := 0
 	for _, k := range keys {
-		s := settlement{ids: groups[k], state: k.state, err: k.err, class: k.class}
+		s := store.Settlement{IDs: groups[k], Status: k.state, Err: k.err, Class: k.class}
 		if k.state == StatePending {
-			s.next = time.UnixMicro(k.next)
+			s.Next = time.UnixMicro(k.next)
 		}
 		ss = append(ss, s)
+		total += len(s.IDs)
 	}
-	if err := w.svc.transact(ctx, func(tx store.Tx) error { return settle(tx, now, ss) }); err != nil {
+	settled, err := w.svc.st.SettleConversions(ctx, w.opt.Holder, now, ss)
+	if err != nil {
 		// The rows stay claimed until their lease ends, then are sent
 		// again with the same payload: at worst a duplicate that
 		// outer_action_id lets the platform absorb.
 		return FlushResult{}, fmt.Errorf("record delivery outcomes of %s: %w", r.app, err)
+	}
+	if settled < total {
+		// Fenced off: the lease ran out during the delivery and another
+		// holder took the rows; its outcome is the one recorded.
+		w.svc.log.Warn("ads conversions settled by another holder after this one's lease ran out",
+			"app", r.app, "rows", total-settled, "holder", w.opt.Holder, "lease", w.opt.Lease)
 	}
 	if m := w.opt.Metrics; m != nil {
 		m.observe(r.app, retriedBy, delivered, dead, delays)
@@ -514,4 +513,11 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return strings.ToValidUTF8(s[:n], "") + "…"
+}
+
+// NewHolder returns a lease holder name unique to this call: the host, the
+// process and a random suffix.
+func NewHolder() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d/%08x", host, os.Getpid(), rand.Uint32())
 }

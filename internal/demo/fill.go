@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shuyuan-dev/shuyuan/internal/attribution"
 	"github.com/shuyuan-dev/shuyuan/internal/collect"
 	"github.com/shuyuan-dev/shuyuan/internal/event"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
@@ -103,6 +104,7 @@ func fill(ctx context.Context, w Writer, app *tenant.App, opts Options, tune fil
 				if b == nil || len(b.Events)+len(b.Quarantined) == 0 {
 					return nil
 				}
+				attribution.Resolve(b) // as collect.NewBatch does
 				res, err := w.Write(ctx, b)
 				if err != nil {
 					return fmt.Errorf("write demo events: %w", err)

@@ -148,6 +148,12 @@ type Event struct {
 	OrderFen    int64 // sum of sub_orders[].order_amt
 	PayFen      int64 // sum of sub_orders[].pay_amt
 
+	// ClickID and AdID are the ad click the event came by (attribution.Resolve
+	// fills them before the event is stored): the click id sent to WeChat
+	// and weixinadinfo's ad id; "" when there is none or it is malformed.
+	ClickID string
+	AdID    string
+
 	// Props is the event's own props as JSON (everything but the context keys).
 	Props json.RawMessage
 	// Context is the JSON object of the context keys, shared by the events

@@ -93,7 +93,7 @@ type Call struct {
 
 // Options tune a Service.
 type Options struct {
-	// Nonces remembers used nonces (default: in this process).
+	// Nonces remembers used nonces (default: the store).
 	Nonces NonceStore
 	// Window is the accepted clock difference (default DefaultWindow).
 	Window time.Duration
@@ -122,10 +122,17 @@ type Service struct {
 	sources map[string]map[string]bool // app -> data source ids known
 }
 
+// Store is what the data-api needs of the store: the orders and the used
+// nonces. Every store.Store is one.
+type Store interface {
+	store.OrderStore
+	NonceStore
+}
+
 // NewService returns the data-api over st for the apps of tenants.
-func NewService(st store.OrderStore, tenants *tenant.Registry, opt Options) *Service {
+func NewService(st Store, tenants *tenant.Registry, opt Options) *Service {
 	if opt.Nonces == nil {
-		opt.Nonces = NewMemoryNonces()
+		opt.Nonces = st
 	}
 	if opt.Window <= 0 {
 		opt.Window = DefaultWindow

@@ -28,7 +28,7 @@ func TestMemoryNonces(t *testing.T) {
 	ctx := context.Background()
 	t0 := time.Unix(1740801600, 0)
 	use := func(app, nonce string, now time.Time) bool {
-		fresh, err := n.Use(ctx, app, nonce, now, now.Add(5*time.Minute))
+		fresh, err := n.UseNonce(ctx, app, nonce, now, now.Add(5*time.Minute))
 		if err != nil {
 			t.Fatal(err)
 		}

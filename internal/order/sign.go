@@ -57,15 +57,20 @@ func Sign(secret, appID, nonce string, timestamp int64) string {
 }
 
 // NonceStore remembers the nonces of accepted calls so that a captured call
-// cannot be replayed while its timestamp is still accepted. MemoryNonces
-// serves one process; several nodes need a shared implementation.
+// cannot be replayed while its timestamp is still accepted. The store is
+// one (store.StateStore): its nonces outlive a restart and are shared by
+// every node, and the signature does not cover the body, so a nonce kept
+// only in memory would let a captured URL be replayed, with another body,
+// against a restarted or another node. MemoryNonces serves tests.
 type NonceStore interface {
-	// Use records nonce for app until expires and reports whether it is
-	// fresh, i.e. not recorded before and not yet expired.
-	Use(ctx context.Context, appID, nonce string, now, expires time.Time) (fresh bool, err error)
+	// UseNonce records nonce for app until expires and reports whether it
+	// is fresh, i.e. not recorded before or recorded with an expiry not
+	// after now.
+	UseNonce(ctx context.Context, appID, nonce string, now, expires time.Time) (fresh bool, err error)
 }
 
-// MemoryNonces is an in-process NonceStore.
+// MemoryNonces is an in-process NonceStore, for tests: it forgets every
+// nonce when the process ends.
 type MemoryNonces struct {
 	mu        sync.Mutex
 	seen      map[string]time.Time // app + "\x00" + nonce -> expiry
@@ -77,8 +82,8 @@ func NewMemoryNonces() *MemoryNonces {
 	return &MemoryNonces{seen: map[string]time.Time{}}
 }
 
-// Use implements NonceStore.
-func (m *MemoryNonces) Use(_ context.Context, appID, nonce string, now, expires time.Time) (bool, error) {
+// UseNonce implements NonceStore.
+func (m *MemoryNonces) UseNonce(_ context.Context, appID, nonce string, now, expires time.Time) (bool, error) {
 	k := appID + "\x00" + nonce
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -147,7 +152,7 @@ func (s *Service) authenticate(ctx context.Context, c Credentials) (*tenant.App,
 			SignedMessage(c.AppID, c.Nonce, ts))
 	}
 	// A second past the window: the timestamp check lets its last instant in.
-	fresh, err := s.nonces.Use(ctx, c.AppID, c.Nonce, now, at.Add(s.window+time.Second))
+	fresh, err := s.nonces.UseNonce(ctx, c.AppID, c.Nonce, now, at.Add(s.window+time.Second))
 	if err != nil {
 		return nil, refuse(CodeUnavailable, err, "nonce store unavailable, call again later")
 	}

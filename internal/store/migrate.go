@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -51,10 +52,23 @@ func LoadMigrations(fsys fs.FS, dir string) ([]Migration, error) {
 	return ms, nil
 }
 
+// ErrSchemaNewer is returned by Migrate for a database whose schema is
+// newer than the binary's migrations: an older binary must not run on it.
+var ErrSchemaNewer = errors.New("database schema is newer than this binary")
+
+// Conn is where migrations run: a *sql.DB, or the *sql.Conn that holds a
+// lock keeping other nodes from migrating at the same time.
+type Conn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
 // Migrate applies the migrations not yet applied, each in its own
 // transaction together with its row in schema_migrations, and returns how
-// many it applied.
-func Migrate(ctx context.Context, db *sql.DB, ms []Migration) (int, error) {
+// many it applied. A schema newer than the last of ms is refused with
+// ErrSchemaNewer.
+func Migrate(ctx context.Context, db Conn, ms []Migration) (int, error) {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)`); err != nil {
 		return 0, fmt.Errorf("create schema_migrations: %w", err)
@@ -62,6 +76,10 @@ func Migrate(ctx context.Context, db *sql.DB, ms []Migration) (int, error) {
 	var current int
 	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	if len(ms) > 0 && current > ms[len(ms)-1].Version {
+		return 0, fmt.Errorf("%w: the database is at schema version %d and this binary knows versions up to %d; run the newer shuyuan (or restore a backup taken before the upgrade)",
+			ErrSchemaNewer, current, ms[len(ms)-1].Version)
 	}
 	applied := 0
 	for _, m := range ms {
@@ -76,7 +94,7 @@ func Migrate(ctx context.Context, db *sql.DB, ms []Migration) (int, error) {
 	return applied, nil
 }
 
-func apply(ctx context.Context, db *sql.DB, m Migration) error {
+func apply(ctx context.Context, db Conn, m Migration) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("migration %04d_%s: begin: %w", m.Version, m.Name, err)

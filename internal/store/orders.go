@@ -42,8 +42,8 @@ type OrderBatch struct {
 	// after the orders and before the commit, with the orders this batch
 	// made paid for the first time (it is not called when there are none).
 	// It is the seam for work that must commit together with "the order
-	// became paid", such as the conversion outbox: statements run through
-	// tx are part of the same commit, and an error rolls the whole call
+	// became paid", such as the conversion outbox: what it does through
+	// tx is part of the same commit, and an error rolls the whole call
 	// back. A rolled-back call may be tried again, so the hook may run more
 	// than once for one batch: only what it does through tx must count.
 	OnPaid PaidHook
@@ -51,18 +51,6 @@ type OrderBatch struct {
 
 // PaidHook is OrderBatch.OnPaid.
 type PaidHook func(ctx context.Context, tx Tx, paid []PaidOrder) error
-
-// Tx is the part of a store transaction a hook may use. Statements are in
-// the store's Dialect with $1, $2, ... placeholders; arguments are string,
-// int64, float64, bool, time.Time, []byte or nil.
-type Tx interface {
-	Dialect() Dialect
-	// Exec runs a statement.
-	Exec(query string, args ...any) error
-	// Query runs a query and calls row for every result row; the slice is
-	// reused between rows.
-	Query(query string, args []any, row func(values []any) error) error
-}
 
 // Order is one main order as the domain validated it. Money is in fen
 // (1/100 yuan); times are UTC.

@@ -1,6 +1,13 @@
-// Package store is the storage interface shuyuan's domain code writes to and
-// reads from, and the group-commit writer in front of it. Implementations
-// live in store/duckdb (embedded, the default) and store/postgres.
+// Package store is the storage contract shuyuan's domain code writes to and
+// reads from, the group-commit writer in front of it, and the logic both
+// stores share (a flush's plan, the merge rounds of orders, what a process
+// knows is stored). Implementations live in store/duckdb (embedded, the
+// default) and store/postgres (shared by many nodes); store/storetest
+// states the contract as one behavioural suite run on both.
+//
+// The domain never writes SQL against the tables a store owns: every table
+// it writes or reads has a typed method here. Only the analyses read
+// through DB(), with their own .sql files.
 package store
 
 import (
@@ -8,29 +15,11 @@ import (
 	"database/sql"
 	"errors"
 	"time"
-
-	"github.com/shuyuan-dev/shuyuan/internal/event"
 )
 
 // ErrUnavailable wraps failures of the store itself (disk, connection), as
 // opposed to bad input; callers answer them with a "try again" status.
 var ErrUnavailable = errors.New("store unavailable")
-
-// EventBatch is what one collector request hands to the store: the accepted
-// events and the quarantined ones of a single SDK upload, for one app.
-type EventBatch struct {
-	AppID       string
-	ReceivedAt  time.Time
-	Events      []event.Event
-	Quarantined []event.Quarantined
-}
-
-// EventResult is what became of one EventBatch once committed.
-type EventResult struct {
-	Accepted    int // new events stored
-	Duplicates  int // events already stored (SDK re-sends)
-	Quarantined int
-}
 
 // Dialect names the SQL dialect of a store, for the analysis queries that
 // differ between stores.
@@ -45,12 +34,15 @@ const (
 // Store is the whole storage surface. Every write path takes batches: one
 // commit per row is far too slow on the embedded store.
 type Store interface {
-	// WriteEvents stores the batches in one transaction. Events already
-	// stored (same event.Event.Key and time) are skipped and counted as
-	// duplicates. Either every batch is committed or none is.
-	WriteEvents(ctx context.Context, batches []*EventBatch) ([]EventResult, error)
-
+	EventStore
 	OrderStore
+	OutboxStore
+	StateStore
+
+	// Transact runs fn in one write transaction. On the embedded store it
+	// shares the serialised write path of WriteEvents and AddOrders, so it
+	// never conflicts with them.
+	Transact(ctx context.Context, fn func(tx Tx) error) error
 
 	// DB is the handle analyses read through, in Dialect.
 	DB() *sql.DB
@@ -60,4 +52,66 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close flushes and releases the store.
 	Close() error
+}
+
+// EventStore keeps what the SDK uploads: events, their shared contexts, the
+// quarantine, each user's ad touches, and the roll-ups derived from them.
+type EventStore interface {
+	// WriteEvents stores the batches in one transaction: the events not
+	// already stored (see EventBatch for what a re-send is), every context
+	// not yet stored, the quarantine rows not already stored within the
+	// dedup window, and the ad touches of the batches. The event hook runs
+	// in the same transaction. Either every batch is committed or none is.
+	WriteEvents(ctx context.Context, batches []*EventBatch) ([]EventResult, error)
+
+	// SetEventHook installs the hook WriteEvents runs before it commits (nil
+	// removes it). Set it before the first write; it is not synchronised
+	// with writes in flight.
+	SetEventHook(h EventHook)
+
+	// RollUp adds the events committed since it last ran to the roll-ups
+	// (pre-aggregated tables the analyses read). It is idempotent: an event
+	// is added once, whatever crashes or concurrent writers do between,
+	// and an event committed late is never skipped. Readers of the roll-ups
+	// call it first to see every committed event.
+	RollUp(ctx context.Context) error
+}
+
+// EventHook runs inside the transaction of WriteEvents, after the events
+// and the ad touches they carry are written and before the commit, with
+// every batch of the flush (events already stored included: work done
+// there must be idempotent). It is the seam for work that must commit
+// together with the events, such as the conversions of the SDK's paid
+// orders and leads; an error rolls the whole flush back.
+type EventHook func(ctx context.Context, tx Tx, batches []*EventBatch) error
+
+// StateStore keeps small shared state: per-app values (the WeChat data
+// source id, ...) and the data-api's used nonces.
+type StateStore interface {
+	// AppState reads the value of key for app; ok is false when unset.
+	AppState(ctx context.Context, app, key string) (value string, ok bool, err error)
+	// SetAppState sets the value of key for app.
+	SetAppState(ctx context.Context, app, key, value string, at time.Time) error
+	// UseNonce records nonce for app until expires and reports whether it
+	// was fresh: not recorded before, or recorded with an expiry not after
+	// now. Concurrent calls with one nonce get fresh=true once.
+	UseNonce(ctx context.Context, app, nonce string, now, expires time.Time) (fresh bool, err error)
+}
+
+// Tx is the part of a write transaction the domain's hooks use: the reads
+// and writes that must commit together with the events or the orders.
+type Tx interface {
+	// Touches lists the ad touches of app whose user has one of openIDs as
+	// open_id or one of unionIDs as union_id and whose first_seen is in
+	// [from, to]. Touches written earlier in the transaction count.
+	Touches(ctx context.Context, app string, openIDs, unionIDs []string, from, to time.Time) ([]Touch, error)
+	// AdOfClick returns the ad id a touch of app with clickID carries, ""
+	// when none does.
+	AdOfClick(ctx context.Context, app, clickID string) (string, error)
+	// StoredConversions tells which of ids are in the outbox.
+	StoredConversions(ctx context.Context, ids []string) (map[string]bool, error)
+	// AddConversions adds the conversions whose id is not in the outbox yet
+	// (the others, and repeats inside cs, are left alone) and returns how
+	// many pending ones it added.
+	AddConversions(ctx context.Context, cs []Conversion) (pending int, err error)
 }

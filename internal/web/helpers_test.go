@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/shuyuan-dev/shuyuan/internal/attribution"
 	"github.com/shuyuan-dev/shuyuan/internal/config"
 	"github.com/shuyuan-dev/shuyuan/internal/demo"
 	"github.com/shuyuan-dev/shuyuan/internal/event"
@@ -264,7 +265,9 @@ func fill(t testing.TB, st store.Store, appID string, end time.Time, users int) 
 			}
 		}
 	}
-	res, err := w.Write(ctx, &store.EventBatch{AppID: appID, ReceivedAt: end, Events: evs})
+	b := &store.EventBatch{AppID: appID, ReceivedAt: end, Events: evs}
+	attribution.Resolve(b)
+	res, err := w.Write(ctx, b)
 	if err != nil {
 		t.Fatalf("write events: %v", err)
 	}

@@ -69,9 +69,17 @@ type Store struct {
 	rolled    atomic.Int64
 
 	// known remembers contexts and ad touches already stored, so that
-	// flushes skip work that would change nothing (known.go). Only the
-	// write connection's holder uses it.
-	known known
+	// flushes skip work that would change nothing.
+	known store.Known
+
+	// keys is the order-key filter (orderkeys.go), loaded on the first
+	// add_order; calls numbers add_order calls (store.Rounds). Both are
+	// used under the write lock.
+	keys  *keyFilter
+	calls int64
+
+	// nonceSweep is when expired nonces were last deleted (state.go).
+	nonceSweep time.Time
 
 	// trace, if set (by tests), is told how long every statement of a
 	// write transaction took.
@@ -79,6 +87,12 @@ type Store struct {
 }
 
 var _ store.Store = (*Store)(nil)
+
+// nextCall numbers an add_order call; it runs under the write lock.
+func (s *Store) nextCall() int64 {
+	s.calls++
+	return s.calls
+}
 
 // Open opens (creating if needed) the database file at path, a directory
 // or a file name: a directory gets shuyuan.duckdb inside it.
@@ -110,7 +124,9 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("open duckdb %s: %w", file, err)
 	}
 	db := sql.OpenDB(conn)
-	s := &Store{db: db, path: file, dedupWindow: opt.DedupWindow}
+	// Call ids start from the clock, so those of this process are above
+	// those of earlier runs stored in orders.
+	s := &Store{db: db, path: file, dedupWindow: opt.DedupWindow, calls: time.Now().UnixNano()}
 	if !opt.NoMigrate {
 		if _, err := s.Migrate(ctx); err != nil {
 			db.Close()
@@ -151,7 +167,7 @@ func (s *Store) Path() string { return s.path }
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	if err := s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 	}
 	return nil
 }
@@ -188,7 +204,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *rawTx) error) error {
 		}
 		tx := &rawTx{ctx: ctx, dc: dc, trace: s.trace}
 		if err := tx.exec("BEGIN TRANSACTION"); err != nil {
-			return fmt.Errorf("%w: begin: %v", store.ErrUnavailable, err)
+			return fmt.Errorf("%w: begin: %w", store.ErrUnavailable, err)
 		}
 		defer func() {
 			if err != nil {
@@ -201,7 +217,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *rawTx) error) error {
 			return err
 		}
 		if err := tx.exec("COMMIT"); err != nil {
-			return fmt.Errorf("%w: commit: %v", store.ErrUnavailable, err)
+			return fmt.Errorf("%w: commit: %w", store.ErrUnavailable, err)
 		}
 		if tx.afterCommit != nil {
 			tx.afterCommit()
@@ -279,7 +295,7 @@ func (l *lazyAppender) AppendRow(args ...driver.Value) error {
 	if l.a == nil {
 		a, err := l.tx.appender(l.table)
 		if err != nil {
-			return fmt.Errorf("%w: %s appender: %v", store.ErrUnavailable, l.table, err)
+			return fmt.Errorf("%w: %s appender: %w", store.ErrUnavailable, l.table, err)
 		}
 		l.a = a
 	}

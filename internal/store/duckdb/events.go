@@ -22,191 +22,75 @@ const eventColumns = `app_id, ts, received_at, type, kind, sdk_from, tracking_id
 	keyword, stay_ms, share_to, order_id, order_status, order_fen, pay_fen, context_id, props, click_id, ad_id`
 
 // WriteEvents stores the events of the batches not already stored, their
-// contexts, the quarantined events and the ad touches, all in one commit.
-// The events carry the flush's number (seq); the roll-ups are derived from
-// them afterwards (RollUp), so that this transaction, which every SDK
-// request waits for, stays a handful of statements: each costs DuckDB
-// milliseconds of fixed work whatever its size.
+// contexts, the quarantined events and the ad touches, all in one commit
+// (store.EventStore). The events carry the flush's number (seq); the
+// roll-ups are derived from them afterwards (RollUp), so that this
+// transaction, which every SDK request waits for, stays a handful of
+// statements: each costs DuckDB milliseconds of fixed work whatever its
+// size.
 func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([]store.EventResult, error) {
-	results := make([]store.EventResult, len(batches))
-	// The flush's events once, without repeats inside the flush.
-	type pending struct {
-		bi     int
-		e      *event.Event
-		ts     time.Time
-		recv   time.Time
-		appID  string
-		stored bool // a duplicate of a stored event
-	}
-	type seenKey struct {
-		app string
-		key int64
-		ts  int64
-	}
-	seen := make(map[seenKey]struct{}) // ts in ms: repeats inside the flush
-	byKey := make(map[seenKey]int)     // ts in µs, the column's: index in evs
-	evs := make([]pending, 0, 64)
-	var minTS, maxTS, oldestRecv time.Time
-	for bi, b := range batches {
-		recv := b.ReceivedAt.UTC()
-		for i := range b.Events {
-			e := &b.Events[i]
-			ts := e.Time
-			if ts.IsZero() {
-				ts = recv
-			}
-			k := seenKey{b.AppID, e.Key, ts.UnixMilli()}
-			if _, dup := seen[k]; dup {
-				results[bi].Duplicates++
-				continue
-			}
-			seen[k] = struct{}{}
-			byKey[seenKey{b.AppID, e.Key, ts.UnixMicro()}] = len(evs)
-			evs = append(evs, pending{bi: bi, e: e, ts: ts, recv: recv, appID: b.AppID})
-			if oldestRecv.IsZero() || recv.Before(oldestRecv) {
-				oldestRecv = recv
-			}
-			if minTS.IsZero() || ts.Before(minTS) {
-				minTS = ts
-			}
-			if ts.After(maxTS) {
-				maxTS = ts
-			}
-		}
-	}
-	touches := make(touchSet) // the ad touches of the events inserted
-	var clicks clickFinder    // ads.go
-
+	f := store.PlanFlush(batches, &s.known)
 	err := s.inTx(ctx, func(tx *rawTx) error {
-		// The contexts of the flush not known to be stored (known.go, read
-		// under the write lock); true once found stored or appended.
-		ctxs := make(map[ctxKey]bool)
-		for _, p := range evs {
-			if ck := (ctxKey{p.appID, p.e.ContextID}); p.e.ContextID != 0 && !s.known.context(ck) {
-				ctxs[ck] = false
-			}
+		if err := s.findStored(tx, f); err != nil {
+			return err
 		}
-		if len(evs) > 0 {
-			// The events already stored: SDK re-sends follow the lost
-			// answer within seconds (the SDK keeps its queue in memory and
-			// retries on its next flush), so only events received inside
-			// the dedup window are compared. received_at grows with
-			// insertion order and the ts range is the flush's, so DuckDB
-			// skips most row groups by their min/max whatever the events'
-			// own (client) times are. One query over the flush's keys,
-			// instead of staging the flush and joining, saves statements.
-			var keys strings.Builder
-			for i, p := range evs {
-				if i > 0 {
-					keys.WriteByte(',')
-				}
-				keys.WriteString(strconv.FormatInt(p.e.Key, 10)) // our own integers
-			}
-			// Constants, not parameters: DuckDB prunes row groups only by
-			// a constant's min/max.
-			if err := tx.query(`SELECT app_id, dedup_key, epoch_us(ts) FROM events
-				WHERE received_at >= `+tsLiteral(oldestRecv.Add(-s.dedupWindow))+`
-				AND ts BETWEEN `+tsLiteral(minTS)+` AND `+tsLiteral(maxTS)+` AND dedup_key IN (`+keys.String()+`)`,
-				func(v []driver.Value) error {
-					app, _ := v[0].(string)
-					if i, ok := byKey[seenKey{app, toInt64(v[1]), toInt64(v[2])}]; ok {
-						evs[i].stored = true
-					}
-					return nil
-				}); err != nil {
-				return fmt.Errorf("%w: find duplicates: %v", store.ErrUnavailable, err)
-			}
-		}
-		if len(ctxs) > 0 {
-			// The contexts already stored, so that the others can be
-			// appended: one query instead of staging them and an INSERT OR
-			// IGNORE (and the DELETE of the staging).
-			var ids strings.Builder
-			for ck := range ctxs {
-				if ids.Len() > 0 {
-					ids.WriteByte(',')
-				}
-				ids.WriteString(strconv.FormatInt(ck.id, 10)) // our own integers
-			}
-			if err := tx.query(`SELECT app_id, context_id FROM event_contexts WHERE context_id IN (`+ids.String()+`)`,
-				func(v []driver.Value) error {
-					app, _ := v[0].(string)
-					if ck := (ctxKey{app, toInt64(v[1])}); !ctxs[ck] {
-						if _, ok := ctxs[ck]; ok {
-							ctxs[ck] = true // stored: not to append
-						}
-					}
-					return nil
-				}); err != nil {
-				return fmt.Errorf("%w: find contexts: %v", store.ErrUnavailable, err)
-			}
+		f.PlanTouches(&s.known)
+		if err := findContexts(tx, f); err != nil {
+			return err
 		}
 		seq, err := s.nextSeq(tx)
 		if err != nil {
 			return err
 		}
 		ev := &lazyAppender{tx: tx, table: "events"}
-		// Most flushes quarantine nothing, and bring no new context.
+		// Most flushes bring no new context.
 		cx := &lazyAppender{tx: tx, table: "event_contexts"}
-		var q quarantineRows
-		inserted := 0
 		appendErr := func() error {
-			for i := range evs {
-				p := &evs[i]
-				// Duplicates too quarantine a malformed click id and store
-				// their context, as before: a re-send may carry another
-				// context.
-				clickID, adID := clicks.find(p.bi, p.appID, p.recv, p.e, &q)
-				if ck := (ctxKey{p.appID, p.e.ContextID}); p.e.ContextID != 0 {
-					if stored, ok := ctxs[ck]; ok && !stored {
-						ctxs[ck] = true
+			for i := range f.Events {
+				p := &f.Events[i]
+				// A re-send's context is stored too: it may carry another.
+				if ck := (store.ContextKey{App: p.App, ID: p.E.ContextID}); p.E.ContextID != 0 {
+					if stored, ok := f.Contexts[ck]; ok && !stored {
+						f.Contexts[ck] = true
 						// json.RawMessage, not string: the appender stores a
 						// string in a JSON column as a JSON string value.
-						if err := cx.AppendRow(p.appID, p.e.ContextID, p.e.Context, p.recv); err != nil {
+						if err := cx.AppendRow(p.App, p.E.ContextID, p.E.Context, p.Recv); err != nil {
 							return fmt.Errorf("append context: %w", err)
 						}
 					}
 				}
-				if p.stored {
-					results[p.bi].Duplicates++
+				if p.Stored {
 					continue
 				}
-				if clickID != nil {
-					ad, _ := adID.(string)
-					touches.add(p.appID, p.e, clickID.(string), ad, p.ts)
-				}
-				if err := ev.AppendRow(append(eventRow(p.appID, p.recv, p.ts, p.e), clickID, adID, seq)...); err != nil {
+				if err := ev.AppendRow(append(eventRow(p.App, p.Recv, p.TS, p.E), seq)...); err != nil {
 					return fmt.Errorf("append event: %w", err)
-				}
-				inserted++
-			}
-			for bi, b := range batches {
-				for _, qe := range b.Quarantined {
-					q.add(b.AppID, b.ReceivedAt, "sdk", nullable(qe.Type), qe.Reason, string(qe.Raw))
-					results[bi].Quarantined++
 				}
 			}
 			return nil
 		}()
 		if appendErr == nil {
-			if _, err := q.write(tx, s.dedupWindow); err != nil {
-				appendErr = err
-			}
+			appendErr = s.writeQuarantine(tx, f)
 		}
 		for _, a := range []*lazyAppender{ev, cx} {
 			if err := a.Close(); err != nil && appendErr == nil {
-				appendErr = fmt.Errorf("%w: flush appender: %v", store.ErrUnavailable, err)
+				appendErr = fmt.Errorf("%w: flush appender: %w", store.ErrUnavailable, err)
 			}
 		}
 		if appendErr != nil {
 			return appendErr
 		}
-		if len(evs) == 0 {
+		if len(f.Events) == 0 {
 			return nil
 		}
-		if err := s.afterEvents(ctx, tx, batches, touches, s.known.changes(touches)); err != nil {
+		if err := writeTouches(tx, f.Changed); err != nil {
 			return err
 		}
+		if s.eventHook != nil {
+			if err := s.eventHook(ctx, hookTx{tx}, batches); err != nil {
+				return fmt.Errorf("event hook: %w", err)
+			}
+		}
+		inserted := f.Inserted()
 		// Once committed, still under the write lock (so that the next
 		// flush, whoever writes it, takes the next number), remember what
 		// is stored.
@@ -214,18 +98,105 @@ func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([
 			if inserted > 0 {
 				s.seq.Store(seq)
 			}
-			s.known.addContexts(ctxs)
-			s.known.addTouches(touches)
+			s.known.Remember(f)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("write %d batches: %w", len(batches), err)
 	}
-	for bi, b := range batches {
-		results[bi].Accepted = len(b.Events) - results[bi].Duplicates
+	return f.Finish(), nil
+}
+
+// findStored marks the flush's events already stored. SDK re-sends follow
+// the lost answer within seconds (the SDK keeps its queue in memory and
+// retries on its next flush), so only events received inside the dedup
+// window are compared. received_at grows with insertion order and the ts
+// range is the flush's, so DuckDB skips most row groups by their min/max
+// whatever the events' own (client) times are. One query over the flush's
+// keys, instead of staging the flush and joining, saves statements; events
+// without a client time (stored with ts = received_at) are looked up by
+// key alone.
+func (s *Store) findStored(tx *rawTx, f *store.Flush) error {
+	type key struct {
+		app string
+		key int64
+		ts  int64 // µs, 0 for untimed events
 	}
-	return results, nil
+	byKey := make(map[key]int, len(f.Events))
+	var timed, untimed strings.Builder
+	for i, p := range f.Events {
+		k := key{p.App, p.E.Key, 0}
+		b := &untimed
+		if p.Timed {
+			k.ts, b = p.TS.UnixMicro(), &timed
+		}
+		byKey[k] = i
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(p.E.Key, 10)) // our own integers
+	}
+	mark := func(untimed bool) func(v []driver.Value) error {
+		return func(v []driver.Value) error {
+			app, _ := v[0].(string)
+			k := key{app, toInt64(v[1]), 0}
+			if !untimed {
+				k.ts = toInt64(v[2])
+			}
+			if i, ok := byKey[k]; ok {
+				f.Events[i].Stored = true
+			}
+			return nil
+		}
+	}
+	// Constants, not parameters: DuckDB prunes row groups only by a
+	// constant's min/max.
+	since := tsLiteral(f.OldestRecv.Add(-s.dedupWindow))
+	if timed.Len() > 0 {
+		if err := tx.query(`SELECT app_id, dedup_key, epoch_us(ts) FROM events
+			WHERE received_at >= `+since+` AND ts BETWEEN `+tsLiteral(f.MinTS)+` AND `+tsLiteral(f.MaxTS)+`
+			AND dedup_key IN (`+timed.String()+`)`, mark(false)); err != nil {
+			return fmt.Errorf("%w: find duplicates: %w", store.ErrUnavailable, err)
+		}
+	}
+	if untimed.Len() > 0 {
+		if err := tx.query(`SELECT app_id, dedup_key FROM events
+			WHERE received_at >= `+since+` AND ts = received_at AND dedup_key IN (`+untimed.String()+`)`, mark(true)); err != nil {
+			return fmt.Errorf("%w: find duplicates of untimed events: %w", store.ErrUnavailable, err)
+		}
+	}
+	return nil
+}
+
+// findContexts marks the flush's contexts already stored, so that the
+// others can be appended: one query instead of staging them and an INSERT
+// OR IGNORE (and the DELETE of the staging).
+func findContexts(tx *rawTx, f *store.Flush) error {
+	if len(f.Contexts) == 0 {
+		return nil
+	}
+	var ids strings.Builder
+	for ck := range f.Contexts {
+		if ids.Len() > 0 {
+			ids.WriteByte(',')
+		}
+		ids.WriteString(strconv.FormatInt(ck.ID, 10)) // our own integers
+	}
+	err := tx.query(`SELECT app_id, context_id FROM event_contexts WHERE context_id IN (`+ids.String()+`)`,
+		func(v []driver.Value) error {
+			app, _ := v[0].(string)
+			if ck := (store.ContextKey{App: app, ID: toInt64(v[1])}); !f.Contexts[ck] {
+				if _, ok := f.Contexts[ck]; ok {
+					f.Contexts[ck] = true // stored: not to append
+				}
+			}
+			return nil
+		})
+	if err != nil {
+		return fmt.Errorf("%w: find contexts: %w", store.ErrUnavailable, err)
+	}
+	return nil
 }
 
 func eventRow(app string, recv, ts time.Time, e *event.Event) []driver.Value {
@@ -246,7 +217,7 @@ func eventRow(app string, recv, ts time.Time, e *event.Event) []driver.Value {
 		nullable(e.CustomID), nullable(e.StoreID), nullable(e.SKUID), nullable(e.SPUID), nullable(e.SKUName),
 		zeroNull(e.PriceFen), zeroNull(e.SKUNum), nullable(e.ActionType), nullable(e.Keyword), zeroNull(e.StayMS),
 		nullable(e.ShareTo), nullable(e.OrderID), nullable(e.OrderStatus), zeroNull(e.OrderFen), zeroNull(e.PayFen),
-		ctxID, rawJSON(e.Props),
+		ctxID, rawJSON(e.Props), nullable(e.ClickID), nullable(e.AdID),
 	}
 }
 
@@ -297,7 +268,7 @@ func (s *Store) loadSeq(tx *rawTx) error {
 		last = toInt64(v[0])
 		return nil
 	}); err != nil {
-		return fmt.Errorf("%w: last flush number: %v", store.ErrUnavailable, err)
+		return fmt.Errorf("%w: last flush number: %w", store.ErrUnavailable, err)
 	}
 	s.seq.Store(last)
 	s.seqLoaded.Store(true)

@@ -29,8 +29,7 @@ func uploads(tb testing.TB, g *demo.Generator, n int) []*store.EventBatch {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		evs, bad := collect.ParseEvents(raws)
-		out = append(out, &store.EventBatch{AppID: "bench", ReceivedAt: time.Now(), Events: evs, Quarantined: bad})
+		out = append(out, collect.NewBatch("bench", time.Now(), raws))
 	}
 	return out
 }

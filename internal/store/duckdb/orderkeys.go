@@ -4,10 +4,9 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"hash/maphash"
-	"sync"
 )
 
-// orderKeys tells, per store, which orders may already be stored. On
+// keyFilter tells which orders may already be stored. On
 // DuckDB, INSERT ... ON CONFLICT DO UPDATE runs as a MERGE several times
 // slower than a plain INSERT; most add_order items create an order, and
 // those the filter proves new take the plain path. A false "maybe stored"
@@ -18,20 +17,20 @@ import (
 //
 // The filter is a scalable Bloom filter: layers of growing size, each
 // added when the previous one holds its capacity (1 % false positives
-// each). It is loaded from the table on the first write, and is only used
-// with the store's write lock held.
+// each). It belongs to the Store (one process owns the file), is loaded
+// from the table on the first write, and is only used with the store's
+// write lock held. The shared store needs none: PostgreSQL's upsert costs
+// about what a plain insert does.
 type keyFilter struct {
 	seed   maphash.Seed
 	layers []*bloom
 }
 
-var orderKeys sync.Map // *Store -> *keyFilter
-
 // filterOf returns the store's filter, loading it from the table the first
 // time. It runs inside a write transaction.
 func (s *Store) filterOf(tx *rawTx) (*keyFilter, error) {
-	if f, ok := orderKeys.Load(s); ok {
-		return f.(*keyFilter), nil
+	if s.keys != nil {
+		return s.keys, nil
 	}
 	var n int64
 	if err := tx.query(`SELECT count(*) FROM orders`, func(v []driver.Value) error {
@@ -50,12 +49,9 @@ func (s *Store) filterOf(tx *rawTx) (*keyFilter, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("load order keys: %w", err)
 	}
-	orderKeys.Store(s, f)
+	s.keys = f
 	return f, nil
 }
-
-// forgetKeys drops the store's filter; the next write reloads it.
-func (s *Store) forgetKeys() { orderKeys.Delete(s) }
 
 func (f *keyFilter) hash(app, id string) uint64 {
 	var h maphash.Hash

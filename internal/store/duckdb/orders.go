@@ -3,65 +3,15 @@ package duckdb
 import (
 	"context"
 	"database/sql/driver"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 )
-
-// orderColumns are the columns of orders (and staging_orders) in table order.
-var orderColumns = []string{
-	"app_id", "external_order_id", "create_time", "order_source", "order_type", "brand_id", "brand_name",
-	"goods_num_total", "goods_fen", "freight_fen", "order_fen", "payable_fen", "payment_fen", "status",
-	"status_change_time", "paid_time", "open_id", "union_id", "user_id", "member_id", "wx_appid", "store_id",
-	"store_name", "chan_id", "chan_refer_app_id", "chan_custom_id", "chan_scene", "guide_id", "payment_type",
-	"coupon_fen", "is_deleted", "goods_lines", "goods_hash", "raw", "first_received_at", "updated_at",
-	"created_call", "updated_call", "goods_call", "paid_call",
-}
-
-// upsertOrders moves staging_orders into orders. A staged snapshot replaces
-// the stored one when its status_change_time is not older ("applied"); the
-// paid time only ever moves earlier; the call columns record which call did
-// what, so RETURNING tells this call's effect on each order.
-var upsertOrders = func() string {
-	const applied = `excluded.status_change_time >= orders.status_change_time`
-	var set []string
-	for _, c := range orderColumns {
-		switch c {
-		case "app_id", "external_order_id", "first_received_at", "created_call":
-			// Keys and the facts of creation stay.
-		case "paid_time":
-			set = append(set, `paid_time = least(orders.paid_time, excluded.paid_time)`)
-		case "paid_call":
-			set = append(set, `paid_call = CASE WHEN orders.paid_time IS NULL AND excluded.paid_time IS NOT NULL
-				THEN excluded.paid_call ELSE orders.paid_call END`)
-		case "goods_call":
-			set = append(set, `goods_call = CASE WHEN `+applied+` AND excluded.goods_hash <> orders.goods_hash
-				THEN excluded.goods_call ELSE orders.goods_call END`)
-		case "updated_at":
-			set = append(set, `updated_at = excluded.updated_at`)
-		default:
-			set = append(set, fmt.Sprintf(`%s = CASE WHEN %s THEN excluded.%s ELSE orders.%s END`, c, applied, c, c))
-		}
-	}
-	return `INSERT INTO orders SELECT * FROM staging_orders
-		ON CONFLICT (app_id, external_order_id) DO UPDATE SET ` + strings.Join(set, ",\n") + `
-		RETURNING app_id, external_order_id, created_call, updated_call, goods_call, paid_call, paid_time, payment_fen, open_id, union_id`
-}()
-
-// callSeq numbers add_order batches. Starting from the clock keeps the
-// numbers of this process above those of earlier runs stored in the table.
-var callSeq atomic.Int64
-
-func init() { callSeq.Store(time.Now().UnixNano()) }
 
 // AddOrders writes the batches in one transaction; see store.OrderStore.
 // Batches are written together, a handful of statements for all of them:
@@ -71,7 +21,7 @@ func (s *Store) AddOrders(ctx context.Context, batches []*store.OrderBatch) ([]s
 	if errors.Is(err, errKeysStale) {
 		// An order was stored behind the key filter's back: rebuild it
 		// from the table and try once more.
-		s.forgetKeys()
+		s.keys = nil
 		results, err = s.addOrders(ctx, batches)
 	}
 	if err != nil {
@@ -89,10 +39,10 @@ func (s *Store) addOrders(ctx context.Context, batches []*store.OrderBatch) ([]s
 	err := s.inTx(ctx, func(tx *rawTx) error {
 		keys, err := s.filterOf(tx)
 		if err != nil {
-			return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+			return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 		}
-		for _, r := range rounds(batches) {
-			if err := r.write(tx, keys, results); err != nil {
+		for _, r := range store.Rounds(batches, s.nextCall) {
+			if err := writeRound(tx, r, keys, results); err != nil {
 				return err
 			}
 		}
@@ -115,88 +65,12 @@ func (s *Store) addOrders(ctx context.Context, batches []*store.OrderBatch) ([]s
 	return results, nil
 }
 
-// merged is one order of a batch: the newest snapshot the batch carries for
-// it and the earliest paid time among all its items.
-type merged struct {
-	app  string
-	recv time.Time
-	call int64
-	bi   int // batch index
-	snap *store.Order
-	paid time.Time
-}
-
-type orderKey struct{ app, id string }
-
-type historyRow struct {
-	orderKey
-	status int64
-	at     int64 // µs
-	recv   time.Time
-}
-
-// round is a run of batches written by one set of statements. ON CONFLICT
-// DO UPDATE may touch a row only once per statement, so an order appears
-// once in a round: items of one batch are merged, and a batch naming an
-// order of an earlier batch of the round starts the next round.
-type round struct {
-	orders  []*merged
-	byKey   map[orderKey]*merged
-	byCall  map[int64]int // call id -> batch index
-	history map[historyRow]struct{}
-}
-
-func rounds(batches []*store.OrderBatch) []*round {
-	var out []*round
-	cur := newRound()
-	for bi, b := range batches {
-		call := callSeq.Add(1)
-		recv := b.ReceivedAt.UTC()
-		mine := map[orderKey]bool{}
-		for i := range b.Orders {
-			k := orderKey{b.AppID, b.Orders[i].ExternalID}
-			if _, taken := cur.byKey[k]; taken && !mine[k] {
-				out = append(out, cur)
-				cur = newRound()
-				break
-			}
-			mine[k] = true
-		}
-		cur.byCall[call] = bi
-		for i := range b.Orders {
-			o := &b.Orders[i]
-			k := orderKey{b.AppID, o.ExternalID}
-			m, ok := cur.byKey[k]
-			if !ok {
-				m = &merged{app: b.AppID, recv: recv, call: call, bi: bi, snap: o, paid: o.PaidTime}
-				cur.byKey[k] = m
-				cur.orders = append(cur.orders, m)
-			} else {
-				if !o.StatusTime.Before(m.snap.StatusTime) {
-					m.snap = o
-				}
-				if !o.PaidTime.IsZero() && (m.paid.IsZero() || o.PaidTime.Before(m.paid)) {
-					m.paid = o.PaidTime
-				}
-			}
-			cur.history[historyRow{k, o.Status, o.StatusTime.UnixMicro(), recv}] = struct{}{}
-		}
-	}
-	if len(cur.orders) > 0 {
-		out = append(out, cur)
-	}
-	return out
-}
-
-func newRound() *round {
-	return &round{byKey: map[orderKey]*merged{}, byCall: map[int64]int{}, history: map[historyRow]struct{}{}}
-}
-
-func (r *round) write(tx *rawTx, keys *keyFilter, results []store.OrderResult) error {
-	// Orders the filter proves new are appended; the others are merged.
-	var fresh, maybe []*merged
-	for _, m := range r.orders {
-		if keys.mayHave(m.app, m.snap.ExternalID) {
+// writeRound writes one round of orders. Orders the filter proves new
+// are appended; the others are merged.
+func writeRound(tx *rawTx, r *store.Round, keys *keyFilter, results []store.OrderResult) error {
+	var fresh, maybe []*store.MergedOrder
+	for _, m := range r.Orders {
+		if keys.mayHave(m.App, m.Snap.ExternalID) {
 			maybe = append(maybe, m)
 		} else {
 			fresh = append(fresh, m)
@@ -205,31 +79,31 @@ func (r *round) write(tx *rawTx, keys *keyFilter, results []store.OrderResult) e
 	if len(fresh) > 0 {
 		err := appendAll(tx, "orders", func(a rowAppender) error {
 			for _, m := range fresh {
-				if err := a.AppendRow(orderRow(m)...); err != nil {
-					return fmt.Errorf("append order %s: %w", m.snap.ExternalID, err)
+				if err := a.AppendRow(values(store.OrderRow(m))...); err != nil {
+					return fmt.Errorf("append order %s: %w", m.Snap.ExternalID, err)
 				}
 			}
 			return nil
 		})
 		if err != nil {
 			if isConstraint(err) {
-				return fmt.Errorf("%w: %v", errKeysStale, err)
+				return fmt.Errorf("%w: %w", errKeysStale, err)
 			}
 			return err
 		}
 		for _, m := range fresh {
-			keys.add(m.app, m.snap.ExternalID)
-			res := &results[m.bi]
+			keys.add(m.App, m.Snap.ExternalID)
+			res := &results[m.Batch]
 			res.Created++
-			if !m.paid.IsZero() {
+			if !m.Paid.IsZero() {
 				res.Paid = append(res.Paid, store.PaidOrder{
-					AppID: m.app, ExternalID: m.snap.ExternalID, PaidTime: m.paid.UTC(),
-					PaymentFen: m.snap.PaymentFen, OpenID: m.snap.OpenID, UnionID: m.snap.UnionID,
+					AppID: m.App, ExternalID: m.Snap.ExternalID, PaidTime: m.Paid.UTC(),
+					PaymentFen: m.Snap.PaymentFen, OpenID: m.Snap.OpenID, UnionID: m.Snap.UnionID,
 				})
 			}
 		}
 	}
-	created, regoods, err := r.merge(tx, keys, maybe, results)
+	created, regoods, err := mergeOrders(tx, r, keys, maybe, results)
 	if err != nil {
 		return err
 	}
@@ -238,19 +112,19 @@ func (r *round) write(tx *rawTx, keys *keyFilter, results []store.OrderResult) e
 	// appended. That of the others may repeat stored rows and goes through
 	// staging, skipping those (ON CONFLICT scans the table, so only when
 	// needed).
-	isNew := make(map[orderKey]bool, len(created))
+	isNew := make(map[store.OrderKey]bool, len(created))
 	for _, m := range created {
-		isNew[orderKey{m.app, m.snap.ExternalID}] = true
+		isNew[store.OrderKey{App: m.App, ID: m.Snap.ExternalID}] = true
 	}
-	var staged []historyRow
+	var staged []store.HistoryRow
 	err = appendAll(tx, "order_status_history", func(a rowAppender) error {
-		for h := range r.history {
-			if !isNew[h.orderKey] {
+		for h := range r.History {
+			if !isNew[h.OrderKey] {
 				staged = append(staged, h)
 				continue
 			}
-			if err := a.AppendRow(h.app, h.id, h.status, time.UnixMicro(h.at).UTC(), h.recv); err != nil {
-				return fmt.Errorf("append history of %s: %w", h.id, err)
+			if err := a.AppendRow(h.App, h.ID, h.Status, time.UnixMicro(h.At).UTC(), h.Recv); err != nil {
+				return fmt.Errorf("append history of %s: %w", h.ID, err)
 			}
 		}
 		return nil
@@ -261,8 +135,8 @@ func (r *round) write(tx *rawTx, keys *keyFilter, results []store.OrderResult) e
 	if len(staged) > 0 {
 		err = appendAll(tx, "staging_order_history", func(a rowAppender) error {
 			for _, h := range staged {
-				if err := a.AppendRow(h.app, h.id, h.status, time.UnixMicro(h.at).UTC(), h.recv); err != nil {
-					return fmt.Errorf("stage history of %s: %w", h.id, err)
+				if err := a.AppendRow(h.App, h.ID, h.Status, time.UnixMicro(h.At).UTC(), h.Recv); err != nil {
+					return fmt.Errorf("stage history of %s: %w", h.ID, err)
 				}
 			}
 			return nil
@@ -272,7 +146,7 @@ func (r *round) write(tx *rawTx, keys *keyFilter, results []store.OrderResult) e
 		}
 		if err := tx.exec(`INSERT INTO order_status_history SELECT * FROM staging_order_history ON CONFLICT DO NOTHING;
 			DELETE FROM staging_order_history`); err != nil {
-			return fmt.Errorf("%w: insert status history: %v", store.ErrUnavailable, err)
+			return fmt.Errorf("%w: insert status history: %w", store.ErrUnavailable, err)
 		}
 	}
 
@@ -283,11 +157,11 @@ func (r *round) write(tx *rawTx, keys *keyFilter, results []store.OrderResult) e
 		var args []any
 		var conds []string
 		for _, m := range regoods {
-			args = append(args, m.app, m.snap.ExternalID)
+			args = append(args, m.App, m.Snap.ExternalID)
 			conds = append(conds, fmt.Sprintf("(app_id = $%d AND external_order_id = $%d)", len(args)-1, len(args)))
 		}
 		if err := tx.exec(`DELETE FROM order_goods WHERE `+strings.Join(conds, " OR "), args...); err != nil {
-			return fmt.Errorf("%w: delete replaced goods: %v", store.ErrUnavailable, err)
+			return fmt.Errorf("%w: delete replaced goods: %w", store.ErrUnavailable, err)
 		}
 	}
 	if len(created)+len(regoods) == 0 {
@@ -295,9 +169,9 @@ func (r *round) write(tx *rawTx, keys *keyFilter, results []store.OrderResult) e
 	}
 	return appendAll(tx, "order_goods", func(a rowAppender) error {
 		for _, m := range append(created, regoods...) {
-			for line := range m.snap.Goods {
-				if err := a.AppendRow(goodsRow(m.app, m.snap.ExternalID, int32(line), &m.snap.Goods[line])...); err != nil {
-					return fmt.Errorf("append goods of %s: %w", m.snap.ExternalID, err)
+			for line := range m.Snap.Goods {
+				if err := a.AppendRow(values(store.GoodsRow(m.App, m.Snap.ExternalID, int32(line), &m.Snap.Goods[line]))...); err != nil {
+					return fmt.Errorf("append goods of %s: %w", m.Snap.ExternalID, err)
 				}
 			}
 		}
@@ -307,14 +181,14 @@ func (r *round) write(tx *rawTx, keys *keyFilter, results []store.OrderResult) e
 
 // merge stages orders that may be stored and upserts them; it returns
 // those it created and those whose goods lines must be rewritten.
-func (r *round) merge(tx *rawTx, keys *keyFilter, maybe []*merged, results []store.OrderResult) (created, regoods []*merged, err error) {
+func mergeOrders(tx *rawTx, r *store.Round, keys *keyFilter, maybe []*store.MergedOrder, results []store.OrderResult) (created, regoods []*store.MergedOrder, err error) {
 	if len(maybe) == 0 {
 		return nil, nil, nil
 	}
 	err = appendAll(tx, "staging_orders", func(a rowAppender) error {
 		for _, m := range maybe {
-			if err := a.AppendRow(orderRow(m)...); err != nil {
-				return fmt.Errorf("stage order %s: %w", m.snap.ExternalID, err)
+			if err := a.AppendRow(values(store.OrderRow(m))...); err != nil {
+				return fmt.Errorf("stage order %s: %w", m.Snap.ExternalID, err)
 			}
 		}
 		return nil
@@ -323,29 +197,29 @@ func (r *round) merge(tx *rawTx, keys *keyFilter, maybe []*merged, results []sto
 		return nil, nil, err
 	}
 	// What the upsert did to each order, from the call columns it returns.
-	if err := tx.query(upsertOrders, func(v []driver.Value) error {
+	if err := tx.query(store.UpsertOrdersSQL("staging_orders"), func(v []driver.Value) error {
 		app, _ := v[0].(string)
 		id, _ := v[1].(string)
-		m := r.byKey[orderKey{app, id}]
+		m := r.ByKey[store.OrderKey{App: app, ID: id}]
 		if m == nil {
 			return fmt.Errorf("upsert returned unknown order %s/%s", app, id)
 		}
-		res := &results[m.bi]
+		res := &results[m.Batch]
 		createdBy, updatedBy, goodsBy := toInt64(v[2]), toInt64(v[3]), toInt64(v[4])
 		switch {
-		case createdBy == m.call:
+		case createdBy == m.Call:
 			res.Created++
 			created = append(created, m)
 			keys.add(app, id)
-		case updatedBy == m.call:
+		case updatedBy == m.Call:
 			res.Updated++
-			if goodsBy == m.call {
+			if goodsBy == m.Call {
 				regoods = append(regoods, m)
 			}
 		default:
 			res.Stale++
 		}
-		if v[5] != nil && toInt64(v[5]) == m.call {
+		if v[5] != nil && toInt64(v[5]) == m.Call {
 			paidAt, _ := v[6].(time.Time)
 			open, _ := v[8].(string)
 			union, _ := v[9].(string)
@@ -356,10 +230,10 @@ func (r *round) merge(tx *rawTx, keys *keyFilter, maybe []*merged, results []sto
 		}
 		return nil
 	}); err != nil {
-		return nil, nil, fmt.Errorf("%w: upsert orders: %v", store.ErrUnavailable, err)
+		return nil, nil, fmt.Errorf("%w: upsert orders: %w", store.ErrUnavailable, err)
 	}
 	if err := tx.exec(`DELETE FROM staging_orders`); err != nil {
-		return nil, nil, fmt.Errorf("%w: clear staged orders: %v", store.ErrUnavailable, err)
+		return nil, nil, fmt.Errorf("%w: clear staged orders: %w", store.ErrUnavailable, err)
 	}
 	return created, regoods, nil
 }
@@ -372,39 +246,13 @@ type rowAppender interface {
 func appendAll(tx *rawTx, table string, fill func(a rowAppender) error) error {
 	a, err := tx.appender(table)
 	if err != nil {
-		return fmt.Errorf("%w: %s appender: %v", store.ErrUnavailable, table, err)
+		return fmt.Errorf("%w: %s appender: %w", store.ErrUnavailable, table, err)
 	}
 	err = fill(a)
 	if cerr := a.Close(); cerr != nil && err == nil {
-		err = fmt.Errorf("%w: flush %s: %v", store.ErrUnavailable, table, cerr)
+		err = fmt.Errorf("%w: flush %s: %w", store.ErrUnavailable, table, cerr)
 	}
 	return err
-}
-
-// orderRow is the row of an order, for orders and staging_orders.
-func orderRow(m *merged) []driver.Value {
-	o, app, recv, call := m.snap, m.app, m.recv, m.call
-	var paid, paidCall any
-	if !m.paid.IsZero() {
-		paid, paidCall = m.paid.UTC(), call
-	}
-	return []driver.Value{
-		app, o.ExternalID, o.CreateTime.UTC(), o.Source, o.Type, nullable(o.BrandID), nullable(o.BrandName),
-		o.GoodsNumTotal, o.GoodsFen, o.FreightFen, o.OrderFen, o.PayableFen, o.PaymentFen, o.Status,
-		o.StatusTime.UTC(), paid, nullable(o.OpenID), nullable(o.UnionID), nullable(o.UserID), nullable(o.MemberID),
-		nullable(o.WxAppID), nullable(o.StoreID), nullable(o.StoreName), nullable(o.ChanID),
-		nullable(o.ChanReferAppID), nullable(o.ChanCustomID), zeroNull(o.ChanScene), nullable(o.GuideID),
-		nullable(o.PaymentType), o.CouponFen, o.Deleted, int64(len(o.Goods)), goodsHash(o.Goods), rawText(o.Raw),
-		recv, recv, call, call, call, paidCall,
-	}
-}
-
-func goodsRow(app, id string, line int32, g *store.Goods) []driver.Value {
-	return []driver.Value{
-		app, id, line, g.SKUID, g.SKUName, g.SPUID, g.SPUName, g.GoodsFen, g.PaymentFen, g.Num, g.Gift,
-		nullable(g.CategoryID), nullable(g.CategoryName), nullable(g.StoreID), nullable(g.StoreName),
-		nullable(g.ChanID), nullable(g.ChanCustomID),
-	}
 }
 
 // isConstraint tells a primary-key violation from other failures.
@@ -414,62 +262,6 @@ func isConstraint(err error) bool {
 		return true
 	}
 	return strings.Contains(err.Error(), "Constraint Error") || strings.Contains(err.Error(), "Duplicate key")
-}
-
-// rawText is the order as sent, for the raw column.
-func rawText(raw json.RawMessage) string {
-	if len(raw) == 0 {
-		return "{}"
-	}
-	return string(raw)
-}
-
-// goodsHash fingerprints the typed goods lines: equal hashes mean the
-// stored order_goods rows need not be rewritten.
-func goodsHash(goods []store.Goods) int64 {
-	h := fnv.New64a()
-	var n [8]byte
-	str := func(s string) {
-		binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
-		h.Write(n[:])
-		h.Write([]byte(s))
-	}
-	num := func(v int64) {
-		binary.LittleEndian.PutUint64(n[:], uint64(v))
-		h.Write(n[:])
-	}
-	for _, g := range goods {
-		for _, s := range []string{g.SKUID, g.SKUName, g.SPUID, g.SPUName, g.CategoryID, g.CategoryName,
-			g.StoreID, g.StoreName, g.ChanID, g.ChanCustomID} {
-			str(s)
-		}
-		gift := int64(0)
-		if g.Gift {
-			gift = 1
-		}
-		for _, v := range []int64{g.GoodsFen, g.PaymentFen, g.Num, gift} {
-			num(v)
-		}
-	}
-	return int64(h.Sum64())
-}
-
-// hookTx is the store.Tx handed to an OnPaid hook.
-type hookTx struct{ t *rawTx }
-
-func (h hookTx) Dialect() store.Dialect { return store.DuckDB }
-
-func (h hookTx) Exec(query string, args ...any) error { return h.t.exec(query, args...) }
-
-func (h hookTx) Query(query string, args []any, row func(values []any) error) error {
-	var vals []any
-	return h.t.query(query, func(v []driver.Value) error {
-		vals = vals[:0]
-		for _, x := range v {
-			vals = append(vals, x)
-		}
-		return row(vals)
-	}, args...)
 }
 
 // AddOrderSums upserts the merchant's daily totals in one transaction.
@@ -482,7 +274,7 @@ func (s *Store) AddOrderSums(ctx context.Context, appID string, sums []store.Ord
 					give_order_num = excluded.give_order_num, payment_fen = excluded.payment_fen,
 					payed_num = excluded.payed_num, raw = excluded.raw, updated_at = excluded.updated_at`,
 				appID, day(d.Day), d.GiveOrderFen, d.GiveOrderNum, d.PaymentFen, d.PayedNum, string(d.Raw), recv); err != nil {
-				return fmt.Errorf("%w: upsert sum of %s: %v", store.ErrUnavailable, d.Day.Format(time.DateOnly), err)
+				return fmt.Errorf("%w: upsert sum of %s: %w", store.ErrUnavailable, d.Day.Format(time.DateOnly), err)
 			}
 		}
 		return nil
@@ -511,7 +303,7 @@ func (s *Store) AddVisitPages(ctx context.Context, appID string, pages []store.V
 		}
 		a, err := tx.appender("staging_visit_pages")
 		if err != nil {
-			return fmt.Errorf("%w: staging appender: %v", store.ErrUnavailable, err)
+			return fmt.Errorf("%w: staging appender: %w", store.ErrUnavailable, err)
 		}
 		appendErr := func() error {
 			for i, p := range pages {
@@ -526,7 +318,7 @@ func (s *Store) AddVisitPages(ctx context.Context, appID string, pages []store.V
 			return nil
 		}()
 		if err := a.Close(); err != nil && appendErr == nil {
-			appendErr = fmt.Errorf("%w: flush staged pages: %v", store.ErrUnavailable, err)
+			appendErr = fmt.Errorf("%w: flush staged pages: %w", store.ErrUnavailable, err)
 		}
 		if appendErr != nil {
 			return appendErr
@@ -537,10 +329,10 @@ func (s *Store) AddVisitPages(ctx context.Context, appID string, pages []store.V
 				page_staytime_pv = excluded.page_staytime_pv, entrypage_pv = excluded.entrypage_pv,
 				exitpage_pv = excluded.exitpage_pv, page_share_pv = excluded.page_share_pv,
 				page_share_uv = excluded.page_share_uv, updated_at = excluded.updated_at`); err != nil {
-			return fmt.Errorf("%w: upsert pages: %v", store.ErrUnavailable, err)
+			return fmt.Errorf("%w: upsert pages: %w", store.ErrUnavailable, err)
 		}
 		if err := tx.exec(`DELETE FROM staging_visit_pages`); err != nil {
-			return fmt.Errorf("%w: clear staging: %v", store.ErrUnavailable, err)
+			return fmt.Errorf("%w: clear staging: %w", store.ErrUnavailable, err)
 		}
 		return nil
 	})
@@ -563,7 +355,7 @@ func (s *Store) AddDataSource(ctx context.Context, ds store.DataSource) (store.D
 				out = scanDataSource(ds.AppID, v)
 				return nil
 			}, ds.AppID, ds.Type, ds.ID); err != nil {
-			return fmt.Errorf("%w: find data source: %v", store.ErrUnavailable, err)
+			return fmt.Errorf("%w: find data source: %w", store.ErrUnavailable, err)
 		}
 		if found {
 			return nil
@@ -572,7 +364,7 @@ func (s *Store) AddDataSource(ctx context.Context, ds store.DataSource) (store.D
 		out.CreatedAt = ds.CreatedAt.UTC()
 		if err := tx.exec(`INSERT INTO data_sources VALUES ($1, $2, $3, $4, $5)`,
 			ds.AppID, ds.ID, ds.Type, nullable(ds.MerchantID), out.CreatedAt); err != nil {
-			return fmt.Errorf("%w: insert data source: %v", store.ErrUnavailable, err)
+			return fmt.Errorf("%w: insert data source: %w", store.ErrUnavailable, err)
 		}
 		created = true
 		return nil
@@ -587,7 +379,7 @@ func (s *Store) AddDataSource(ctx context.Context, ds store.DataSource) (store.D
 func (s *Store) DataSources(ctx context.Context, appID string) ([]store.DataSource, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, type, merchant_id, created_at FROM data_sources WHERE app_id = $1 ORDER BY type, id`, appID)
 	if err != nil {
-		return nil, fmt.Errorf("list data sources of %s: %w: %v", appID, store.ErrUnavailable, err)
+		return nil, fmt.Errorf("list data sources of %s: %w: %w", appID, store.ErrUnavailable, err)
 	}
 	defer rows.Close()
 	var out []store.DataSource
@@ -606,7 +398,7 @@ func (s *Store) DataSources(ctx context.Context, appID string) ([]store.DataSour
 		out = append(out, ds)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list data sources of %s: %w: %v", appID, store.ErrUnavailable, err)
+		return nil, fmt.Errorf("list data sources of %s: %w: %w", appID, store.ErrUnavailable, err)
 	}
 	return out, nil
 }
@@ -625,4 +417,13 @@ func scanDataSource(app string, v []driver.Value) store.DataSource {
 func day(t time.Time) time.Time {
 	y, m, d := t.Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// values is a row of any as the appender takes it.
+func values(row []any) []driver.Value {
+	out := make([]driver.Value, len(row))
+	for i, v := range row {
+		out[i] = v
+	}
+	return out
 }

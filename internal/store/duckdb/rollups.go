@@ -180,7 +180,7 @@ func (s *Store) RollUp(ctx context.Context) error {
 			rolled, states = toInt64(v[0]), toInt64(v[1])
 			return nil
 		}); err != nil {
-			return fmt.Errorf("%w: roll-ups: read state: %v", store.ErrUnavailable, err)
+			return fmt.Errorf("%w: roll-ups: read state: %w", store.ErrUnavailable, err)
 		}
 		if states != 1 {
 			return fmt.Errorf("roll-ups: %d state rows, want 1 (migrations not applied?)", states)
@@ -191,11 +191,11 @@ func (s *Store) RollUp(ctx context.Context) error {
 			ev := fmt.Sprintf("(SELECT * FROM events WHERE seq > %d AND seq <= %d)", rolled, upto)
 			for _, q := range rollupStatements(ev, "event_contexts") {
 				if err := tx.exec(q); err != nil {
-					return fmt.Errorf("%w: roll up events: %v", store.ErrUnavailable, err)
+					return fmt.Errorf("%w: roll up events: %w", store.ErrUnavailable, err)
 				}
 			}
 			if err := tx.exec(`UPDATE rollup_state SET rolled_seq = $1`, upto); err != nil {
-				return fmt.Errorf("%w: roll-ups: write state: %v", store.ErrUnavailable, err)
+				return fmt.Errorf("%w: roll-ups: write state: %w", store.ErrUnavailable, err)
 			}
 		}
 		done = max(rolled, upto)

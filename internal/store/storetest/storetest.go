@@ -1,18 +1,50 @@
-// Package storetest opens a fresh, migrated store for a test: DuckDB in a
-// temporary directory.
+// Package storetest opens fresh, migrated stores for tests, and states the
+// storage contract (store.Store) as one behavioural suite, Run, that both
+// stores pass: the embedded DuckDB store always, PostgreSQL when
+// SHUYUAN_TEST_POSTGRES names a server.
 package storetest
 
 import (
 	"context"
 	"testing"
 
+	"github.com/shuyuan-dev/shuyuan/internal/store"
 	"github.com/shuyuan-dev/shuyuan/internal/store/duckdb"
 )
+
+// Opener opens stores of one kind for tests.
+type Opener struct {
+	Name string
+	// Open returns a fresh, migrated, empty store, closed when the test
+	// ends.
+	Open func(t testing.TB) store.Store
+	// Reopen closes st and opens the same data again, as a restart would.
+	Reopen func(t testing.TB, st store.Store) store.Store
+}
+
+// DuckDB opens embedded stores in t.TempDir().
+var DuckDB = Opener{
+	Name: "duckdb",
+	Open: func(t testing.TB) store.Store { return Open(t) },
+	Reopen: func(t testing.TB, st store.Store) store.Store {
+		t.Helper()
+		path := st.(*duckdb.Store).Path()
+		if err := st.Close(); err != nil {
+			t.Fatalf("close store: %v", err)
+		}
+		return openDuckDB(t, path)
+	},
+}
 
 // Open returns a fresh DuckDB store in t.TempDir(), closed when the test ends.
 func Open(t testing.TB) *duckdb.Store {
 	t.Helper()
-	st, err := duckdb.Open(context.Background(), t.TempDir(), duckdb.Options{MemoryLimit: "512MB", Threads: 2})
+	return openDuckDB(t, t.TempDir())
+}
+
+func openDuckDB(t testing.TB, path string) *duckdb.Store {
+	t.Helper()
+	st, err := duckdb.Open(context.Background(), path, duckdb.Options{MemoryLimit: "512MB", Threads: 2})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

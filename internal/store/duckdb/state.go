@@ -1,0 +1,46 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"time"
+
+	"github.com/shuyuan-dev/shuyuan/internal/store"
+)
+
+// AppState implements store.StateStore.
+func (s *Store) AppState(ctx context.Context, app, key string) (string, bool, error) {
+	return store.ReadAppState(ctx, s.db, app, key)
+}
+
+// SetAppState implements store.StateStore.
+func (s *Store) SetAppState(ctx context.Context, app, key, value string, at time.Time) error {
+	err := s.inTx(ctx, func(tx *rawTx) error {
+		return tx.exec(store.SetAppStateSQL, app, key, value, at.UTC())
+	})
+	if err != nil {
+		return fmt.Errorf("%w: set %s of app %s: %w", store.ErrUnavailable, key, app, err)
+	}
+	return nil
+}
+
+// UseNonce implements store.StateStore. Expired nonces are swept at most
+// once a minute, so the table holds about one window of calls.
+func (s *Store) UseNonce(ctx context.Context, app, nonce string, now, expires time.Time) (bool, error) {
+	fresh := false
+	err := s.inTx(ctx, func(tx *rawTx) error {
+		if now.Sub(s.nonceSweep) >= time.Minute {
+			if err := tx.exec(`DELETE FROM data_api_nonces WHERE expires_at <= $1`, now.UTC()); err != nil {
+				return err
+			}
+			s.nonceSweep = now
+		}
+		return tx.query(store.UseNonceSQL, func([]driver.Value) error { fresh = true; return nil },
+			app, nonce, expires.UTC(), now.UTC())
+	})
+	if err != nil {
+		return false, fmt.Errorf("%w: record nonce of app %s: %w", store.ErrUnavailable, app, err)
+	}
+	return fresh, nil
+}

@@ -1,0 +1,33 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// SetAppStateSQL upserts app_state: $1 app, $2 key, $3 value, $4 time.
+const SetAppStateSQL = `INSERT INTO app_state (app_id, key, value, updated_at) VALUES ($1, $2, $3, $4)
+	ON CONFLICT (app_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`
+
+// UseNonceSQL records a nonce ($1 app, $2 nonce, $3 expiry) unless it is
+// recorded and not expired at $4; it returns a row when the nonce was
+// fresh. The primary key makes concurrent uses of one nonce one winner.
+const UseNonceSQL = `INSERT INTO data_api_nonces (app_id, nonce, expires_at) VALUES ($1, $2, $3)
+	ON CONFLICT (app_id, nonce) DO UPDATE SET expires_at = excluded.expires_at
+	WHERE data_api_nonces.expires_at <= $4
+	RETURNING 1`
+
+// ReadAppState implements StateStore.AppState over db.
+func ReadAppState(ctx context.Context, db *sql.DB, app, key string) (string, bool, error) {
+	var v string
+	err := db.QueryRowContext(ctx, `SELECT value FROM app_state WHERE app_id = $1 AND key = $2`, app, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("%w: read %s of app %s: %w", ErrUnavailable, key, app, err)
+	}
+	return v, true, nil
+}
