@@ -213,7 +213,13 @@ const fixtureApp = "shop"
 // group-commit writer, one upload per session, then the backend orders.
 func fixture(t *testing.T) store.Store {
 	t.Helper()
-	st := storetest.Open(t)
+	return fixtureOn(t, storetest.DuckDB)
+}
+
+// fixtureOn is fixture on a store of o.
+func fixtureOn(t *testing.T, o storetest.Opener) store.Store {
+	t.Helper()
+	st := o.Open(t)
 	ctx := context.Background()
 	w := store.NewWriter(st, store.WriterOptions{})
 	defer w.Close()

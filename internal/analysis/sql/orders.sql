@@ -41,7 +41,7 @@ SELECT CAST(days.day AS VARCHAR) AS day,
        coalesce(paid.users, 0) AS paying_users,
        coalesce(refunded.n, 0) AS refunds,
        coalesce(refunded.fen, 0) AS refund_fen,
-       CASE WHEN paid.n > 0 THEN CAST(round(CAST(paid.fen AS DOUBLE) / paid.n) AS BIGINT) END AS avg_order_fen
+       CASE WHEN paid.n > 0 THEN CAST(round(CAST(paid.fen AS DOUBLE PRECISION) / paid.n) AS BIGINT) END AS avg_order_fen
 FROM days
 LEFT JOIN created ON created.day = days.day
 LEFT JOIN paid ON paid.day = days.day

@@ -51,3 +51,24 @@ func openDuckDB(t testing.TB, path string) *duckdb.Store {
 	t.Cleanup(func() { st.Close() })
 	return st
 }
+// Openers are the stores tests can run on: DuckDB always, and PostgreSQL
+// when SHUYUAN_TEST_POSTGRES is set.
+func Openers() []Opener {
+	out := []Opener{DuckDB}
+	if PostgresDSN() != "" {
+		out = append(out, Postgres)
+	}
+	return out
+}
+
+// Each runs f on every store of Openers, each in a subtest named after
+// it; without SHUYUAN_TEST_POSTGRES it says that PostgreSQL is skipped.
+func Each(t *testing.T, f func(t *testing.T, o Opener)) {
+	t.Helper()
+	for _, o := range Openers() {
+		t.Run(o.Name, func(t *testing.T) { f(t, o) })
+	}
+	if PostgresDSN() == "" {
+		t.Run("postgres", func(t *testing.T) { SkipWithoutPostgres(t) })
+	}
+}

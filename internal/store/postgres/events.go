@@ -1,0 +1,381 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/shuyuan-dev/shuyuan/internal/event"
+	"github.com/shuyuan-dev/shuyuan/internal/store"
+)
+
+// eventColumns are the columns of events in table order.
+var eventColumns = []string{
+	"app_id", "ts", "received_at", "type", "kind", "sdk_from", "tracking_id", "log_id", "dedup_key",
+	"user_key", "open_id", "union_id", "local_id", "user_id", "wx_appid", "page", "page_query", "page_title", "refer_page",
+	"scene", "chan_id", "chan_refer_app_id", "guide_id", "room_id", "shop_id", "shop_name", "gdt_vid", "weixinadinfo",
+	"qz_gdt", "chan_custom_id", "store_id", "sku_id", "spu_id", "sku_name", "price_fen", "sku_num", "action_type",
+	"keyword", "stay_ms", "share_to", "order_id", "order_status", "order_fen", "pay_fen", "context_id", "props",
+	"click_id", "ad_id", "seq",
+}
+
+func eventRow(app string, recv, ts time.Time, e *event.Event, seq int64) []any {
+	var ctxID, scene, props any
+	if e.ContextID != 0 {
+		ctxID = e.ContextID
+	}
+	if e.Scene != 0 {
+		scene = e.Scene
+	}
+	if len(e.Props) > 0 {
+		props = string(e.Props)
+	}
+	n, z := store.Nullable, store.ZeroNull
+	return []any{
+		app, ts, recv, e.Type, string(e.Kind), n(e.From), n(e.TrackingID), e.LogID, e.Key,
+		n(e.UserKey), n(e.OpenID), n(e.UnionID), n(e.LocalID), n(e.UserID),
+		n(e.WxAppID), n(e.Page), n(e.PageQry), n(e.Title), n(e.Refer),
+		scene, n(e.ChanID), n(e.ReferApp), n(e.GuideID), n(e.RoomID),
+		n(e.ShopID), n(e.ShopName), n(e.GdtVid), n(e.AdInfo), n(e.QzGdt),
+		n(e.CustomID), n(e.StoreID), n(e.SKUID), n(e.SPUID), n(e.SKUName),
+		z(e.PriceFen), z(e.SKUNum), n(e.ActionType), n(e.Keyword), z(e.StayMS),
+		n(e.ShareTo), n(e.OrderID), n(e.OrderStatus), z(e.OrderFen), z(e.PayFen),
+		ctxID, props, n(e.ClickID), n(e.AdID), seq,
+	}
+}
+
+// WriteEvents stores a flush in one transaction (store.EventStore): COPY
+// of the new events into the session's staging table, one INSERT that
+// skips the re-sends by the unique key (app, time, content key) — a flush
+// of another node storing the same event at once waits for it and skips
+// too, it never fails — then the contexts, quarantine rows and touches,
+// the event hook, and commit. The flush takes the next flush number and a
+// shared lock the roll-up barrier waits for (rollups.go).
+func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([]store.EventResult, error) {
+	f := store.PlanFlush(batches, &s.known)
+	if len(f.Events) > 0 {
+		if err := s.ensurePartitions(ctx, f.MinTS, f.MaxTS); err != nil {
+			return nil, fmt.Errorf("write %d batches: %w", len(batches), err)
+		}
+	}
+	err := s.writeFlush(ctx, f)
+	if isNoPartition(err) {
+		// Another node dropped a partition this one thought was there
+		// (retention): look again, create it, write again.
+		s.partsMu.Lock()
+		s.parts = map[int64]bool{}
+		s.partsMu.Unlock()
+		if err = s.loadPartitions(ctx); err == nil {
+			if err = s.ensurePartitions(ctx, f.MinTS, f.MaxTS); err == nil {
+				f = store.PlanFlush(batches, &s.known)
+				err = s.writeFlush(ctx, f)
+			}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("write %d batches: %w", len(batches), err)
+	}
+	s.known.Remember(f)
+	return f.Finish(), nil
+}
+
+func isNoPartition(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23514" && pe.ConstraintName == ""
+}
+
+func (s *Store) writeFlush(ctx context.Context, f *store.Flush) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if len(f.Events) > 0 {
+			seq, err := beginFlush(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if err := s.findUntimed(ctx, tx, f); err != nil {
+				return err
+			}
+			if err := insertEvents(ctx, tx, f, seq); err != nil {
+				return err
+			}
+			if err := insertContexts(ctx, tx, f); err != nil {
+				return err
+			}
+		}
+		if err := s.writeQuarantine(ctx, tx, f); err != nil {
+			return err
+		}
+		if len(f.Events) == 0 {
+			return nil
+		}
+		f.PlanTouches(&s.known)
+		if err := writeTouches(ctx, tx, f.Changed); err != nil {
+			return err
+		}
+		if s.eventHook != nil {
+			if err := s.eventHook(ctx, hookTx{tx}, f.Batches); err != nil {
+				return fmt.Errorf("event hook: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// beginFlush takes the flushes' shared lock, then the flush's number: in
+// this order, so that once the roll-up barrier holds the lock alone, every
+// number handed out belongs to a flush that has ended.
+func beginFlush(ctx context.Context, tx pgx.Tx) (int64, error) {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock_shared($1)`, lockFlushes)
+	var seq int64
+	b.Queue(`SELECT nextval('event_flush_seq')`).QueryRow(func(r pgx.Row) error { return r.Scan(&seq) })
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return 0, unavailable("begin flush", err)
+	}
+	return seq, nil
+}
+
+// findUntimed marks the events without a client time already stored: their
+// stored time is the time received, so the unique key cannot recognise a
+// re-post, and they are looked up by content key inside the dedup window,
+// under a lock per key so that a re-post on another node at the same moment
+// waits for this flush and then finds its event.
+func (s *Store) findUntimed(ctx context.Context, tx pgx.Tx, f *store.Flush) error {
+	type key struct {
+		app string
+		key int64
+	}
+	byKey := map[key]int{}
+	var apps []string
+	var keys []int64
+	for i, p := range f.Events {
+		if !p.Timed {
+			k := key{p.App, p.E.Key}
+			byKey[k] = i
+		}
+	}
+	if len(byKey) == 0 {
+		return nil
+	}
+	sorted := make([]key, 0, len(byKey))
+	for k := range byKey {
+		sorted = append(sorted, k)
+	}
+	sort.Slice(sorted, func(i, j int) bool {
+		if sorted[i].app != sorted[j].app {
+			return sorted[i].app < sorted[j].app
+		}
+		return sorted[i].key < sorted[j].key
+	})
+	for _, k := range sorted {
+		apps = append(apps, k.app)
+		keys = append(keys, k.key)
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(a || ':' || k::text))
+		FROM unnest($2::text[], $3::bigint[]) WITH ORDINALITY AS u(a, k, i) ORDER BY i`, lockUntimed, apps, keys); err != nil {
+		return unavailable("lock untimed events", err)
+	}
+	since := f.OldestRecv.Add(-s.opt.DedupWindow)
+	rows, err := tx.Query(ctx, `SELECT e.app_id, e.dedup_key FROM events e
+		JOIN unnest($2::text[], $3::bigint[]) AS u(a, k) ON e.app_id = u.a AND e.dedup_key = u.k
+		WHERE e.ts >= $1 AND e.received_at >= $1 AND e.ts = e.received_at`, since, apps, keys)
+	if err != nil {
+		return unavailable("find re-posted untimed events", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k key
+		if err := rows.Scan(&k.app, &k.key); err != nil {
+			return unavailable("find re-posted untimed events", err)
+		}
+		if i, ok := byKey[k]; ok {
+			f.Events[i].Stored = true
+		}
+	}
+	return rows.Err()
+}
+
+// insertEvents copies the flush's events into the staging table and moves
+// those not stored yet into events, in key order (concurrent flushes then
+// wait on each other's keys in one order: no deadlock). The events the
+// INSERT skipped are re-sends.
+func insertEvents(ctx context.Context, tx pgx.Tx, f *store.Flush, seq int64) error {
+	rows := make([][]any, 0, len(f.Events))
+	type key struct {
+		app string
+		ts  int64
+		key int64
+	}
+	byKey := make(map[key]int, len(f.Events))
+	for i := range f.Events {
+		p := &f.Events[i]
+		if p.Stored {
+			continue
+		}
+		rows = append(rows, eventRow(p.App, p.Recv, p.TS, p.E, seq))
+		byKey[key{p.App, p.TS.UnixMicro(), p.E.Key}] = i
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"ev_stage"}, eventColumns, pgx.CopyFromRows(rows)); err != nil {
+		return unavailable("stage events", err)
+	}
+	inserted := make(map[int]bool, len(rows))
+	res, err := tx.Query(ctx, `INSERT INTO events SELECT * FROM ev_stage ORDER BY app_id, ts, dedup_key
+		ON CONFLICT (app_id, ts, dedup_key) DO NOTHING RETURNING app_id, ts, dedup_key`)
+	if err != nil {
+		return unavailable("insert events", err)
+	}
+	defer res.Close()
+	for res.Next() {
+		var k key
+		var ts time.Time
+		if err := res.Scan(&k.app, &ts, &k.key); err != nil {
+			return unavailable("insert events", err)
+		}
+		k.ts = ts.UnixMicro()
+		if i, ok := byKey[k]; ok {
+			inserted[i] = true
+		}
+	}
+	if err := res.Err(); err != nil {
+		return unavailable("insert events", err)
+	}
+	for _, i := range byKey {
+		if !inserted[i] {
+			f.Events[i].Stored = true
+		}
+	}
+	return nil
+}
+
+// insertContexts stores the flush's contexts not known to be stored; the
+// key skips those that are (a re-send's context too may be another).
+func insertContexts(ctx context.Context, tx pgx.Tx, f *store.Flush) error {
+	if len(f.Contexts) == 0 {
+		return nil
+	}
+	type row struct {
+		app  string
+		id   int64
+		body string
+		at   time.Time
+	}
+	var rs []row
+	for _, p := range f.Events {
+		ck := store.ContextKey{App: p.App, ID: p.E.ContextID}
+		if stored, ok := f.Contexts[ck]; ok && !stored {
+			f.Contexts[ck] = true
+			rs = append(rs, row{p.App, p.E.ContextID, string(p.E.Context), p.Recv})
+		}
+	}
+	sort.Slice(rs, func(i, j int) bool {
+		if rs[i].app != rs[j].app {
+			return rs[i].app < rs[j].app
+		}
+		return rs[i].id < rs[j].id
+	})
+	apps, ids, bodies, ats := make([]string, len(rs)), make([]int64, len(rs)), make([]string, len(rs)), make([]time.Time, len(rs))
+	for i, r := range rs {
+		apps[i], ids[i], bodies[i], ats[i] = r.app, r.id, r.body, r.at
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO event_contexts (app_id, context_id, context, first_seen)
+		SELECT a, i, b::jsonb, t FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[]) AS u(a, i, b, t)
+		ON CONFLICT DO NOTHING`, apps, ids, bodies, ats); err != nil {
+		return unavailable("insert contexts", err)
+	}
+	return nil
+}
+
+// writeQuarantine stores the flush's quarantine rows but those stored
+// within the dedup window before the oldest of them.
+func (s *Store) writeQuarantine(ctx context.Context, tx pgx.Tx, f *store.Flush) error {
+	if len(f.Quarantine) == 0 {
+		return nil
+	}
+	raws := make([]string, len(f.Quarantine))
+	for i, r := range f.Quarantine {
+		raws[i] = r.Raw
+	}
+	rows, err := tx.Query(ctx, `SELECT app_id, source, raw FROM quarantine WHERE received_at >= $1 AND raw = ANY($2)`,
+		f.QuarantineSince(s.opt.DedupWindow), raws)
+	if err != nil {
+		return unavailable("find stored quarantine rows", err)
+	}
+	stored := map[store.QuarantineKey]bool{}
+	for rows.Next() {
+		var k store.QuarantineKey
+		if err := rows.Scan(&k.App, &k.Source, &k.Raw); err != nil {
+			rows.Close()
+			return unavailable("find stored quarantine rows", err)
+		}
+		stored[k] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return unavailable("find stored quarantine rows", err)
+	}
+	f.DropStoredQuarantine(stored)
+	if len(f.Quarantine) == 0 {
+		return nil
+	}
+	qrows := make([][]any, len(f.Quarantine))
+	for i, r := range f.Quarantine {
+		qrows[i] = []any{r.App, r.Recv.UTC(), r.Source, store.Nullable(r.Type), r.Reason, r.Raw}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"quarantine"}, []string{"app_id", "received_at", "source", "type", "reason", "raw"},
+		pgx.CopyFromRows(qrows)); err != nil {
+		return unavailable("quarantine", err)
+	}
+	return nil
+}
+
+// writeTouches upserts ad touches, in key order: per app, user and click
+// id, the first time it was seen, and the ad and union ids once any event
+// carried them.
+func writeTouches(ctx context.Context, tx pgx.Tx, touches []store.Touch) error {
+	if len(touches) == 0 {
+		return nil
+	}
+	sort.Slice(touches, func(i, j int) bool {
+		a, b := touches[i].Key(), touches[j].Key()
+		if a.App != b.App {
+			return a.App < b.App
+		}
+		if a.User != b.User {
+			return a.User < b.User
+		}
+		return a.Click < b.Click
+	})
+	n := len(touches)
+	apps, users, opens, unions, clicks, ads, firsts := make([]string, n), make([]string, n), make([]*string, n),
+		make([]*string, n), make([]string, n), make([]*string, n), make([]time.Time, n)
+	opt := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
+	}
+	for i, t := range touches {
+		apps[i], users[i], opens[i], unions[i], clicks[i], ads[i], firsts[i] = t.AppID, t.UserKey, opt(t.OpenID),
+			opt(t.UnionID), t.ClickID, opt(t.AdID), t.FirstSeen.UTC()
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO ad_touches AS t (app_id, user_key, open_id, union_id, click_id, ad_id, first_seen)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
+		ON CONFLICT (app_id, user_key, click_id) DO UPDATE SET
+			first_seen = least(t.first_seen, excluded.first_seen),
+			ad_id = coalesce(t.ad_id, excluded.ad_id),
+			union_id = coalesce(t.union_id, excluded.union_id)
+		WHERE excluded.first_seen < t.first_seen
+			OR (t.ad_id IS NULL AND excluded.ad_id IS NOT NULL)
+			OR (t.union_id IS NULL AND excluded.union_id IS NOT NULL)`,
+		apps, users, opens, unions, clicks, ads, firsts); err != nil {
+		return unavailable("write ad touches", err)
+	}
+	return nil
+}

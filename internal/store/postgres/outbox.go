@@ -1,0 +1,294 @@
+package postgres
+
+import (
+	"context"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/shuyuan-dev/shuyuan/internal/store"
+)
+
+// hookTx is the store.Tx of a transaction.
+type hookTx struct{ tx pgx.Tx }
+
+// Touches implements store.Tx.
+func (h hookTx) Touches(ctx context.Context, app string, opens, unions []string, from, to time.Time) ([]store.Touch, error) {
+	if opens == nil {
+		opens = []string{}
+	}
+	if unions == nil {
+		unions = []string{}
+	}
+	rows, err := h.tx.Query(ctx, `SELECT user_key, open_id, union_id, click_id, ad_id, first_seen FROM ad_touches
+		WHERE app_id = $1 AND first_seen >= $2 AND first_seen <= $3 AND (open_id = ANY($4) OR union_id = ANY($5))`,
+		app, from.UTC(), to.UTC(), opens, unions)
+	if err != nil {
+		return nil, unavailable("ad touches of "+app, err)
+	}
+	defer rows.Close()
+	var out []store.Touch
+	for rows.Next() {
+		t := store.Touch{AppID: app}
+		var open, union, ad *string
+		if err := rows.Scan(&t.UserKey, &open, &union, &t.ClickID, &ad, &t.FirstSeen); err != nil {
+			return nil, unavailable("ad touches of "+app, err)
+		}
+		t.OpenID, t.UnionID, t.AdID, t.FirstSeen = deref(open), deref(union), deref(ad), t.FirstSeen.UTC()
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable("ad touches of "+app, err)
+	}
+	return out, nil
+}
+
+// AdOfClick implements store.Tx.
+func (h hookTx) AdOfClick(ctx context.Context, app, click string) (string, error) {
+	var ad string
+	err := h.tx.QueryRow(ctx, `SELECT coalesce(max(ad_id), '') FROM ad_touches WHERE app_id = $1 AND click_id = $2 AND ad_id IS NOT NULL`,
+		app, click).Scan(&ad)
+	if err != nil {
+		return "", unavailable("ad of click "+click, err)
+	}
+	return ad, nil
+}
+
+// StoredConversions implements store.Tx.
+func (h hookTx) StoredConversions(ctx context.Context, ids []string) (map[string]bool, error) {
+	rows, err := h.tx.Query(ctx, `SELECT id FROM ad_conversions WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, unavailable("look up conversion ids", err)
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, unavailable("look up conversion ids", err)
+	}
+	out := make(map[string]bool, len(found))
+	for _, id := range found {
+		out[id] = true
+	}
+	return out, nil
+}
+
+var conversionColumns = []string{
+	"id", "app_id", "kind", "ref_id", "action_type", "source", "open_id", "union_id", "occurred_at", "value_fen",
+	"click_id", "ad_id", "touch_at", "user_action_set_id", "payload", "status", "attempts", "created_at",
+	"deadline", "next_attempt_at",
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC()
+}
+
+// AddConversions implements store.Tx: one INSERT ... ON CONFLICT DO
+// NOTHING, in id order so concurrent writers of one id never deadlock.
+func (h hookTx) AddConversions(ctx context.Context, cs []store.Conversion) (int, error) {
+	seen := make(map[string]bool, len(cs))
+	uniq := make([]store.Conversion, 0, len(cs))
+	for _, c := range cs {
+		if !seen[c.ID] {
+			seen[c.ID] = true
+			uniq = append(uniq, c)
+		}
+	}
+	if len(uniq) == 0 {
+		return 0, nil
+	}
+	sort.Slice(uniq, func(i, j int) bool { return uniq[i].ID < uniq[j].ID })
+	var q strings.Builder
+	q.WriteString(`INSERT INTO ad_conversions (` + strings.Join(conversionColumns, ", ") + `) VALUES `)
+	args := make([]any, 0, len(uniq)*len(conversionColumns))
+	for i := range uniq {
+		c := &uniq[i]
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteByte('(')
+		vals := []any{
+			c.ID, c.AppID, c.Kind, c.RefID, c.ActionType, c.Source, store.Nullable(c.OpenID), store.Nullable(c.UnionID),
+			c.OccurredAt.UTC(), store.ZeroNull(c.ValueFen), store.Nullable(c.ClickID), store.Nullable(c.AdID), nullTime(c.TouchAt),
+			store.ZeroNull(c.SetID), store.Nullable(c.Payload), c.Status, c.Attempts, c.CreatedAt.UTC(),
+			nullTime(c.Deadline), nullTime(c.NextAttemptAt),
+		}
+		for j, v := range vals {
+			if j > 0 {
+				q.WriteString(", ")
+			}
+			args = append(args, v)
+			q.WriteString("$" + strconv.Itoa(len(args)))
+		}
+		q.WriteByte(')')
+	}
+	q.WriteString(` ON CONFLICT (id) DO NOTHING RETURNING status`)
+	rows, err := h.tx.Query(ctx, q.String(), args...)
+	if err != nil {
+		return 0, unavailable("insert conversions", err)
+	}
+	statuses, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, unavailable("insert conversions", err)
+	}
+	pending := 0
+	for _, s := range statuses {
+		if s == store.ConversionPending {
+			pending++
+		}
+	}
+	return pending, nil
+}
+
+// ClaimConversions implements store.OutboxStore: FOR UPDATE SKIP LOCKED
+// makes concurrent claims on any node take disjoint rows; the lease names
+// the holder, and a row whose lease ran out is due again.
+func (s *Store) ClaimConversions(ctx context.Context, app, holder string, now time.Time, lease time.Duration, limit int) ([]store.ClaimedConversion, error) {
+	var out []store.ClaimedConversion
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `UPDATE ad_conversions SET claimed_by = $4, claimed_until = $5
+			WHERE id IN (SELECT id FROM ad_conversions
+				WHERE app_id = $1 AND status = 'pending' AND next_attempt_at <= $2
+				  AND (claimed_until IS NULL OR claimed_until <= $2)
+				ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+			RETURNING id, user_action_set_id, payload, attempts, deadline, created_at`,
+			app, now.UTC(), limit, holder, now.Add(lease).UTC())
+		if err != nil {
+			return unavailable("claim due conversions of "+app, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c store.ClaimedConversion
+			var setID *int64
+			var payload *string
+			var deadline *time.Time
+			if err := rows.Scan(&c.ID, &setID, &payload, &c.Attempts, &deadline, &c.CreatedAt); err != nil {
+				return unavailable("claim due conversions of "+app, err)
+			}
+			if setID != nil {
+				c.SetID = *setID
+			}
+			if deadline != nil {
+				c.Deadline = deadline.UTC()
+			}
+			c.Payload, c.CreatedAt = deref(payload), c.CreatedAt.UTC()
+			out = append(out, c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SettleConversions implements store.OutboxStore.
+func (s *Store) SettleConversions(ctx context.Context, holder string, now time.Time, ss []store.Settlement) (int, error) {
+	n := 0
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		n = 0
+		for _, st := range ss {
+			if len(st.IDs) == 0 {
+				continue
+			}
+			ids := append([]string(nil), st.IDs...)
+			sort.Strings(ids)
+			q, args, err := store.SettleSQL(holder, now, st, func(args *[]any) string {
+				*args = append(*args, ids)
+				return "id = ANY($" + strconv.Itoa(len(*args)) + ")"
+			})
+			if err != nil {
+				return err
+			}
+			tag, err := tx.Exec(ctx, q, args...)
+			if err != nil {
+				return unavailable("settle conversions as "+st.Status, err)
+			}
+			n += int(tag.RowsAffected())
+		}
+		return nil
+	})
+	return n, err
+}
+
+// ReplayConversions implements store.OutboxStore.
+func (s *Store) ReplayConversions(ctx context.Context, app string, ids []string, now, deadline time.Time) (int, error) {
+	args := []any{app, now.UTC(), deadline.UTC()}
+	q := store.ReplaySQL
+	if len(ids) > 0 {
+		args = append(args, ids)
+		q += ` AND id = ANY($4)`
+	}
+	tag, err := s.pool.Exec(ctx, q, args...)
+	if err != nil {
+		return 0, unavailable("replay dead conversions of "+app, err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// ConversionCounts implements store.OutboxStore.
+func (s *Store) ConversionCounts(ctx context.Context) ([]store.ConversionCount, error) {
+	return store.ConversionCounts(ctx, s.db)
+}
+
+// NextConversionDue implements store.OutboxStore.
+func (s *Store) NextConversionDue(ctx context.Context, app string) (time.Time, bool, error) {
+	return store.NextConversionDue(ctx, s.db, app)
+}
+
+// AppsWithPendingConversions implements store.OutboxStore.
+func (s *Store) AppsWithPendingConversions(ctx context.Context) ([]string, error) {
+	return store.AppsWithPendingConversions(ctx, s.db)
+}
+
+// ListConversions implements store.OutboxStore.
+func (s *Store) ListConversions(ctx context.Context, app, status string, limit int) ([]store.Conversion, error) {
+	return store.ListConversions(ctx, s.db, app, status, limit)
+}
+
+// ConversionsOccurred implements store.OutboxStore.
+func (s *Store) ConversionsOccurred(ctx context.Context, app string, from, to time.Time) ([]store.Conversion, error) {
+	return store.ConversionsOccurred(ctx, s.db, app, from, to)
+}
+
+// AppState implements store.StateStore.
+func (s *Store) AppState(ctx context.Context, app, key string) (string, bool, error) {
+	return store.ReadAppState(ctx, s.db, app, key)
+}
+
+// SetAppState implements store.StateStore.
+func (s *Store) SetAppState(ctx context.Context, app, key, value string, at time.Time) error {
+	if _, err := s.pool.Exec(ctx, store.SetAppStateSQL, app, key, value, at.UTC()); err != nil {
+		return unavailable("set "+key+" of app "+app, err)
+	}
+	return nil
+}
+
+// UseNonce implements store.StateStore. Expired nonces are swept at most
+// once a minute per node.
+func (s *Store) UseNonce(ctx context.Context, app, nonce string, now, expires time.Time) (bool, error) {
+	s.sweepMu.Lock()
+	sweep := now.Sub(s.nonceSweep) >= time.Minute
+	if sweep {
+		s.nonceSweep = now
+	}
+	s.sweepMu.Unlock()
+	if sweep {
+		if _, err := s.pool.Exec(ctx, `DELETE FROM data_api_nonces WHERE expires_at <= $1`, now.UTC()); err != nil {
+			return false, unavailable("expire nonces", err)
+		}
+	}
+	rows, err := s.pool.Query(ctx, store.UseNonceSQL, app, nonce, expires.UTC(), now.UTC())
+	if err != nil {
+		return false, unavailable("record nonce of app "+app, err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return false, unavailable("record nonce of app "+app, err)
+	}
+	return len(got) == 1, nil
+}

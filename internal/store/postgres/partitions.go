@@ -1,0 +1,138 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Events are partitioned by UTC day of ts: events_YYYYMMDD holds
+// [day 00:00 UTC, next day 00:00 UTC). Days here are storage units, not the
+// days reports are cut in (those follow each app's zone).
+
+const day = 24 * time.Hour
+
+func unixDay(t time.Time) int64 { return t.UTC().Truncate(day).Unix() / 86400 }
+
+func partitionName(d int64) string {
+	return "events_" + time.Unix(d*86400, 0).UTC().Format("20060102")
+}
+
+// loadPartitions reads which partitions exist.
+func (s *Store) loadPartitions(ctx context.Context) error {
+	rows, err := s.pool.Query(ctx, `SELECT c.relname FROM pg_inherits i
+		JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'events'::regclass`)
+	if err != nil {
+		return unavailable("list event partitions", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return unavailable("list event partitions", err)
+	}
+	s.partsMu.Lock()
+	defer s.partsMu.Unlock()
+	for _, n := range names {
+		if t, err := time.Parse("events_20060102", n); err == nil {
+			s.parts[unixDay(t)] = true
+		}
+	}
+	return nil
+}
+
+// ensurePartitions makes sure a partition exists for every UTC day from
+// from to to, creating the missing ones in a transaction of their own (so a
+// flush never holds the parent's lock while it writes) under a lock that
+// makes nodes creating the same day at once harmless. An event for a day
+// without a partition therefore never fails: its flush creates it first.
+func (s *Store) ensurePartitions(ctx context.Context, from, to time.Time) error {
+	var missing []int64
+	s.partsMu.Lock()
+	for d := unixDay(from); d <= unixDay(to); d++ {
+		if !s.parts[d] {
+			missing = append(missing, d)
+		}
+	}
+	s.partsMu.Unlock()
+	if len(missing) == 0 {
+		return nil
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockPartitions); err != nil {
+			return unavailable("lock partitions", err)
+		}
+		for _, d := range missing {
+			lo := time.Unix(d*86400, 0).UTC()
+			q := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s PARTITION OF events FOR VALUES FROM ('%s') TO ('%s')`,
+				partitionName(d), lo.Format(time.RFC3339), lo.Add(day).Format(time.RFC3339))
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return unavailable("create partition "+partitionName(d), err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.partsMu.Lock()
+	for _, d := range missing {
+		s.parts[d] = true
+	}
+	s.partsMu.Unlock()
+	return nil
+}
+
+// Maintain creates the partitions of the days ahead and, when the store
+// keeps a limited number of days, drops the partitions and quarantine
+// rows older than that; the roll-ups keep their aggregates. It returns the
+// partitions it dropped. Any node may run it: a lock makes runs that
+// overlap take turns.
+func (s *Store) Maintain(ctx context.Context, now time.Time) ([]string, error) {
+	if err := s.loadPartitions(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.ensurePartitions(ctx, now.AddDate(0, 0, -1), now.AddDate(0, 0, s.opt.PartitionsAhead)); err != nil {
+		return nil, err
+	}
+	if s.opt.RetentionDays <= 0 {
+		return nil, nil
+	}
+	cutoff := unixDay(now) - int64(s.opt.RetentionDays)
+	s.partsMu.Lock()
+	var old []int64
+	for d := range s.parts {
+		if d < cutoff {
+			old = append(old, d)
+		}
+	}
+	s.partsMu.Unlock()
+	sort.Slice(old, func(i, j int) bool { return old[i] < old[j] })
+	var dropped []string
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockPartitions); err != nil {
+			return unavailable("lock partitions", err)
+		}
+		for _, d := range old {
+			if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+partitionName(d)); err != nil {
+				return unavailable("drop partition "+partitionName(d), err)
+			}
+			dropped = append(dropped, partitionName(d))
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM quarantine WHERE received_at < $1`, time.Unix(cutoff*86400, 0).UTC()); err != nil {
+			return unavailable("expire quarantine", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.partsMu.Lock()
+	for _, d := range old {
+		delete(s.parts, d)
+	}
+	s.partsMu.Unlock()
+	return dropped, nil
+}

@@ -1,0 +1,262 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/shuyuan-dev/shuyuan/internal/event"
+	"github.com/shuyuan-dev/shuyuan/internal/store"
+)
+
+// rollupVersion names the definition of the roll-ups in rollupStatements.
+// Bump it whenever that definition changes: a store whose rollup_state
+// names another version is rebuilt from the events when a node opens it.
+const rollupVersion = 1
+
+// arraySQL writes names as a PostgreSQL text array literal.
+func arraySQL(names []string) string {
+	q := make([]string, len(names))
+	for i, t := range names {
+		q[i] = "'" + strings.ReplaceAll(t, "'", "''") + "'"
+	}
+	return "ARRAY[" + strings.Join(q, ", ") + "]::text[]"
+}
+
+// rollupStatements returns the statements that add the events of evTable
+// to the roll-up tables: the embedded store's definition
+// (internal/store/duckdb/rollups.go) in PostgreSQL's SQL, with
+// hashtextextended(x, 0) as the 64-bit hash the analyses' SQL uses here.
+// internal/analysis tests that the analyses give the same figures from
+// these as from the raw events, and on both stores.
+func rollupStatements(evTable string) []string {
+	const users = `INSERT INTO rollup_users AS u
+SELECT app_id, hashtextextended(user_key, 0), min(ts), max(union_id)
+FROM {ev} e
+WHERE kind = 'behaviour' AND user_key IS NOT NULL
+GROUP BY 1, 2
+ON CONFLICT (app_id, uid) DO UPDATE
+SET first_ts = least(u.first_ts, excluded.first_ts), union_id = greatest(u.union_id, excluded.union_id)
+WHERE excluded.first_ts < u.first_ts OR excluded.union_id > u.union_id
+   OR (u.union_id IS NULL AND excluded.union_id IS NOT NULL)`
+
+	// cart_adds and cart_units leave out remove_from_cart: a removal is not
+	// an add-to-cart, whatever the SDK calls its event.
+	const sessions = `INSERT INTO rollup_sessions
+SELECT e.app_id,
+       to_timestamp(floor(extract(epoch FROM e.ts) / 3600) * 3600) AS hour,
+       CASE WHEN e.tracking_id IS NOT NULL THEN hashtextextended(e.tracking_id, 0) END AS sid,
+       hashtextextended(e.user_key, 0) AS uid,
+       e.chan_id, e.scene, e.chan_refer_app_id, e.chan_custom_id,
+       c.context->'chan'->'chan_custom'->>'chan_custom_cat_1',
+       c.context->'chan'->'chan_custom'->>'chan_custom_cat_2',
+       c.context->'chan'->'chan_custom'->>'chan_custom_cat_3',
+       e.guide_id, e.room_id, e.shop_id, e.shop_name,
+       count(*),
+       count(*) FILTER (WHERE e.type = 'browse_wxapp_page'),
+       coalesce(sum(e.stay_ms) FILTER (WHERE e.type = 'leave_wxapp_page'), 0),
+       count(*) FILTER (WHERE e.type = 'page_share_app_message'),
+       count(*) FILTER (WHERE e.type = 'search'),
+       count(*) FILTER (WHERE e.type = 'expose_sku_component'),
+       count(*) FILTER (WHERE e.type = 'trigger_sku_component'),
+       count(*) FILTER (WHERE e.type = 'browse_sku_page'),
+       count(*) FILTER (WHERE e.type = 'add_to_cart' AND e.action_type IS DISTINCT FROM 'remove_from_cart'),
+       coalesce(sum(e.sku_num) FILTER (WHERE e.type = 'add_to_cart' AND e.action_type IS DISTINCT FROM 'remove_from_cart'), 0),
+       CASE WHEN e.click_id IS NOT NULL THEN coalesce(e.ad_id, '') END
+FROM {ev} e
+LEFT JOIN event_contexts c ON e.chan_custom_id IS NOT NULL AND c.app_id = e.app_id AND c.context_id = e.context_id
+WHERE e.kind = 'behaviour' AND e.user_key IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 26
+ORDER BY 2`
+
+	const skus = `INSERT INTO rollup_skus
+SELECT app_id,
+       to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600) AS hour,
+       sku_id,
+       hashtextextended(user_key, 0) AS uid,
+       max(sku_name),
+       count(*) FILTER (WHERE type = 'expose_sku_component'),
+       count(*) FILTER (WHERE type = 'trigger_sku_component'),
+       count(*) FILTER (WHERE type = 'browse_sku_page'),
+       count(*) FILTER (WHERE type = 'add_to_cart' AND action_type IS DISTINCT FROM 'remove_from_cart'),
+       coalesce(sum(sku_num) FILTER (WHERE type = 'add_to_cart' AND action_type IS DISTINCT FROM 'remove_from_cart'), 0)
+FROM {ev} e
+WHERE kind = 'behaviour' AND user_key IS NOT NULL AND sku_id IS NOT NULL
+  AND type IN ('expose_sku_component', 'trigger_sku_component', 'browse_sku_page', 'add_to_cart')
+GROUP BY 1, 2, 3, 4
+ORDER BY 2`
+
+	const orders = `INSERT INTO rollup_order_events
+SELECT app_id, ts, order_id, order_status, pay_fen, tracking_id, user_key, union_id,
+       chan_id, scene, chan_refer_app_id, chan_custom_id, guide_id, room_id, shop_id, shop_name
+FROM {ev} e
+WHERE kind = 'behaviour' AND type = 'custom_order' AND order_id IS NOT NULL
+ORDER BY ts`
+
+	// Events per hour and type; the user only for types outside
+	// event.KnownTypes, whose users rollup_event_users keeps as bits.
+	const types = `INSERT INTO rollup_event_types
+SELECT app_id,
+       to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600) AS hour,
+       type, kind,
+       CASE WHEN user_key IS NOT NULL AND array_position({known}, type) IS NULL THEN hashtextextended(user_key, 0) END AS uid,
+       count(*)
+FROM {ev} e
+GROUP BY 1, 2, 3, 4, 5
+ORDER BY 2`
+
+	const typeUsers = `INSERT INTO rollup_event_users
+SELECT app_id,
+       to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600) AS hour,
+       hashtextextended(user_key, 0) AS uid,
+       bit_or(CAST(1 AS bigint) << (array_position({known}, type) - 1))
+FROM {ev} e
+WHERE user_key IS NOT NULL AND array_position({known}, type) IS NOT NULL
+GROUP BY 1, 2, 3
+ORDER BY 2`
+
+	const steps = `INSERT INTO rollup_step_events
+SELECT app_id, ts,
+       CASE WHEN user_key IS NOT NULL THEN hashtextextended(user_key, 0) END,
+       CASE WHEN tracking_id IS NOT NULL THEN hashtextextended(tracking_id, 0) END,
+       type, sku_id, action_type, order_status, keyword, share_to, page,
+       guide_id, room_id, ad_id, shop_id, chan_id
+FROM {ev} e
+WHERE type = ANY({steps})
+ORDER BY ts`
+
+	const pages = `INSERT INTO rollup_pages
+SELECT app_id,
+       to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600) AS hour,
+       page,
+       CASE WHEN user_key IS NOT NULL THEN hashtextextended(user_key, 0) END,
+       count(*)
+FROM {ev} e
+WHERE type = 'browse_wxapp_page' AND page IS NOT NULL
+GROUP BY 1, 2, 3, 4
+ORDER BY 2`
+
+	r := strings.NewReplacer("{ev}", evTable, "{known}", arraySQL(event.KnownTypes), "{steps}", arraySQL(event.StepTypes))
+	out := []string{users, sessions, skus, orders, types, typeUsers, steps, pages}
+	for i, q := range out {
+		out[i] = r.Replace(q)
+	}
+	return out
+}
+
+// RollUp adds the flushes committed since the mark to the roll-ups and
+// moves the mark, in one transaction (store.EventStore).
+//
+// With several writers, flush numbers do not commit in order: flush 7 may
+// commit before flush 6, and a mark moved to 7 would skip 6 for ever. So
+// the mark only moves up to a barrier: every flush holds a shared advisory
+// lock from before it takes its number until it ends, and the barrier
+// takes that lock alone for an instant and reads the last number handed
+// out. Every flush with a number up to it has then committed or rolled
+// back; a later flush gets a later number. Roll-ups themselves take turns
+// under a lock of their own, on whatever node runs them.
+func (s *Store) RollUp(ctx context.Context) error {
+	upto, err := s.barrier(ctx)
+	if err != nil {
+		return err
+	}
+	s.rollMu.Lock()
+	known := s.rolled
+	s.rollMu.Unlock()
+	if known >= upto {
+		return nil // nothing committed since
+	}
+	var done int64
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockRollUp); err != nil {
+			return unavailable("roll-ups: lock", err)
+		}
+		var rolled int64
+		if err := tx.QueryRow(ctx, `SELECT rolled_seq FROM rollup_state`).Scan(&rolled); err != nil {
+			return unavailable("roll-ups: read state (migrations not applied?)", err)
+		}
+		done = max(rolled, upto)
+		if rolled >= upto {
+			return nil // another node rolled them up
+		}
+		ev := fmt.Sprintf("(SELECT * FROM events WHERE seq > %d AND seq <= %d)", rolled, upto) // our own integers
+		for _, q := range rollupStatements(ev) {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return unavailable("roll up events", err)
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE rollup_state SET rolled_seq = $1`, upto); err != nil {
+			return unavailable("roll-ups: write state", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.rollMu.Lock()
+	s.rolled = max(s.rolled, done)
+	s.rollMu.Unlock()
+	return nil
+}
+
+// barrier returns the highest flush number such that every flush with a
+// number up to it has ended.
+func (s *Store) barrier(ctx context.Context) (int64, error) {
+	var upto int64
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		b.Queue(`SELECT pg_advisory_xact_lock($1)`, lockFlushes)
+		b.Queue(`SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM event_flush_seq`).
+			QueryRow(func(r pgx.Row) error { return r.Scan(&upto) })
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return unavailable("roll-ups: barrier", err)
+		}
+		return nil
+	})
+	return upto, err
+}
+
+// ensureRollups rebuilds the roll-ups from the events when they were built
+// by another roll-up definition, or never (the migration creates them
+// empty). It runs under the migration lock that conn holds.
+func (s *Store) ensureRollups(ctx context.Context, conn *sql.Conn) error {
+	var n int
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM rollup_state WHERE version = $1`, rollupVersion).Scan(&n); err != nil {
+		return fmt.Errorf("roll-ups: read state: %w", err)
+	}
+	if n == 1 {
+		return nil
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("roll-ups: begin rebuild: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	// The rebuild takes every flush that has ended, behind the barrier.
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockFlushes); err != nil {
+		return fmt.Errorf("roll-ups: barrier: %w", err)
+	}
+	stmts := []string{`TRUNCATE rollup_users, rollup_sessions, rollup_skus, rollup_order_events,
+		rollup_event_types, rollup_event_users, rollup_step_events, rollup_pages, rollup_state`}
+	stmts = append(stmts, rollupStatements("events")...)
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("roll-ups: rebuild: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO rollup_state (version, built_at, rolled_seq)
+		VALUES ($1, $2, (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM event_flush_seq))`,
+		rollupVersion, time.Now().UTC()); err != nil {
+		return fmt.Errorf("roll-ups: write state: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("roll-ups: commit rebuild: %w", err)
+	}
+	return nil
+}
+
+var _ store.EventStore = (*Store)(nil)
