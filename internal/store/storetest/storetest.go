@@ -51,6 +51,7 @@ func openDuckDB(t testing.TB, path string) *duckdb.Store {
 	t.Cleanup(func() { st.Close() })
 	return st
 }
+
 // Openers are the stores tests can run on: DuckDB always, and PostgreSQL
 // when SHUYUAN_TEST_POSTGRES is set.
 func Openers() []Opener {
