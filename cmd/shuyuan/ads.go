@@ -244,7 +244,7 @@ func outboxCmd(args []string) error {
 		return nil
 	}
 	log := newLogger(cfg.LogLevel)
-	st, err := openStore(ctx, cfg)
+	st, _, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return fmt.Errorf("%w (is the server running? then use --server http://<addr>)", err)
 	}

@@ -47,12 +47,11 @@ func runDemo(ctx context.Context, cfg *config.Config, tenants *tenant.Registry, 
 	if !ok {
 		log.Warn("demo: no app with id " + demo.AppID + " is configured, so no data is generated")
 	} else {
-		var n int
-		err := st.DB().QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM events WHERE app_id = $1 LIMIT 1)`, app.ID).Scan(&n)
+		has, err := st.HasEvents(ctx, app.ID)
 		if err != nil {
 			return fmt.Errorf("demo: look for existing events: %w", err)
 		}
-		if n == 0 {
+		if !has {
 			start := time.Now()
 			log.Info("demo: generating traffic", "app", app.ID, "users", demo.DefaultUsers, "days", demo.DefaultDays)
 			stats, err := demo.Fill(ctx, w, app, demo.Options{

@@ -17,6 +17,7 @@ Usage:
   shuyuan serve   [flags]   run the collector, data-api, analyses and dashboard
   shuyuan migrate [flags]   apply pending store migrations and exit
   shuyuan config  [flags]   print the effective configuration, secrets masked
+  shuyuan store copy --from DIR --to DSN   copy the embedded store into PostgreSQL
   shuyuan bench ingest [flags]  load-test a running server's SDK endpoint over loopback
   shuyuan token   --app ID [--from URL] [flags]   print the app's current WeChat access token
   shuyuan outbox replay [--app ID] [--server URL] [flags]   send the WeChat Ads dead letters again
@@ -49,6 +50,8 @@ func run(args []string) error {
 		return printConfig(rest)
 	case "bench":
 		return bench(rest)
+	case "store":
+		return storeCmd(rest)
 	case "token":
 		return tokenCmd(rest)
 	case "outbox":

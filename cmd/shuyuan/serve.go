@@ -20,6 +20,7 @@ import (
 	"github.com/shuyuan-dev/shuyuan/internal/server"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 	"github.com/shuyuan-dev/shuyuan/internal/store/duckdb"
+	"github.com/shuyuan-dev/shuyuan/internal/store/postgres"
 	"github.com/shuyuan-dev/shuyuan/internal/web"
 )
 
@@ -42,14 +43,50 @@ func newLogger(level string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }
 
-func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
+// openStore opens the configured store and returns the background upkeep
+// it needs, if any.
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, []task, error) {
 	switch cfg.Store.Driver {
 	case "duckdb":
-		return duckdb.Open(ctx, cfg.Store.Path, duckdb.Options{
+		st, err := duckdb.Open(ctx, cfg.Store.Path, duckdb.Options{
 			MemoryLimit: cfg.Store.MemoryLimit, Threads: cfg.Store.Threads, NoMigrate: cfg.NoMigrate,
 		})
+		return st, nil, err
+	case "postgres":
+		st, err := postgres.Open(ctx, cfg.Store.DSN, postgres.Options{
+			MaxConns: int32(cfg.Store.MaxConns), StatementTimeout: cfg.Store.StatementTimeoutDuration(),
+			NoMigrate: cfg.NoMigrate, RetentionDays: cfg.Store.RetentionDays,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		upkeep := task{"event partitions and retention", func(ctx context.Context) {
+			every(ctx, time.Hour, func() {
+				dropped, err := st.Maintain(ctx, time.Now())
+				if err != nil {
+					log.Error("event partitions", "error", err)
+				} else if len(dropped) > 0 {
+					log.Info("dropped event partitions past the retention", "partitions", dropped)
+				}
+			})
+		}}
+		return st, []task{upkeep}, nil
 	}
-	return nil, fmt.Errorf("store.driver %q: only duckdb is available in this build", cfg.Store.Driver)
+	return nil, nil, fmt.Errorf("store.driver %q: must be duckdb or postgres", cfg.Store.Driver)
+}
+
+// every runs f now and then every period until ctx ends.
+func every(ctx context.Context, period time.Duration, f func()) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		f()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // rollupPeriod is how often the roll-ups catch up with the events (see
@@ -79,7 +116,7 @@ func serve(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	st, err := openStore(ctx, cfg)
+	st, upkeep, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -136,6 +173,7 @@ func serve(args []string) error {
 	tasks = append(tasks, task{"roll-ups", func(ctx context.Context) {
 		store.RollUpEvery(ctx, st, rollupPeriod, func(err error) { log.Error("roll up events", "error", err) })
 	}})
+	tasks = append(tasks, upkeep...)
 	bg := startBackground(log, tasks...)
 	if cfg.Demo {
 		if err := runDemo(ctx, cfg, tenants, st, w, ln.Addr().String(), log); err != nil {
@@ -181,8 +219,20 @@ func migrate(args []string) error {
 		}
 		fmt.Printf("applied %d migrations to %s\n", n, st.Path())
 		return nil
+	case "postgres":
+		st, err := postgres.Open(ctx, cfg.Store.DSN, postgres.Options{NoMigrate: true, MaxConns: 2})
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		n, err := st.Migrate(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("applied %d migrations to the PostgreSQL database\n", n)
+		return nil
 	}
-	return fmt.Errorf("store.driver %q: only duckdb is available in this build", cfg.Store.Driver)
+	return fmt.Errorf("store.driver %q: must be duckdb or postgres", cfg.Store.Driver)
 }
 
 func printConfig(args []string) error {

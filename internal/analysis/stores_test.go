@@ -1,10 +1,18 @@
 package analysis
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
 	"testing"
+	"time"
 
+	"github.com/shuyuan-dev/shuyuan/internal/store"
+	"github.com/shuyuan-dev/shuyuan/internal/store/postgres"
 	"github.com/shuyuan-dev/shuyuan/internal/store/storetest"
+	"github.com/shuyuan-dev/shuyuan/internal/tenant"
 )
 
 // everyQuestion is questions, and the analyses and parameters it leaves
@@ -63,4 +71,95 @@ func TestStoresAgree(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestCopyKeepsAnswers copies an embedded store into PostgreSQL (shuyuan
+// store copy) and wants every analysis, the outbox and the apps' state to
+// read the same there; a second copy adds nothing.
+func TestCopyKeepsAnswers(t *testing.T) {
+	storetest.SkipWithoutPostgres(t)
+	ctx := context.Background()
+	duck := fixtureOn(t, storetest.DuckDB)
+	fillDemo(t, duck)
+	// Conversions in every state, app state and a nonce.
+	var convs []store.Conversion
+	for i := range 5 {
+		convs = append(convs, store.Conversion{ID: fmt.Sprint("c", i), AppID: "shop", Kind: "order", RefID: fmt.Sprint("o", i),
+			ActionType: "COMPLETE_ORDER", Source: "backend", OpenID: "oA", OccurredAt: at("2026-03-01 10:00:00").UTC(),
+			ValueFen: 100, ClickID: "wx0click1", Payload: "{}", Status: store.ConversionPending,
+			CreatedAt: at("2026-03-01 10:00:01").UTC(), NextAttemptAt: at("2026-03-01 10:00:01").UTC()})
+	}
+	if err := duck.Transact(ctx, func(tx store.Tx) error { _, err := tx.AddConversions(ctx, convs); return err }); err != nil {
+		t.Fatal(err)
+	}
+	now := at("2026-03-01 11:00:00").UTC()
+	claimed, _ := duck.ClaimConversions(ctx, "shop", "node", now, time.Hour, 3)
+	if _, err := duck.SettleConversions(ctx, "node", now, []store.Settlement{
+		{IDs: []string{claimed[0].ID}, Status: store.ConversionDelivered},
+		{IDs: []string{claimed[1].ID}, Status: store.ConversionDead, Err: "refused", Class: "permanent"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := duck.SetAppState(ctx, "shop", "user_action_set_id", "1111", now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := duck.UseNonce(ctx, "ys-app", "n1", now, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+
+	pg := storetest.OpenPostgres(t)
+	if err := pg.CopyFrom(ctx, duck.DB(), postgres.CopyOptions{Chunk: 500}); err != nil {
+		t.Fatal(err)
+	}
+	compare := func(when string) {
+		t.Helper()
+		for _, c := range []struct {
+			app      *tenant.App
+			from, to string
+		}{{fixtureTenant, "2026-03-01", "2026-03-02"}, {demoApp, "2026-03-02", "2026-03-04"}} {
+			for _, qq := range everyQuestion() {
+				a, err := askApp(duck, c.app, qq.name, c.from, c.to, qq.params, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := askApp(pg, c.app, qq.name, c.from, c.to, qq.params, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ja, jb := mustJSON(a), mustJSON(b); ja != jb {
+					t.Errorf("%s: %s %s?%s differs\nembedded:\n%s\npostgres:\n%s", when, c.app.ID, qq.name, qq.params, dump(a), dump(b))
+				}
+			}
+		}
+		la, _ := duck.ListConversions(ctx, "shop", "", 10)
+		lb, _ := pg.ListConversions(ctx, "shop", "", 10)
+		if !reflect.DeepEqual(la, lb) || len(la) != 5 {
+			t.Errorf("%s: outbox differs\n%+v\n%+v", when, la, lb)
+		}
+		if v, ok, _ := pg.AppState(ctx, "shop", "user_action_set_id"); v != "1111" || !ok {
+			t.Errorf("%s: app state %q %v", when, v, ok)
+		}
+		if fresh, _ := pg.UseNonce(ctx, "ys-app", "n1", now, now.Add(time.Hour)); fresh {
+			t.Errorf("%s: a used nonce is fresh after the copy", when)
+		}
+	}
+	compare("after the copy")
+	events := storetest.Count(t, pg, `SELECT count(*) FROM events`)
+	if err := pg.CopyFrom(ctx, duck.DB(), postgres.CopyOptions{}); !errors.Is(err, postgres.ErrNotEmpty) {
+		t.Fatalf("a copy into a full database: %v", err)
+	}
+	if err := pg.CopyFrom(ctx, duck.DB(), postgres.CopyOptions{AllowNonEmpty: true}); err != nil {
+		t.Fatal(err)
+	}
+	if n := storetest.Count(t, pg, `SELECT count(*) FROM events`); n != events {
+		t.Fatalf("the second copy added events: %d, was %d", n, events)
+	}
+	compare("after a second copy")
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }

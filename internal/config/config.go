@@ -61,6 +61,25 @@ type Store struct {
 	DSN         string `yaml:"dsn"`    // postgres: connection string
 	MemoryLimit string `yaml:"memory_limit"`
 	Threads     int    `yaml:"threads"`
+	// postgres: the connection pool's size per node, the longest a
+	// statement may run, and how many days of raw events are kept (0:
+	// forever; older day partitions are dropped, the roll-ups stay).
+	MaxConns         int    `yaml:"max_conns"`
+	StatementTimeout string `yaml:"statement_timeout"`
+	RetentionDays    int    `yaml:"retention_days"`
+}
+
+// Defaults of the PostgreSQL store's options.
+const (
+	DefaultMaxConns         = 10
+	DefaultStatementTimeout = "60s"
+)
+
+// StatementTimeoutDuration is store.statement_timeout as a duration (0 if
+// it does not parse; Validate reports that).
+func (s Store) StatementTimeoutDuration() time.Duration {
+	d, _ := time.ParseDuration(s.StatementTimeout)
+	return d
 }
 
 // URL is a base URL of an upstream service.
@@ -138,6 +157,9 @@ func (c *Config) options() []option {
 		{flag: "dsn", env: "SHUYUAN_DSN", usage: "PostgreSQL connection string (store postgres)", str: &c.Store.DSN},
 		{flag: "memory-limit", env: "SHUYUAN_MEMORY_LIMIT", usage: "DuckDB memory limit (default 300MB), e.g. 1GB", str: &c.Store.MemoryLimit},
 		{flag: "threads", env: "SHUYUAN_THREADS", usage: "DuckDB threads (0: one per core)", integer: &c.Store.Threads},
+		{flag: "max-conns", env: "SHUYUAN_MAX_CONNS", usage: "PostgreSQL connections per node (default 10)", integer: &c.Store.MaxConns},
+		{flag: "statement-timeout", env: "SHUYUAN_STATEMENT_TIMEOUT", usage: "PostgreSQL statement timeout (default 60s)", str: &c.Store.StatementTimeout},
+		{flag: "retention-days", env: "SHUYUAN_RETENTION_DAYS", usage: "PostgreSQL: days of raw events kept (0: forever)", integer: &c.Store.RetentionDays},
 		{flag: "wechat-url", env: "SHUYUAN_WECHAT_URL", usage: "base URL of the WeChat API", str: &c.WeChat.BaseURL},
 		{flag: "youshu-url", env: "SHUYUAN_YOUSHU_URL", usage: "base URL of the Youshu upstream", str: &c.Youshu.BaseURL},
 		{flag: "max-body", env: "SHUYUAN_MAX_BODY", usage: "largest request body in bytes", int64: &c.Limits.MaxBodyBytes},
@@ -298,6 +320,14 @@ func (c *Config) defaults() {
 	if c.Store.Path == "" {
 		c.Store.Path = DefaultData
 	}
+	if c.Store.Driver == "postgres" {
+		if c.Store.MaxConns == 0 {
+			c.Store.MaxConns = DefaultMaxConns
+		}
+		if c.Store.StatementTimeout == "" {
+			c.Store.StatementTimeout = DefaultStatementTimeout
+		}
+	}
 	if c.Timezone == "" {
 		c.Timezone = tenant.DefaultTimezone
 	}
@@ -342,9 +372,23 @@ func (c *Config) Validate() error {
 		if c.Store.Path == "" {
 			bad("store.path", "required for driver duckdb")
 		}
+		if c.Store.RetentionDays != 0 {
+			bad("store.retention_days", "only the postgres driver drops old events; leave it 0 for duckdb")
+		}
 	case "postgres":
 		if c.Store.DSN == "" {
-			bad("store.dsn", "required for driver postgres")
+			bad("store.dsn", "required for driver postgres (or --dsn, SHUYUAN_DSN)")
+		} else if !strings.HasPrefix(c.Store.DSN, "postgres://") && !strings.HasPrefix(c.Store.DSN, "postgresql://") && !strings.Contains(c.Store.DSN, "=") {
+			bad("store.dsn", "must be a postgres:// URL or key=value connection string")
+		}
+		if c.Store.MaxConns < 1 {
+			bad("store.max_conns", "must be at least 1, got %d", c.Store.MaxConns)
+		}
+		if d, err := time.ParseDuration(c.Store.StatementTimeout); err != nil || d < time.Second {
+			bad("store.statement_timeout", "must be a duration of at least 1s (60s, 5m), got %q", c.Store.StatementTimeout)
+		}
+		if c.Store.RetentionDays < 0 {
+			bad("store.retention_days", "must not be negative (0 keeps every day)")
 		}
 	default:
 		bad("store.driver", "must be duckdb or postgres, got %q", c.Store.Driver)

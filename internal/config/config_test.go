@@ -97,6 +97,23 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+func TestPostgresDefaults(t *testing.T) {
+	c, _, err := config.Load("serve", []string{"--store", "postgres"}, env(map[string]string{
+		"SHUYUAN_ADMIN_KEY": "0123456789abcdef", "SHUYUAN_DSN": "postgres://shuyuan:secret@db:5432/shuyuan"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Store.MaxConns != 10 || c.Store.StatementTimeoutDuration() != time.Minute || c.Store.RetentionDays != 0 {
+		t.Errorf("postgres defaults: %+v", c.Store)
+	}
+	if dump := c.Dump(); strings.Contains(dump, "secret") || !strings.Contains(dump, "statement_timeout: 60s") {
+		t.Errorf("dump shows the password or not the effective timeout:\n%s", dump)
+	}
+}
+
 func TestBadConfig(t *testing.T) {
 	cases := []struct{ name, file, want string }{
 		{"unknown key", "admin_key: 0123456789abcdef\nadmin_kee: x\n", "field admin_kee not found"},
@@ -105,6 +122,10 @@ func TestBadConfig(t *testing.T) {
 		{"bad timezone", "admin_key: 0123456789abcdef\ntimezone: Mars/Olympus\n", "timezone: unknown time zone"},
 		{"bad driver", "admin_key: 0123456789abcdef\nstore: {driver: mysql}\n", "store.driver: must be duckdb or postgres"},
 		{"postgres without dsn", "admin_key: 0123456789abcdef\nstore: {driver: postgres}\n", "store.dsn: required"},
+		{"postgres dsn not a dsn", "admin_key: 0123456789abcdef\nstore: {driver: postgres, dsn: 'localhost'}\n", "store.dsn: must be a postgres:// URL"},
+		{"postgres bad timeout", "admin_key: 0123456789abcdef\nstore: {driver: postgres, dsn: 'postgres://x/y', statement_timeout: 5}\n", "store.statement_timeout: must be a duration"},
+		{"postgres bad pool", "admin_key: 0123456789abcdef\nstore: {driver: postgres, dsn: 'postgres://x/y', max_conns: -2}\n", "store.max_conns: must be at least 1"},
+		{"retention on duckdb", "admin_key: 0123456789abcdef\nstore: {retention_days: 30}\n", "store.retention_days: only the postgres driver"},
 		{"app without token", "admin_key: 0123456789abcdef\napps: [{id: a}]\n", "apps[0].sdk_token: required"},
 		{"bad app id", "admin_key: 0123456789abcdef\napps: [{id: 'A B', sdk_token: tokentoken}]\n", "apps[0].id: must be"},
 		{"duplicate token", "admin_key: 0123456789abcdef\napps: [{id: a, sdk_token: tokentoken}, {id: b, sdk_token: tokentoken}]\n", "apps[1].sdk_token: already used by apps[0]"},

@@ -31,3 +31,13 @@ func ReadAppState(ctx context.Context, db *sql.DB, app, key string) (string, boo
 	}
 	return v, true, nil
 }
+
+// HasEvents implements EventStore.HasEvents over db.
+func HasEvents(ctx context.Context, db *sql.DB, app string) (bool, error) {
+	var found bool
+	err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE $1 = '' OR app_id = $1)`, app).Scan(&found)
+	if err != nil {
+		return false, fmt.Errorf("%w: look for events: %w", ErrUnavailable, err)
+	}
+	return found, nil
+}

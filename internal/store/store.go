@@ -64,6 +64,9 @@ type EventStore interface {
 	// in the same transaction. Either every batch is committed or none is.
 	WriteEvents(ctx context.Context, batches []*EventBatch) ([]EventResult, error)
 
+	// HasEvents tells whether any event of app is stored ("" for any app).
+	HasEvents(ctx context.Context, app string) (bool, error)
+
 	// SetEventHook installs the hook WriteEvents runs before it commits (nil
 	// removes it). Set it before the first write; it is not synchronised
 	// with writes in flight.

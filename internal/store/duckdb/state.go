@@ -44,3 +44,8 @@ func (s *Store) UseNonce(ctx context.Context, app, nonce string, now, expires ti
 	}
 	return fresh, nil
 }
+
+// HasEvents implements store.EventStore.
+func (s *Store) HasEvents(ctx context.Context, app string) (bool, error) {
+	return store.HasEvents(ctx, s.db, app)
+}

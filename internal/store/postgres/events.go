@@ -58,10 +58,8 @@ func eventRow(app string, recv, ts time.Time, e *event.Event, seq int64) []any {
 // shared lock the roll-up barrier waits for (rollups.go).
 func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([]store.EventResult, error) {
 	f := store.PlanFlush(batches, &s.known)
-	if len(f.Events) > 0 {
-		if err := s.ensurePartitions(ctx, f.MinTS, f.MaxTS); err != nil {
-			return nil, fmt.Errorf("write %d batches: %w", len(batches), err)
-		}
+	if err := s.ensureDays(ctx, flushDays(f)); err != nil {
+		return nil, fmt.Errorf("write %d batches: %w", len(batches), err)
 	}
 	err := s.writeFlush(ctx, f)
 	if isNoPartition(err) {
@@ -71,7 +69,7 @@ func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([
 		s.parts = map[int64]bool{}
 		s.partsMu.Unlock()
 		if err = s.loadPartitions(ctx); err == nil {
-			if err = s.ensurePartitions(ctx, f.MinTS, f.MaxTS); err == nil {
+			if err = s.ensureDays(ctx, flushDays(f)); err == nil {
 				f = store.PlanFlush(batches, &s.known)
 				err = s.writeFlush(ctx, f)
 			}
@@ -82,6 +80,26 @@ func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([
 	}
 	s.known.Remember(f)
 	return f.Finish(), nil
+}
+
+// flushDays are the UTC days of the flush's events: only those get a
+// partition, not every day between an old event and today.
+func flushDays(f *store.Flush) []int64 {
+	if len(f.Events) == 0 || unixDay(f.MinTS) == unixDay(f.MaxTS) {
+		if len(f.Events) == 0 {
+			return nil
+		}
+		return []int64{unixDay(f.MinTS)}
+	}
+	seen := map[int64]bool{}
+	var days []int64
+	for _, e := range f.Events {
+		if d := unixDay(e.TS); !seen[d] {
+			seen[d] = true
+			days = append(days, d)
+		}
+	}
+	return days
 }
 
 func isNoPartition(err error) bool {

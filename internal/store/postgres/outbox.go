@@ -292,3 +292,8 @@ func (s *Store) UseNonce(ctx context.Context, app, nonce string, now, expires ti
 	}
 	return len(got) == 1, nil
 }
+
+// HasEvents implements store.EventStore.
+func (s *Store) HasEvents(ctx context.Context, app string) (bool, error) {
+	return store.HasEvents(ctx, s.db, app)
+}

@@ -49,9 +49,18 @@ func (s *Store) loadPartitions(ctx context.Context) error {
 // makes nodes creating the same day at once harmless. An event for a day
 // without a partition therefore never fails: its flush creates it first.
 func (s *Store) ensurePartitions(ctx context.Context, from, to time.Time) error {
+	var days []int64
+	for d := unixDay(from); d <= unixDay(to); d++ {
+		days = append(days, d)
+	}
+	return s.ensureDays(ctx, days)
+}
+
+// ensureDays is ensurePartitions for the given days (Unix days).
+func (s *Store) ensureDays(ctx context.Context, days []int64) error {
 	var missing []int64
 	s.partsMu.Lock()
-	for d := unixDay(from); d <= unixDay(to); d++ {
+	for _, d := range days {
 		if !s.parts[d] {
 			missing = append(missing, d)
 		}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -140,14 +141,24 @@ func where(c *pgx.ConnConfig) string {
 	return net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port))) + "/" + c.Database
 }
 
-// unwrapConnect keeps the server's or the network's own words.
+// unwrapConnect keeps the server's or the network's own words, on one
+// line: pgconn joins the error of every address and TLS mode it tried.
 func unwrapConnect(err error) error {
 	var ce *pgconn.ConnectError
 	if errors.As(err, &ce) && ce.Unwrap() != nil {
-		return ce.Unwrap()
+		err = ce.Unwrap()
 	}
-	return err
+	return firstLine{err}
 }
+
+type firstLine struct{ err error }
+
+func (f firstLine) Error() string {
+	msg, _, _ := strings.Cut(f.err.Error(), "\n")
+	return msg
+}
+
+func (f firstLine) Unwrap() error { return f.err }
 
 // prepareConn creates the session's staging tables, once per connection:
 // a flush copies into them and they empty themselves at every commit.

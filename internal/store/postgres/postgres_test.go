@@ -1,0 +1,255 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shuyuan-dev/shuyuan/internal/event"
+	"github.com/shuyuan-dev/shuyuan/internal/store"
+	"github.com/shuyuan-dev/shuyuan/internal/store/postgres"
+	"github.com/shuyuan-dev/shuyuan/internal/store/storetest"
+)
+
+func open(t *testing.T, dsn string, opt postgres.Options) *postgres.Store {
+	t.Helper()
+	st, err := postgres.Open(context.Background(), dsn, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func write(t *testing.T, st store.Store, recv time.Time, evs ...event.Event) store.EventResult {
+	t.Helper()
+	res, err := st.WriteEvents(context.Background(), []*store.EventBatch{{AppID: "a", ReceivedAt: recv, Events: evs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res[0]
+}
+
+// An event of a day that has no partition yet (an SDK queue held it for
+// weeks, or its clock is off) is stored: its flush creates the partition.
+func TestEventOnDayWithoutPartition(t *testing.T) {
+	st := storetest.OpenPostgres(t)
+	old := time.Date(2024, 2, 29, 23, 59, 59, 0, time.UTC)
+	if res := write(t, st, time.Now(), storetest.SearchEvent(t, "T", old.UnixMilli(), "x", "o1")); res.Accepted != 1 {
+		t.Fatalf("%+v", res)
+	}
+	if n := storetest.Count(t, st, `SELECT count(*) FROM events_20240229`); n != 1 {
+		t.Fatalf("partition of 2024-02-29 holds %d events", n)
+	}
+}
+
+// Retention drops whole partitions past the kept days; the roll-ups keep
+// their aggregates and new days keep their partitions.
+func TestRetentionDropsOldPartitions(t *testing.T) {
+	dsn := storetest.NewPostgresDatabase(t)
+	st := open(t, dsn, postgres.Options{RetentionDays: 30})
+	now := time.Now().UTC()
+	old, recent := now.AddDate(0, 0, -40), now.AddDate(0, 0, -2)
+	write(t, st, now, storetest.SearchEvent(t, "T", old.UnixMilli(), "x", "o1"), storetest.SearchEvent(t, "T", recent.UnixMilli(), "y", "o1"))
+	if err := st.RollUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	dropped, err := st.Maintain(context.Background(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "events_" + old.Format("20060102")
+	if len(dropped) != 1 || dropped[0] != want {
+		t.Fatalf("dropped %v, want [%s]", dropped, want)
+	}
+	if n := storetest.Count(t, st, `SELECT count(*) FROM events`); n != 1 {
+		t.Fatalf("%d events left, want the recent one", n)
+	}
+	if n := storetest.Count(t, st, `SELECT coalesce(sum(events), 0) FROM rollup_event_types`); n != 2 {
+		t.Fatalf("roll-ups hold %d events, want both still", n)
+	}
+	ahead := "events_" + now.AddDate(0, 0, 7).Format("20060102")
+	if n := storetest.Count(t, st, `SELECT count(*) FROM pg_class WHERE relname = $1`, ahead); n != 1 {
+		t.Fatalf("no partition %s a week ahead", ahead)
+	}
+	// An event of a dropped day that arrives late is stored again, on a
+	// partition made for it (another node may still think it exists).
+	other := open(t, dsn, postgres.Options{})
+	if res := write(t, other, now, storetest.SearchEvent(t, "T", old.Add(time.Minute).UnixMilli(), "z", "o1")); res.Accepted != 1 {
+		t.Fatalf("late event: %+v", res)
+	}
+}
+
+// Nodes starting together on a fresh database apply each migration once.
+func TestMigrationsOnceAcrossNodes(t *testing.T) {
+	dsn := storetest.NewPostgresDatabase(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			st, err := postgres.Open(context.Background(), dsn, postgres.Options{MaxConns: 2})
+			if err != nil {
+				errs <- err
+				return
+			}
+			st.Close()
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	st := open(t, dsn, postgres.Options{})
+	if n := storetest.Count(t, st, `SELECT count(*) - count(DISTINCT version) FROM schema_migrations`); n != 0 {
+		t.Fatalf("%d migrations applied twice", n)
+	}
+	if n := storetest.Count(t, st, `SELECT count(*) FROM rollup_state`); n != 1 {
+		t.Fatalf("%d roll-up states", n)
+	}
+}
+
+// A node with an older binary refuses a schema a newer one migrated.
+func TestOlderBinaryRefusesNewerSchema(t *testing.T) {
+	dsn := storetest.NewPostgresDatabase(t)
+	st := open(t, dsn, postgres.Options{})
+	if _, err := st.DB().Exec(`INSERT INTO schema_migrations VALUES (999, 'future', now())`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := postgres.Open(context.Background(), dsn, postgres.Options{})
+	if !errors.Is(err, store.ErrSchemaNewer) || !strings.Contains(err.Error(), "schema version 999") {
+		t.Fatalf("open: %v", err)
+	}
+}
+
+// A wrong DSN or an unreachable server fails at start with one line that
+// says which.
+func TestOpenFailsClearly(t *testing.T) {
+	storetest.SkipWithoutPostgres(t)
+	_, err := postgres.Open(context.Background(), "postgres://postgres@127.0.0.1:1/shuyuan", postgres.Options{})
+	if err == nil || !strings.HasPrefix(err.Error(), "cannot reach PostgreSQL at 127.0.0.1:1/shuyuan: ") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("unreachable: %q", err)
+	}
+	_, err = postgres.Open(context.Background(), "postgres://postgres@127.0.0.1:5432/shuyuan?sslmode=bogus", postgres.Options{})
+	if err == nil || !strings.HasPrefix(err.Error(), "store.dsn: ") {
+		t.Fatalf("bad dsn: %v", err)
+	}
+}
+
+// proxy forwards TCP connections to target until cut.
+type proxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+}
+
+func startProxy(t *testing.T, addr, target string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, target: target}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go func() { io.Copy(u, c); u.Close() }()
+			go func() { io.Copy(c, u); c.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *proxy) cut() {
+	p.ln.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// A server that goes away makes writes fail with a retryable error and
+// Ping fail, nothing half-written; once it is back, both work again.
+func TestServerGoesAway(t *testing.T) {
+	dsn := storetest.NewPostgresDatabase(t)
+	p := startProxy(t, "127.0.0.1:0", "127.0.0.1:5432")
+	addr := p.ln.Addr().String()
+	proxied := strings.Replace(dsn, "127.0.0.1:5432", addr, 1)
+	if proxied == dsn {
+		t.Skip("SHUYUAN_TEST_POSTGRES is not 127.0.0.1:5432; this test proxies that address")
+	}
+	st := open(t, proxied, postgres.Options{})
+	ctx := context.Background()
+	write(t, st, time.Now(), storetest.SearchEvent(t, "T", 1795373591817, "x", "o1"))
+	p.cut()
+	_, err := st.WriteEvents(ctx, []*store.EventBatch{{AppID: "a", ReceivedAt: time.Now(), Events: []event.Event{storetest.SearchEvent(t, "T", 1795373591818, "y", "o1")}}})
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("write while away: %v, want ErrUnavailable", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := st.Ping(pctx); err == nil {
+		t.Fatal("ping while away")
+	}
+	p = startProxy(t, addr, "127.0.0.1:5432")
+	defer p.cut()
+	var res store.EventResult
+	for range 50 { // the pool drops its dead connections as it meets them
+		r, err := st.WriteEvents(ctx, []*store.EventBatch{{AppID: "a", ReceivedAt: time.Now(), Events: []event.Event{storetest.SearchEvent(t, "T", 1795373591818, "y", "o1")}}})
+		if err == nil {
+			res = r[0]
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if res.Accepted != 1 {
+		t.Fatalf("after the server came back: %+v", res)
+	}
+	if err := st.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := storetest.Count(t, st, `SELECT count(*) FROM events`); n != 2 {
+		t.Fatalf("%d events, want 2", n)
+	}
+}
+
+// Two nodes storing the same upload at once (an SDK re-send landing on
+// another node) store it once, timed or not.
+func TestTwoNodesSameUpload(t *testing.T) {
+	dsn := storetest.NewPostgresDatabase(t)
+	a, b := open(t, dsn, postgres.Options{}), open(t, dsn, postgres.Options{})
+	evs := []event.Event{storetest.SearchEvent(t, "T", 1795373591817, "x", "o1"), storetest.UntimedEvent(t, "T", "w", "o1")}
+	for round := range 20 {
+		var wg sync.WaitGroup
+		results := make([]store.EventResult, 2)
+		for i, st := range []*postgres.Store{a, b} {
+			wg.Go(func() { results[i] = write(t, st, time.Now(), evs...) })
+		}
+		wg.Wait()
+		if got := results[0].Accepted + results[1].Accepted; (round == 0 && got != 2) || (round > 0 && got != 0) {
+			t.Fatalf("round %d: accepted %+v", round, results)
+		}
+	}
+	if n := storetest.Count(t, a, `SELECT count(*) FROM events`); n != 2 {
+		t.Fatalf("%d events stored, want 2", n)
+	}
+}
