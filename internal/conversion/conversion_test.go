@@ -28,8 +28,10 @@ const (
 	click3 = "wx03uxqfwz22ubsa00"
 )
 
-func TestPaidOrderReportedOnce(t *testing.T) {
-	r := newRig(t, rigOptions{})
+func TestPaidOrderReportedOnce(t *testing.T) { storetest.Each(t, testPaidOrderReportedOnce) }
+
+func testPaidOrderReportedOnce(t *testing.T, so storetest.Opener) {
+	r := newRig(t, rigOptions{store: so})
 	r.visit(shopApp, "o-alice", click1, "20966864", t0)
 	paidAt := t0.Add(2 * time.Hour)
 	r.clock.Set(paidAt.Add(time.Minute))
@@ -99,11 +101,13 @@ func TestSeveralTouchesLastOneWins(t *testing.T) {
 	}
 }
 
-func TestSDKPaidOrdersAndLeads(t *testing.T) {
+func TestSDKPaidOrdersAndLeads(t *testing.T) { storetest.Each(t, testSDKPaidOrdersAndLeads) }
+
+func testSDKPaidOrdersAndLeads(t *testing.T, so storetest.Opener) {
 	a := shop()
 	a.DataAPIAppID, a.DataAPISecret = "", ""
 	a.Ads = tenant.Ads{LeadEvent: "submit_lead", LeadAction: wxads.ActionConfirmEffectiveLeads, SendOuterActionID: true}
-	r := newRig(t, rigOptions{apps: []*tenant.App{a}})
+	r := newRig(t, rigOptions{store: so, apps: []*tenant.App{a}})
 	r.clock.Set(t0.Add(time.Hour))
 	launch := r.event("o-alice", event.AppLaunch, t0)
 	launch.GdtVid, launch.AdInfo = click1, "20966864."+click1+".0.0"
@@ -155,11 +159,13 @@ func TestAppsWithoutWeChatTakeNoPart(t *testing.T) {
 // the fake knows. Every conversion ends up at the fake exactly once; the
 // dead letters are exactly the actions of calls refused for good; a replay
 // once the faults are gone delivers them, still once each.
-func TestFaultsEveryConversionOnce(t *testing.T) {
+func TestFaultsEveryConversionOnce(t *testing.T) { storetest.Each(t, testFaultsEveryConversionOnce) }
+
+func testFaultsEveryConversionOnce(t *testing.T, so storetest.Opener) {
 	tp := &tap{}
 	a := shop()
 	a.Ads.RetryBudget = 365 * 24 * time.Hour // the daily-quota fault waits for GMT+8 midnight, maybe several times
-	r := newRig(t, rigOptions{
+	r := newRig(t, rigOptions{store: so,
 		apps:    []*tenant.App{a},
 		handler: tp.wrap,
 		// Smaller batches than the 50 allowed: more calls, more faults.
@@ -299,10 +305,12 @@ func TestFaultsEveryConversionOnce(t *testing.T) {
 	check("after replay", true)
 }
 
-func TestRetryBudgetAndReplay(t *testing.T) {
+func TestRetryBudgetAndReplay(t *testing.T) { storetest.Each(t, testRetryBudgetAndReplay) }
+
+func testRetryBudgetAndReplay(t *testing.T, so storetest.Opener) {
 	a := shop()
 	a.Ads.RetryBudget = time.Hour
-	r := newRig(t, rigOptions{apps: []*tenant.App{a}})
+	r := newRig(t, rigOptions{store: so, apps: []*tenant.App{a}})
 	ctx := context.Background()
 	if _, _, err := r.svc.EnsureDataSource(ctx, shopApp); err != nil {
 		t.Fatal(err)
@@ -385,13 +393,17 @@ func TestBatchRefusedForOneActionIsSplit(t *testing.T) {
 // app's WeChat calls hang, the other app's conversions are delivered all
 // the same.
 func TestFailingAccountDoesNotStallAnother(t *testing.T) {
+	storetest.Each(t, testFailingAccountDoesNotStallAnother)
+}
+
+func testFailingAccountDoesNotStallAnother(t *testing.T, so storetest.Opener) {
 	stuck, free := shop(), shop()
 	stuck.ID, stuck.WxAppID, stuck.SDKToken, stuck.DataAPIAppID = "stuck", "wxstuck0000000001", "stuck-sdk-token", "stuck-data"
 	free.ID, free.WxAppID, free.SDKToken, free.DataAPIAppID = "free", "wxfree00000000001", "free-sdk-token", "free-data"
 	release := make(chan struct{})
 	delivered := make(chan string, 16)
 	var stuckSet atomic.Int64
-	r := newRig(t, rigOptions{
+	r := newRig(t, rigOptions{store: so,
 		apps: []*tenant.App{stuck, free},
 		handler: func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

@@ -21,7 +21,6 @@ import (
 	"github.com/shuyuan-dev/shuyuan/internal/conversion"
 	"github.com/shuyuan-dev/shuyuan/internal/event"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
-	"github.com/shuyuan-dev/shuyuan/internal/store/duckdb"
 	"github.com/shuyuan-dev/shuyuan/internal/store/storetest"
 	"github.com/shuyuan-dev/shuyuan/internal/tenant"
 	"github.com/shuyuan-dev/shuyuan/internal/wxads"
@@ -45,7 +44,7 @@ type rig struct {
 	clock   *wxfake.Clock
 	fake    *wxfake.Server
 	hs      *httptest.Server
-	st      *duckdb.Store
+	st      store.Store
 	apps    *tenant.Registry
 	svc     *conversion.Service
 	worker  *conversion.Worker
@@ -63,6 +62,8 @@ type rigOptions struct {
 	handler func(http.Handler) http.Handler
 	// realClock runs the fake and the service on time.Now (benchmarks).
 	realClock bool
+	// store opens the rig's store (default: the embedded one).
+	store storetest.Opener
 }
 
 // shop is the default app: orders from the backend, outer_action_id on.
@@ -105,7 +106,10 @@ func newRig(t testing.TB, o rigOptions) *rig {
 	if r.apps, err = tenant.NewRegistry(apps); err != nil {
 		t.Fatal(err)
 	}
-	r.st = storetest.Open(t)
+	if o.store.Open == nil {
+		o.store = storetest.DuckDB
+	}
+	r.st = o.store.Open(t)
 	r.svc = conversion.NewService(r.st, r.apps, conversion.Options{
 		BaseURL: r.hs.URL, HTTPClient: r.hs.Client(), Now: now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),

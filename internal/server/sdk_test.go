@@ -20,7 +20,6 @@ import (
 	"github.com/shuyuan-dev/shuyuan/internal/collect"
 	"github.com/shuyuan-dev/shuyuan/internal/server"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
-	"github.com/shuyuan-dev/shuyuan/internal/store/duckdb"
 	"github.com/shuyuan-dev/shuyuan/internal/store/storetest"
 	"github.com/shuyuan-dev/shuyuan/internal/tenant"
 )
@@ -35,7 +34,7 @@ const (
 
 // sdkEnv is the real server over a real DuckDB store, on a loopback port.
 type sdkEnv struct {
-	st      *duckdb.Store
+	st      store.Store
 	writer  *store.Writer
 	metrics *server.Metrics
 	url     string
@@ -45,12 +44,18 @@ type sdkEnv struct {
 // newSDKEnv serves the app sdkTestApp (token sdkTestToken) plus extra apps.
 func newSDKEnv(t *testing.T, extra ...*tenant.App) *sdkEnv {
 	t.Helper()
+	return newSDKEnvOn(t, storetest.DuckDB, extra...)
+}
+
+// newSDKEnvOn is newSDKEnv on a store of o.
+func newSDKEnvOn(t *testing.T, o storetest.Opener, extra ...*tenant.App) *sdkEnv {
+	t.Helper()
 	apps := append([]*tenant.App{{ID: sdkTestApp, Name: "Shop", SDKToken: sdkTestToken}}, extra...)
 	tenants, err := tenant.NewRegistry(apps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &sdkEnv{st: storetest.Open(t)}
+	e := &sdkEnv{st: o.Open(t)}
 	e.writer = store.NewWriter(e.st, store.WriterOptions{OnCommit: func(n int, took time.Duration, res []store.EventResult, err error) {
 		e.metrics.ObserveCommit(n, took, res, err)
 	}})
@@ -396,7 +401,11 @@ func sdkCapturedUploads(t *testing.T) (bodies [][]byte, events int) {
 // way encrypt:true does, are stored; the same uploads again (new keys, as
 // the SDK would use) are recognised as re-sends and stored once.
 func TestSDKEncryptedCaptureStoredOnce(t *testing.T) {
-	e := newSDKEnv(t)
+	storetest.Each(t, testSDKEncryptedCaptureStoredOnce)
+}
+
+func testSDKEncryptedCaptureStoredOnce(t *testing.T, o storetest.Opener) {
+	e := newSDKEnvOn(t, o)
 	bodies, want := sdkCapturedUploads(t)
 	send := func(round int) {
 		for i, b := range bodies {
@@ -429,8 +438,10 @@ func TestSDKEncryptedCaptureStoredOnce(t *testing.T) {
 // TestSDKSameUploadTwice: a re-send of the exact same body, and a re-send
 // with new log_ids and a newer context (what the SDK really does), are
 // stored once.
-func TestSDKSameUploadTwice(t *testing.T) {
-	e := newSDKEnv(t)
+func TestSDKSameUploadTwice(t *testing.T) { storetest.Each(t, testSDKSameUploadTwice) }
+
+func testSDKSameUploadTwice(t *testing.T, o storetest.Opener) {
+	e := newSDKEnvOn(t, o)
 	evs := []any{e.goodEvent(), e.goodEvent(), e.goodEvent()}
 	body := sdkJSON(t, evs)
 	for i := 0; i < 2; i++ {
