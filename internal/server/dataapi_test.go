@@ -234,7 +234,7 @@ func testDataAPIAddOrderStoresEverything(t *testing.T, st store.Store) {
 	if e.st.Dialect() == "postgres" {
 		member = `CAST(raw AS jsonb)->'express_info'->>'receiver_name'`
 	}
-	if err := e.st.DB().QueryRow(`SELECT `+member+` FROM orders WHERE external_order_id = 'full-1'`).Scan(&receiver); err != nil || receiver != "Li Lei" {
+	if err := e.st.DB().QueryRow(`SELECT ` + member + ` FROM orders WHERE external_order_id = 'full-1'`).Scan(&receiver); err != nil || receiver != "Li Lei" {
 		t.Errorf("raw.express_info.receiver_name = %q, %v", receiver, err)
 	}
 	if n := e.count(t, `SELECT count(*) FROM order_goods WHERE external_order_id = 'full-1'`); n != 3 {
