@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,40 +42,6 @@ func newAds(st store.Store, tenants *tenant.Registry, baseURL string, reg promet
 		m = conversion.NewMetrics(reg, svc)
 	}
 	return &ads{svc: svc, worker: conversion.NewWorker(svc, conversion.WorkerOptions{Metrics: m})}, nil
-}
-
-// task is one piece of background work: run works until ctx ends and
-// returns once what it has in flight is finished and recorded.
-type task struct {
-	name string
-	run  func(ctx context.Context)
-}
-
-// background is the server's background work, declared in one place
-// (serve) and stopped together on shutdown.
-type background struct {
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	log    *slog.Logger
-}
-
-func startBackground(log *slog.Logger, tasks ...task) *background {
-	ctx, cancel := context.WithCancel(context.Background())
-	b := &background{cancel: cancel, log: log}
-	for _, t := range tasks {
-		b.wg.Go(func() {
-			log.Info("background task started", "task", t.name)
-			t.run(ctx)
-			log.Info("background task stopped", "task", t.name)
-		})
-	}
-	return b
-}
-
-// stop ends every task and waits for their work in flight.
-func (b *background) stop() {
-	b.cancel()
-	b.wg.Wait()
 }
 
 // demoWxSecret is the demo app's WeChat secret, known to the in-process

@@ -16,6 +16,7 @@ import (
 
 	"github.com/shuyuan-dev/shuyuan/internal/collect"
 	"github.com/shuyuan-dev/shuyuan/internal/config"
+	"github.com/shuyuan-dev/shuyuan/internal/cron"
 	"github.com/shuyuan-dev/shuyuan/internal/order"
 	"github.com/shuyuan-dev/shuyuan/internal/server"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
@@ -45,7 +46,7 @@ func newLogger(level string) *slog.Logger {
 
 // openStore opens the configured store and returns the background upkeep
 // it needs, if any.
-func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, []task, error) {
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, []cron.Task, error) {
 	switch cfg.Store.Driver {
 	case "duckdb":
 		st, err := duckdb.Open(ctx, cfg.Store.Path, duckdb.Options{
@@ -60,33 +61,17 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store
 		if err != nil {
 			return nil, nil, err
 		}
-		upkeep := task{"event partitions and retention", func(ctx context.Context) {
-			every(ctx, time.Hour, func() {
+		upkeep := cron.Task{Name: "event partitions and retention", Period: time.Hour, Jitter: time.Minute, Elected: true,
+			Run: func(ctx context.Context) error {
 				dropped, err := st.Maintain(ctx, time.Now())
-				if err != nil {
-					log.Error("event partitions", "error", err)
-				} else if len(dropped) > 0 {
+				if len(dropped) > 0 {
 					log.Info("dropped event partitions past the retention", "partitions", dropped)
 				}
-			})
-		}}
-		return st, []task{upkeep}, nil
+				return err
+			}}
+		return st, []cron.Task{upkeep}, nil
 	}
 	return nil, nil, fmt.Errorf("store.driver %q: must be duckdb or postgres", cfg.Store.Driver)
-}
-
-// every runs f now and then every period until ctx ends.
-func every(ctx context.Context, period time.Duration, f func()) {
-	t := time.NewTicker(period)
-	defer t.Stop()
-	for {
-		f()
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // rollupPeriod is how often the roll-ups catch up with the events (see
@@ -169,12 +154,21 @@ func serve(args []string) error {
 	log.Info("listening", "addr", ln.Addr().String(), "store", cfg.Store.Driver, "apps", len(tenants.Apps()))
 	// Background work, all of it: stopped (and flushed) after the last
 	// request and before the writer and the store close.
-	tasks := []task{{"ads outbox delivery", adsLoop.worker.Run}}
-	tasks = append(tasks, task{"roll-ups", func(ctx context.Context) {
-		store.RollUpEvery(ctx, st, rollupPeriod, func(err error) { log.Error("roll up events", "error", err) })
-	}})
-	tasks = append(tasks, upkeep...)
-	bg := startBackground(log, tasks...)
+	// Tasks every node runs, and tasks elected to run once across the nodes
+	// that share a store (on the embedded store, this process is every node).
+	tasks := append([]cron.Task{
+		{Name: "ads outbox delivery", Loop: adsLoop.worker.Run},
+		{Name: "wechat token refresh", Period: time.Second, Run: func(ctx context.Context) error {
+			adsLoop.svc.RefreshTokens(ctx)
+			return nil
+		}},
+		{Name: "roll-ups", Period: rollupPeriod, Elected: true, Run: st.RollUp},
+	}, upkeep...)
+	bg, err := cron.New(st.Lead, reg, log, tasks...)
+	if err != nil {
+		return err
+	}
+	bg.Start()
 	if cfg.Demo {
 		if err := runDemo(ctx, cfg, tenants, st, w, ln.Addr().String(), log); err != nil {
 			log.Error("demo", "error", err)
@@ -195,7 +189,7 @@ func serve(args []string) error {
 	if err := hs.Shutdown(sctx); err != nil {
 		log.Error("shutdown", "error", err)
 	}
-	bg.stop()
+	bg.Stop()
 	return nil
 }
 

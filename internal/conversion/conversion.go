@@ -124,7 +124,6 @@ type Service struct {
 // wxApp is an app's token source and marketing client.
 type wxApp struct {
 	tokens *wxads.TokenSource
-	cache  *wxads.MemoryStore // the tokens' cache, read for expires_in
 	client *wxads.Client
 }
 
@@ -187,10 +186,12 @@ func (s *Service) app(appID string) (*tenant.App, *wxApp, error) {
 		return a, nil, fmt.Errorf("%w: app %s needs wx_appid and wx_secret (or %s) to call WeChat",
 			ErrNotConfigured, appID, "SHUYUAN_APP_<ID>_WX_SECRET")
 	}
-	cache := wxads.NewMemoryStore()
+	// The token lives in the store and one process (of all that share it)
+	// is its refresher: every node answers the same token, and one fetch
+	// serves them all.
 	ts, err := wxads.NewTokenSource(wxads.TokenConfig{
 		AppID: a.WxAppID, Secret: a.WxSecret, BaseURL: s.opt.BaseURL, HTTPClient: s.opt.HTTPClient,
-		Now: s.now, Classic: a.Ads.ClassicToken, Store: cache,
+		Now: s.now, Classic: a.Ads.ClassicToken, Store: tokenStore{s.st}, Elector: tokenElector{s.st},
 	})
 	if err != nil {
 		return a, nil, fmt.Errorf("app %s: token source: %w", appID, err)
@@ -199,9 +200,60 @@ func (s *Service) app(appID string) (*tenant.App, *wxApp, error) {
 	if err != nil {
 		return a, nil, fmt.Errorf("app %s: marketing client: %w", appID, err)
 	}
-	w := &wxApp{tokens: ts, cache: cache, client: c}
+	w := &wxApp{tokens: ts, client: c}
 	s.wx[appID] = w
 	return a, w, nil
+}
+
+// tokenStore keeps the tokens in the store (wxads.Store).
+type tokenStore struct{ st Store }
+
+func (t tokenStore) Load(ctx context.Context, appID string) (wxads.Token, bool, error) {
+	v, ok, err := t.st.LoadToken(ctx, appID)
+	return wxads.Token(v), ok, err
+}
+
+func (t tokenStore) Save(ctx context.Context, appID string, v wxads.Token) error {
+	return t.st.SaveToken(ctx, appID, store.Token(v))
+}
+
+func (t tokenStore) CompareAndDelete(ctx context.Context, appID, value string) (bool, error) {
+	return t.st.DeleteTokenIf(ctx, appID, value)
+}
+
+// tokenElector elects the token refresher of an app among the processes
+// that share the store (wxads.Elector): the store's role "token <appid>",
+// held by the process, whichever of its sources asks.
+type tokenElector struct{ st Store }
+
+func (e tokenElector) Lead(ctx context.Context, appID, _ string) (bool, error) {
+	return e.st.Lead(ctx, "token "+appID)
+}
+
+// RefreshTokens is one round of the token refreshers' upkeep (wxads
+// KeepFresh) for every app that calls WeChat: the process that holds an
+// app's refresher role fetches its token when it is due, so that the
+// others, waiting, get it. It returns how many it fetched; errors are
+// logged.
+func (s *Service) RefreshTokens(ctx context.Context) int {
+	n := 0
+	for _, a := range s.apps.Apps() {
+		if !Enabled(a) || a.WxSecret == "" {
+			continue
+		}
+		_, wx, err := s.app(a.ID)
+		if err != nil {
+			continue
+		}
+		fetched, err := wx.tokens.KeepFresh(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("keep the WeChat token fresh", "app", a.ID, "error", err)
+		}
+		if fetched {
+			n++
+		}
+	}
+	return n
 }
 
 // Errors of the service, matched with errors.Is.

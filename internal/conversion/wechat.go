@@ -113,7 +113,7 @@ func (s *Service) Token(ctx context.Context, app string) (string, time.Time, err
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	t, ok, err := wx.cache.Load(ctx, wx.tokens.AppID())
+	t, ok, err := s.st.LoadToken(ctx, wx.tokens.AppID())
 	if err != nil || !ok || t.Value != tok {
 		// Replaced in between: the platform's lifetime is unknown here,
 		// but the token was current a moment ago.

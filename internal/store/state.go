@@ -41,3 +41,29 @@ func HasEvents(ctx context.Context, db *sql.DB, app string) (bool, error) {
 	}
 	return found, nil
 }
+
+// The token statements, the same in both dialects.
+const (
+	loadTokenSQL = `SELECT value, fetched_at, expires_at, refresh_at FROM wx_tokens WHERE wx_appid = $1`
+	// SaveTokenSQL upserts a token: $1 appid, $2 value, $3 fetched, $4
+	// expires, $5 refresh.
+	SaveTokenSQL = `INSERT INTO wx_tokens (wx_appid, value, fetched_at, expires_at, refresh_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (wx_appid) DO UPDATE SET value = excluded.value, fetched_at = excluded.fetched_at,
+			expires_at = excluded.expires_at, refresh_at = excluded.refresh_at`
+	// DeleteTokenSQL drops a token if its value is still $2.
+	DeleteTokenSQL = `DELETE FROM wx_tokens WHERE wx_appid = $1 AND value = $2 RETURNING 1`
+)
+
+// LoadToken implements StateStore.LoadToken over db.
+func LoadToken(ctx context.Context, db *sql.DB, wxAppID string) (Token, bool, error) {
+	var t Token
+	err := db.QueryRowContext(ctx, loadTokenSQL, wxAppID).Scan(&t.Value, &t.FetchedAt, &t.ExpiresAt, &t.RefreshAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Token{}, false, nil
+	}
+	if err != nil {
+		return Token{}, false, fmt.Errorf("%w: read the token of %s: %w", ErrUnavailable, wxAppID, err)
+	}
+	t.FetchedAt, t.ExpiresAt, t.RefreshAt = t.FetchedAt.UTC(), t.ExpiresAt.UTC(), t.RefreshAt.UTC()
+	return t, true, nil
+}

@@ -99,6 +99,32 @@ type StateStore interface {
 	// was fresh: not recorded before, or recorded with an expiry not after
 	// now. Concurrent calls with one nonce get fresh=true once.
 	UseNonce(ctx context.Context, app, nonce string, now, expires time.Time) (fresh bool, err error)
+
+	// LoadToken reads the WeChat access token kept for a WeChat appid.
+	LoadToken(ctx context.Context, wxAppID string) (t Token, ok bool, err error)
+	// SaveToken replaces the token kept for a WeChat appid.
+	SaveToken(ctx context.Context, wxAppID string, t Token) error
+	// DeleteTokenIf drops the token kept for a WeChat appid only while its
+	// value is still value.
+	DeleteTokenIf(ctx context.Context, wxAppID, value string) (deleted bool, err error)
+
+	// Lead tries to make this process the holder of role (the token
+	// refresher of an app, a background task) and reports whether it
+	// holds it now. A holder keeps its roles until Resign or until its
+	// link to the store dies; then another process takes them over within
+	// seconds. Roles are shared by every process on the store: on the
+	// embedded store, which one process owns, that process leads them all.
+	Lead(ctx context.Context, role string) (bool, error)
+	// Resign gives up every role this process holds.
+	Resign()
+}
+
+// Token is a WeChat access token as kept for every node (wxads.Token).
+type Token struct {
+	Value     string
+	FetchedAt time.Time
+	ExpiresAt time.Time
+	RefreshAt time.Time
 }
 
 // Tx is the part of a write transaction the domain's hooks use: the reads

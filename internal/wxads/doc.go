@@ -12,7 +12,9 @@
 //     an operator action for a leaked token.
 //   - The classic GET /cgi-bin/token is available (TokenConfig.Classic) for
 //     apps whose policy demands it; then exactly one refresher must exist
-//     across processes, which the Store and Locker interfaces allow.
+//     across processes, which the Store and Elector interfaces give: one
+//     elected source fetches (and KeepFresh keeps the token fresh ahead),
+//     the others read what it stores. shuyuan always elects this way.
 //   - WeChat answers HTTP 200 for business errors, so every body is read
 //     and a call succeeds only when errcode (if present) and code (if
 //     present) are both 0.

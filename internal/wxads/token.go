@@ -45,13 +45,15 @@ type Store interface {
 	CompareAndDelete(ctx context.Context, appID, value string) (deleted bool, err error)
 }
 
-// Locker elects the one refresher of an app's token. Lock blocks until the
-// caller holds the lock or ctx ends; the returned function releases it. The
-// default MemoryLocker only serialises sources that share it; a PostgreSQL
-// implementation would hold pg_advisory_lock(hashtext(appID)) for the
-// duration of one fetch.
-type Locker interface {
-	Lock(ctx context.Context, appID string) (unlock func(), err error)
+// Elector elects the one refresher of an app's token among the sources
+// that share a Store. Lead reports whether holder holds the role now,
+// taking it if it is free; it never blocks. A holder keeps the role until
+// its process or its link to the shared store dies (the PostgreSQL store
+// holds a session advisory lock on a dedicated connection); then another
+// takes it. Only the holder fetches: the others wait for the token it
+// stores. The default MemoryElector elects among sources that share it.
+type Elector interface {
+	Lead(ctx context.Context, appID, holder string) (bool, error)
 }
 
 // MemoryStore is an in-process Store; its zero value is ready to use.
@@ -93,34 +95,28 @@ func (s *MemoryStore) CompareAndDelete(_ context.Context, appID, value string) (
 	return false, nil
 }
 
-// MemoryLocker is an in-process Locker; its zero value is ready to use.
-type MemoryLocker struct {
-	mu   sync.Mutex
-	sems map[string]chan struct{}
+// MemoryElector is an in-process Elector: the first holder to ask for an
+// app's role keeps it. Its zero value is ready to use.
+type MemoryElector struct {
+	mu      sync.Mutex
+	holders map[string]string
 }
 
-// NewMemoryLocker returns a MemoryLocker.
-func NewMemoryLocker() *MemoryLocker { return &MemoryLocker{} }
+// NewMemoryElector returns a MemoryElector.
+func NewMemoryElector() *MemoryElector { return &MemoryElector{} }
 
-// Lock implements Locker.
-func (l *MemoryLocker) Lock(ctx context.Context, appID string) (func(), error) {
-	l.mu.Lock()
-	if l.sems == nil {
-		l.sems = make(map[string]chan struct{})
+// Lead implements Elector.
+func (e *MemoryElector) Lead(_ context.Context, appID, holder string) (bool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.holders == nil {
+		e.holders = make(map[string]string)
 	}
-	sem := l.sems[appID]
-	if sem == nil {
-		sem = make(chan struct{}, 1)
-		l.sems[appID] = sem
+	if h, ok := e.holders[appID]; ok {
+		return h == holder, nil
 	}
-	l.mu.Unlock()
-	select {
-	case sem <- struct{}{}:
-		var once sync.Once
-		return func() { once.Do(func() { <-sem }) }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	e.holders[appID] = holder
+	return true, nil
 }
 
 // TokenConfig configures a TokenSource.
@@ -135,14 +131,18 @@ type TokenConfig struct {
 	Now func() time.Time
 	// Classic uses GET /cgi-bin/token instead of stable_token. Each fetch
 	// then revokes every other holder's token after a 5-minute overlap, so
-	// all processes of the app must share one Store and Locker.
+	// all processes of the app must share one Store and Elector.
 	Classic bool
 	// RefreshMargin is subtracted from expires_in to decide when to fetch
 	// again (default 300 s, the stable endpoint's rotation window).
 	RefreshMargin time.Duration
-	// Store and Locker default to fresh in-process instances.
-	Store  Store
-	Locker Locker
+	// Store and Elector default to fresh in-process instances, which make
+	// this source the refresher.
+	Store   Store
+	Elector Elector
+	// Poll is how often a source that is not the refresher looks for the
+	// refresher's new token while it waits (default 200 ms).
+	Poll time.Duration
 	// FetchTimeout bounds one shared fetch, which runs detached from the
 	// caller that started it so its cancellation does not fail the others
 	// (default 30 s).
@@ -152,11 +152,13 @@ type TokenConfig struct {
 // TokenSource hands out an app's access token. It is safe for concurrent
 // use; concurrent misses cause one fetch.
 type TokenSource struct {
-	cfg    TokenConfig
-	hc     *http.Client
-	now    func() time.Time
-	store  Store
-	locker Locker
+	cfg     TokenConfig
+	hc      *http.Client
+	now     func() time.Time
+	store   Store
+	elector Elector
+	// id names this source to the elector.
+	id string
 
 	mu     sync.Mutex
 	flight *flight
@@ -188,7 +190,11 @@ func NewTokenSource(cfg TokenConfig) (*TokenSource, error) {
 	if cfg.FetchTimeout <= 0 {
 		cfg.FetchTimeout = 30 * time.Second
 	}
-	ts := &TokenSource{cfg: cfg, hc: cfg.HTTPClient, now: cfg.Now, store: cfg.Store, locker: cfg.Locker}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 200 * time.Millisecond
+	}
+	ts := &TokenSource{cfg: cfg, hc: cfg.HTTPClient, now: cfg.Now, store: cfg.Store, elector: cfg.Elector}
+	ts.id = fmt.Sprintf("%p", ts)
 	if ts.hc == nil {
 		ts.hc = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -198,8 +204,8 @@ func NewTokenSource(cfg TokenConfig) (*TokenSource, error) {
 	if ts.store == nil {
 		ts.store = NewMemoryStore()
 	}
-	if ts.locker == nil {
-		ts.locker = NewMemoryLocker()
+	if ts.elector == nil {
+		ts.elector = NewMemoryElector()
 	}
 	return ts, nil
 }
@@ -248,25 +254,57 @@ func (ts *TokenSource) join(ctx context.Context) (string, error) {
 	}
 }
 
-// refresh fetches and stores a token as the elected refresher, unless
-// another refresher stored a fresh one while this one waited for the lock.
+// refresh returns a fresh token: the one another refresher stored while
+// this one waited, or, when this source is the elected refresher, one it
+// fetches and stores. A source that is not the refresher never fetches: it
+// waits for the refresher's token (bounded by the caller's context and
+// FetchTimeout), so an app's token is fetched by one source at a time
+// across every process that shares the Store.
 func (ts *TokenSource) refresh(ctx context.Context) (string, error) {
-	unlock, err := ts.locker.Lock(ctx, ts.cfg.AppID)
-	if err != nil {
-		return "", fmt.Errorf("wxads: lock token refresh of %s: %w", ts.cfg.AppID, err)
+	for {
+		if t, ok, err := ts.store.Load(ctx, ts.cfg.AppID); err == nil && ok && ts.now().Before(t.RefreshAt) {
+			return t.Value, nil
+		}
+		lead, err := ts.elector.Lead(ctx, ts.cfg.AppID, ts.id)
+		if err != nil {
+			return "", fmt.Errorf("wxads: elect the token refresher of %s: %w", ts.cfg.AppID, err)
+		}
+		if lead {
+			t, err := ts.fetch(ctx, false)
+			if err != nil {
+				return "", err
+			}
+			// A failed save only means the other holders fetch on their
+			// own; the token itself is good, so hand it out rather than
+			// fail the call.
+			_ = ts.store.Save(ctx, ts.cfg.AppID, t)
+			return t.Value, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("wxads: waiting for the refresher's token of %s: %w", ts.cfg.AppID, ctx.Err())
+		case <-time.After(ts.cfg.Poll):
+		}
 	}
-	defer unlock()
-	if t, ok, err := ts.store.Load(ctx, ts.cfg.AppID); err == nil && ok && ts.now().Before(t.RefreshAt) {
-		return t.Value, nil
+}
+
+// KeepFresh is one round of the refresher's upkeep: when this source is
+// the elected refresher and the stored token is missing or due, it fetches
+// and stores a new one, so that the sources waiting for it, here or in
+// other processes, get it without asking. It reports whether it fetched.
+// The server runs it every second for every app.
+func (ts *TokenSource) KeepFresh(ctx context.Context) (bool, error) {
+	lead, err := ts.elector.Lead(ctx, ts.cfg.AppID, ts.id)
+	if err != nil || !lead {
+		return false, err
 	}
-	t, err := ts.fetch(ctx, false)
-	if err != nil {
-		return "", err
+	if t, ok, err := ts.store.Load(ctx, ts.cfg.AppID); err != nil || (ok && ts.now().Before(t.RefreshAt)) {
+		return false, err
 	}
-	// A failed save only means the other holders fetch on their own; the
-	// token itself is good, so hand it out rather than fail the call.
-	_ = ts.store.Save(ctx, ts.cfg.AppID, t)
-	return t.Value, nil
+	if _, err := ts.join(ctx); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // Invalidate drops the cached token if it is still token — the one a call
@@ -286,12 +324,18 @@ func (ts *TokenSource) Invalidate(ctx context.Context, token string) (bool, erro
 // for every service at once and is limited to 20 a day, 30 s apart: it is
 // an operator action for a leaked token, never called by this package.
 // In classic mode it is an ordinary fetch.
+//
+// Only the elected refresher may force a refresh: a forced token revokes
+// the one every other process holds, so two forcing at once would revoke
+// each other's.
 func (ts *TokenSource) ForceRefresh(ctx context.Context) (string, error) {
-	unlock, err := ts.locker.Lock(ctx, ts.cfg.AppID)
+	lead, err := ts.elector.Lead(ctx, ts.cfg.AppID, ts.id)
 	if err != nil {
-		return "", fmt.Errorf("wxads: lock token refresh of %s: %w", ts.cfg.AppID, err)
+		return "", fmt.Errorf("wxads: elect the token refresher of %s: %w", ts.cfg.AppID, err)
 	}
-	defer unlock()
+	if !lead {
+		return "", fmt.Errorf("%w: another process is the token refresher of %s; force the refresh there", ErrNotRefresher, ts.cfg.AppID)
+	}
 	t, err := ts.fetch(ctx, true)
 	if err != nil {
 		return "", err
@@ -301,6 +345,10 @@ func (ts *TokenSource) ForceRefresh(ctx context.Context) (string, error) {
 	}
 	return t.Value, nil
 }
+
+// ErrNotRefresher refuses a forced refresh by a source that is not the
+// elected refresher.
+var ErrNotRefresher = errors.New("not the token refresher")
 
 // tokenAnswer is the body of both token endpoints.
 type tokenAnswer struct {

@@ -185,11 +185,11 @@ func TestForceRefreshByAnotherHolder(t *testing.T) {
 func holders(t *testing.T, classic bool, shared bool) (r *rig, calls int) {
 	r = newRig(t, nil)
 	var store wxads.Store
-	var locker wxads.Locker
+	var elector wxads.Elector
 	if shared {
-		store, locker = wxads.NewMemoryStore(), wxads.NewMemoryLocker()
+		store, elector = wxads.NewMemoryStore(), wxads.NewMemoryElector()
 	}
-	mod := func(c *wxads.TokenConfig) { c.Store, c.Locker = store, locker }
+	mod := func(c *wxads.TokenConfig) { c.Store, c.Elector = store, elector }
 	a, b := r.client(r.source(classic, mod)), r.client(r.source(classic, mod))
 	ctx := context.Background()
 	for _, c := range []*wxads.Client{a, b} {
@@ -367,39 +367,57 @@ func (s staticTokens) Invalidate(context.Context, string) (bool, error) {
 	return false, nil
 }
 
-// countingLocker records how often the refresh lock is taken.
-type countingLocker struct {
-	wxads.MemoryLocker
-	n atomic.Int32
-}
-
-func (l *countingLocker) Lock(ctx context.Context, appID string) (func(), error) {
-	l.n.Add(1)
-	return l.MemoryLocker.Lock(ctx, appID)
-}
-
-func TestLockerElectsTheRefresher(t *testing.T) {
+// Sources sharing a store elect one refresher: it alone fetches, the
+// others take its token from the store, wait for it when it is due, and
+// may not force a refresh.
+func TestElectorPicksTheRefresher(t *testing.T) {
 	r := newRig(t, nil)
-	store, locker := wxads.NewMemoryStore(), &countingLocker{}
-	mod := func(c *wxads.TokenConfig) { c.Store, c.Locker = store, locker }
+	store, elector := wxads.NewMemoryStore(), wxads.NewMemoryElector()
+	mod := func(c *wxads.TokenConfig) { c.Store, c.Elector, c.Poll = store, elector, time.Millisecond }
 	a, b := r.source(false, mod), r.source(false, mod)
 	ctx := context.Background()
 	ta, _ := a.Token(ctx)
-	tb, _ := b.Token(ctx) // served from the shared store: no lock, no fetch
-	if ta != tb || r.fake.Calls(wxfake.EndpointStableToken) != 1 || locker.n.Load() != 1 {
-		t.Errorf("tokens %q %q, %d fetches, %d locks", ta, tb, r.fake.Calls(wxfake.EndpointStableToken), locker.n.Load())
+	tb, _ := b.Token(ctx) // served from the shared store
+	if ta != tb || r.fake.Calls(wxfake.EndpointStableToken) != 1 {
+		t.Fatalf("tokens %q %q, %d fetches", ta, tb, r.fake.Calls(wxfake.EndpointStableToken))
 	}
-	if _, err := a.ForceRefresh(ctx); err != nil || locker.n.Load() != 2 {
-		t.Errorf("ForceRefresh: %v, %d locks", err, locker.n.Load())
+	if _, err := b.ForceRefresh(ctx); !errors.Is(err, wxads.ErrNotRefresher) {
+		t.Fatalf("b forced a refresh: %v", err)
 	}
-	// A locker that cannot be taken fails the fetch, as a retryable error.
-	cancelled, cancel := context.WithCancel(ctx)
-	unlock, _ := locker.Lock(ctx, appID)
-	cancel()
-	_, err := a.ForceRefresh(cancelled)
-	unlock()
-	if err == nil || wxads.Classify(err) != wxads.ClassRetry {
-		t.Errorf("ForceRefresh with a held lock and a dead context: %v", err)
+	if _, err := a.ForceRefresh(ctx); err != nil {
+		t.Fatalf("the refresher's forced refresh: %v", err)
+	}
+	// The token falls due: b waits for the refresher instead of fetching,
+	// and gets what a's upkeep stores.
+	r.clock.Advance(2 * time.Hour)
+	got := make(chan string, 1)
+	go func() {
+		tok, err := b.Token(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- tok
+	}()
+	time.Sleep(20 * time.Millisecond)
+	before := r.fake.Calls(wxfake.EndpointStableToken)
+	if fetched, err := a.KeepFresh(ctx); !fetched || err != nil {
+		t.Fatalf("a's upkeep: %v %v", fetched, err)
+	}
+	if tok := <-got; tok == "" || r.fake.Calls(wxfake.EndpointStableToken) != before+1 {
+		t.Fatalf("b got %q after %d fetches, want a's one", tok, r.fake.Calls(wxfake.EndpointStableToken)-before)
+	}
+	if fetched, _ := b.KeepFresh(ctx); fetched {
+		t.Fatal("b's upkeep fetched")
+	}
+	if fetched, _ := a.KeepFresh(ctx); fetched {
+		t.Fatal("a's upkeep fetched a token that is still fresh")
+	}
+	// A waiting source gives up with its context, as a retryable error.
+	r.clock.Advance(2 * time.Hour)
+	short, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
+	defer cancel()
+	if _, err := b.Token(short); err == nil || wxads.Classify(err) != wxads.ClassRetry {
+		t.Fatalf("b without a refresher: %v", err)
 	}
 }
 

@@ -49,3 +49,38 @@ func (s *Store) UseNonce(ctx context.Context, app, nonce string, now, expires ti
 func (s *Store) HasEvents(ctx context.Context, app string) (bool, error) {
 	return store.HasEvents(ctx, s.db, app)
 }
+
+// LoadToken implements store.StateStore.
+func (s *Store) LoadToken(ctx context.Context, wxAppID string) (store.Token, bool, error) {
+	return store.LoadToken(ctx, s.db, wxAppID)
+}
+
+// SaveToken implements store.StateStore.
+func (s *Store) SaveToken(ctx context.Context, wxAppID string, t store.Token) error {
+	err := s.inTx(ctx, func(tx *rawTx) error {
+		return tx.exec(store.SaveTokenSQL, wxAppID, t.Value, t.FetchedAt.UTC(), t.ExpiresAt.UTC(), t.RefreshAt.UTC())
+	})
+	if err != nil {
+		return fmt.Errorf("%w: save the token of %s: %w", store.ErrUnavailable, wxAppID, err)
+	}
+	return nil
+}
+
+// DeleteTokenIf implements store.StateStore.
+func (s *Store) DeleteTokenIf(ctx context.Context, wxAppID, value string) (bool, error) {
+	deleted := false
+	err := s.inTx(ctx, func(tx *rawTx) error {
+		return tx.query(store.DeleteTokenSQL, func([]driver.Value) error { deleted = true; return nil }, wxAppID, value)
+	})
+	if err != nil {
+		return false, fmt.Errorf("%w: drop the token of %s: %w", store.ErrUnavailable, wxAppID, err)
+	}
+	return deleted, nil
+}
+
+// Lead implements store.StateStore: one process owns the embedded store,
+// so it holds every role.
+func (s *Store) Lead(context.Context, string) (bool, error) { return true, nil }
+
+// Resign implements store.StateStore; there is no one to hand roles to.
+func (s *Store) Resign() {}

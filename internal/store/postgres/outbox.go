@@ -297,3 +297,25 @@ func (s *Store) UseNonce(ctx context.Context, app, nonce string, now, expires ti
 func (s *Store) HasEvents(ctx context.Context, app string) (bool, error) {
 	return store.HasEvents(ctx, s.db, app)
 }
+
+// LoadToken implements store.StateStore.
+func (s *Store) LoadToken(ctx context.Context, wxAppID string) (store.Token, bool, error) {
+	return store.LoadToken(ctx, s.db, wxAppID)
+}
+
+// SaveToken implements store.StateStore.
+func (s *Store) SaveToken(ctx context.Context, wxAppID string, t store.Token) error {
+	if _, err := s.pool.Exec(ctx, store.SaveTokenSQL, wxAppID, t.Value, t.FetchedAt.UTC(), t.ExpiresAt.UTC(), t.RefreshAt.UTC()); err != nil {
+		return unavailable("save the token of "+wxAppID, err)
+	}
+	return nil
+}
+
+// DeleteTokenIf implements store.StateStore.
+func (s *Store) DeleteTokenIf(ctx context.Context, wxAppID, value string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, store.DeleteTokenSQL, wxAppID, value)
+	if err != nil {
+		return false, unavailable("drop the token of "+wxAppID, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}

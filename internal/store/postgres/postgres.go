@@ -69,13 +69,11 @@ type Store struct {
 	partsMu sync.Mutex
 	parts   map[int64]bool
 
-	// rolled is the flush number last known to be in the roll-ups: a hint
-	// that spares a reader's RollUp a transaction when nothing is new.
-	rollMu sync.Mutex
-	rolled int64
-
 	sweepMu    sync.Mutex
 	nonceSweep time.Time
+
+	// lead holds this process's roles (lead.go).
+	lead leader
 }
 
 var _ store.Store = (*Store)(nil)
@@ -119,6 +117,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 		return nil, fmt.Errorf("cannot reach PostgreSQL at %s: %w", where(cfg.ConnConfig), unwrapConnect(err))
 	}
 	s := &Store{pool: pool, db: stdlib.OpenDBFromPool(pool), dsn: dsn, opt: opt, parts: map[int64]bool{}}
+	s.lead.cfg = cfg.ConnConfig.Copy()
 	if !opt.NoMigrate {
 		if _, err := s.Migrate(ctx); err != nil {
 			s.Close()
@@ -232,8 +231,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the connections.
+// Close gives up this process's roles and releases the connections.
 func (s *Store) Close() error {
+	s.Resign()
 	err := s.db.Close()
 	s.pool.Close()
 	return err

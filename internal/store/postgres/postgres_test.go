@@ -253,3 +253,47 @@ func TestTwoNodesSameUpload(t *testing.T) {
 		t.Fatalf("%d events stored, want 2", n)
 	}
 }
+
+// One node holds a role; when its session dies (the node was killed, or
+// its link broke) another takes the role on its next try, and the old one
+// knows it no longer holds it.
+func TestLeadershipMovesWhenTheHolderDies(t *testing.T) {
+	dsn := storetest.NewPostgresDatabase(t)
+	a, b := open(t, dsn, postgres.Options{}), open(t, dsn, postgres.Options{})
+	ctx := context.Background()
+	lead := func(st *postgres.Store) bool {
+		t.Helper()
+		ok, err := st.Lead(ctx, "token wx1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !lead(a) || lead(b) || !lead(a) {
+		t.Fatal("want a to hold the role and b not")
+	}
+	if ok, _ := b.Lead(ctx, "task roll-ups"); !ok {
+		t.Fatal("b cannot take another role")
+	}
+	// Kill the session that holds a's role, as a's death would.
+	var killed int
+	if err := b.DB().QueryRow(`SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l
+		WHERE l.locktype = 'advisory' AND l.granted
+		  AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended('shuyuan role token wx1', 0)`).Scan(&killed); err != nil || killed != 1 {
+		t.Fatalf("terminated %d sessions: %v", killed, err)
+	}
+	start := time.Now()
+	for !lead(b) {
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("b did not take the role within 5 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if lead(a) {
+		t.Fatal("a still believes it holds the role")
+	}
+	b.Resign()
+	if !lead(a) {
+		t.Fatal("a cannot take the role back after b resigned")
+	}
+}

@@ -159,19 +159,24 @@ ORDER BY 2`
 // out. Every flush with a number up to it has then committed or rolled
 // back; a later flush gets a later number. Roll-ups themselves take turns
 // under a lock of their own, on whatever node runs them.
+//
+// Readers (every analysis) call it too, so that an answer counts every
+// acknowledged event even between two rounds of the elected roller; most of
+// them find nothing new by one read without any lock.
 func (s *Store) RollUp(ctx context.Context) error {
+	var last, rolled int64
+	if err := s.pool.QueryRow(ctx, `SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM event_flush_seq),
+		(SELECT rolled_seq FROM rollup_state)`).Scan(&last, &rolled); err != nil {
+		return unavailable("roll-ups: read the mark", err)
+	}
+	if rolled >= last {
+		return nil // no flush has begun since the mark
+	}
 	upto, err := s.barrier(ctx)
 	if err != nil {
 		return err
 	}
-	s.rollMu.Lock()
-	known := s.rolled
-	s.rollMu.Unlock()
-	if known >= upto {
-		return nil // nothing committed since
-	}
-	var done int64
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockRollUp); err != nil {
 			return unavailable("roll-ups: lock", err)
 		}
@@ -179,7 +184,6 @@ func (s *Store) RollUp(ctx context.Context) error {
 		if err := tx.QueryRow(ctx, `SELECT rolled_seq FROM rollup_state`).Scan(&rolled); err != nil {
 			return unavailable("roll-ups: read state (migrations not applied?)", err)
 		}
-		done = max(rolled, upto)
 		if rolled >= upto {
 			return nil // another node rolled them up
 		}
@@ -194,13 +198,6 @@ func (s *Store) RollUp(ctx context.Context) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	s.rollMu.Lock()
-	s.rolled = max(s.rolled, done)
-	s.rollMu.Unlock()
-	return nil
 }
 
 // barrier returns the highest flush number such that every flush with a

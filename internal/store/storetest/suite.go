@@ -43,6 +43,7 @@ func Run(t *testing.T, o Opener) {
 		{"AppState", testAppState},
 		{"Nonces", testNonces},
 		{"NoncesSurviveReopen", testNoncesSurviveReopen},
+		{"Tokens", testTokens},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.f(t, o) })
 	}
@@ -1002,5 +1003,38 @@ func testNoncesSurviveReopen(t *testing.T, o Opener) {
 	st = o.Reopen(t, st)
 	if fresh, err := st.UseNonce(ctx, "a", "n", t0.Add(time.Minute), t0.Add(6*time.Minute)); fresh || err != nil {
 		t.Fatalf("after a restart the nonce is fresh again (%v)", err)
+	}
+}
+
+func testTokens(t *testing.T, o Opener) {
+	st := o.Open(t)
+	ctx := context.Background()
+	if _, ok, err := st.LoadToken(ctx, "wx1"); ok || err != nil {
+		t.Fatalf("no token yet: %v %v", ok, err)
+	}
+	tok := store.Token{Value: "T1", FetchedAt: t0, ExpiresAt: t0.Add(2 * time.Hour), RefreshAt: t0.Add(115 * time.Minute)}
+	if err := st.SaveToken(ctx, "wx1", tok); err != nil {
+		t.Fatal(err)
+	}
+	tok2 := tok
+	tok2.Value = "T2"
+	if err := st.SaveToken(ctx, "wx1", tok2); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := st.LoadToken(ctx, "wx1"); !ok || err != nil || got != tok2 {
+		t.Fatalf("load: %+v %v %v, want %+v", got, ok, err, tok2)
+	}
+	// A caller reporting the stale T1 cannot drop the fresh T2.
+	if deleted, err := st.DeleteTokenIf(ctx, "wx1", "T1"); deleted || err != nil {
+		t.Fatalf("delete of a stale value: %v %v", deleted, err)
+	}
+	if deleted, err := st.DeleteTokenIf(ctx, "wx1", "T2"); !deleted || err != nil {
+		t.Fatalf("delete: %v %v", deleted, err)
+	}
+	if _, ok, _ := st.LoadToken(ctx, "wx1"); ok {
+		t.Fatal("token still there")
+	}
+	if lead, err := st.Lead(ctx, "token wx1"); !lead || err != nil {
+		t.Fatalf("the only process does not lead: %v %v", lead, err)
 	}
 }
