@@ -26,6 +26,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -407,11 +408,17 @@ func (d *dashboard) check(name, password string) (string, bool) {
 	return "", false
 }
 
-// safeNext keeps a post-login redirect on this site: a local path, never
-// "//host" or "/\host", which browsers read as another site.
+// safeNext keeps a post-login redirect on this site: a path with no
+// scheme, no host and no control character, else "/". Browsers drop tabs
+// and line breaks from URLs and read a backslash as a slash, so
+// "/\t/evil.example" and "/\\evil.example" would lead to another site.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, `/\`) ||
-		strings.ContainsAny(next, "\r\n") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') ||
+		strings.IndexFunc(next, unicode.IsControl) >= 0 {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
 		return "/"
 	}
 	return next
