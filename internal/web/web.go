@@ -7,6 +7,7 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
@@ -345,7 +346,7 @@ func (d *dashboard) login(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostForm.Get("next"))
 	user, ok := d.check(name, r.PostForm.Get("password"))
 	if !ok {
-		d.log.Info("dashboard login failed", "request_id", server.RequestID(r.Context()), "name", name, "remote", r.RemoteAddr)
+		d.logFailure(r, "dashboard login failed", name)
 		v := d.frame(r, vis, nil)
 		v.Error, v.Next, v.LoginName = t(vis.lang, "bad_login"), next, name
 		d.render(w, http.StatusUnauthorized, "login", v)
@@ -374,6 +375,19 @@ func (d *dashboard) logout(w http.ResponseWriter, r *http.Request) {
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secure(r),
 	})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// logFailure logs a refused login. The name is logged only when it is a
+// configured user or the admin: anything else may be a key or a password
+// typed into the wrong field.
+func (d *dashboard) logFailure(r *http.Request, msg, name string) {
+	attrs := []any{"request_id", server.RequestID(r.Context()), "remote", r.RemoteAddr}
+	if _, user := d.users[name]; user || name == "" || name == "admin" {
+		attrs = append(attrs, "name", cmp.Or(name, "admin"))
+	} else {
+		attrs = append(attrs, "known_name", false)
+	}
+	d.log.Info(msg, attrs...)
 }
 
 // secure tells whether the browser reached us over HTTPS, directly or
