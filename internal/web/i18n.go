@@ -27,6 +27,7 @@ var ui = map[string][2]string{ // [zh, en]
 	"name_hint":       {"使用管理密钥时留空", "leave empty for the admin key"},
 	"password":        {"密码或管理密钥", "Password or admin key"},
 	"bad_login":       {"用户名或密码错误。", "Wrong name or password."},
+	"too_many_logins": {"登录失败次数过多，请 %d 秒后再试。", "Too many failed logins; try again in %d s."},
 	"expired":         {"登录已过期，请重新登录。", "Your session has ended; please log in again."},
 	"apps":            {"小程序", "Apps"},
 	"analyses":        {"分析", "Analyses"},

@@ -79,6 +79,9 @@ type dashboard struct {
 	users    map[string][]byte // name → bcrypt hash
 	adminSum [32]byte
 	sessions *sessions
+	throttle *throttle
+	// dummyHash is compared against for unknown names (see check).
+	dummyHash func() []byte
 }
 
 func newDashboard(s *server.Server, opt Options) *dashboard {
@@ -90,8 +93,10 @@ func newDashboard(s *server.Server, opt Options) *dashboard {
 	}
 	d := &dashboard{
 		srv: s, log: s.Logger, now: opt.Now, users: map[string][]byte{},
-		adminSum: sha256.Sum256([]byte(s.AdminKey)),
-		sessions: newSessions(opt.SessionTTL, opt.Now),
+		adminSum:  sha256.Sum256([]byte(s.AdminKey)),
+		sessions:  newSessions(opt.SessionTTL, opt.Now),
+		throttle:  newThrottle(opt.Now, s.AdminKey),
+		dummyHash: dummyHash(opt.Users),
 	}
 	for _, u := range opt.Users {
 		d.users[u.Name] = []byte(u.PasswordBcrypt)
@@ -344,14 +349,27 @@ func (d *dashboard) login(w http.ResponseWriter, r *http.Request) {
 	}
 	name := strings.TrimSpace(r.PostForm.Get("name"))
 	next := safeNext(r.PostForm.Get("next"))
+	keys := d.throttle.keysOf(r, name)
+	if wait := d.throttle.wait(keys); wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		d.logFailure(r, "dashboard login throttled", name)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		v := d.frame(r, vis, nil)
+		v.Error, v.Next, v.LoginName = fmt.Sprintf(t(vis.lang, "too_many_logins"), secs), next, name
+		d.render(w, http.StatusTooManyRequests, "login", v)
+		return
+	}
 	user, ok := d.check(name, r.PostForm.Get("password"))
 	if !ok {
+		d.throttle.fail(keys)
 		d.logFailure(r, "dashboard login failed", name)
 		v := d.frame(r, vis, nil)
 		v.Error, v.Next, v.LoginName = t(vis.lang, "bad_login"), next, name
 		d.render(w, http.StatusUnauthorized, "login", v)
 		return
 	}
+	d.throttle.clear(keys)
+	d.throttle.setDevice(w, r, user)
 	// A fresh id at every login, and the browser's previous one forgotten:
 	// an id planted before login is worth nothing after it.
 	if c, err := r.Cookie(sessionCookie); err == nil {
@@ -397,15 +415,28 @@ func secure(r *http.Request) bool {
 	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
-// dummyHash is compared against when the name is unknown, so a wrong name
-// takes as long as a wrong password and does not reveal who exists.
-var dummyHash = sync.OnceValue(func() []byte {
-	h, err := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcrypt.DefaultCost)
-	if err != nil {
-		return nil
+// dummyHash returns the hash compared against when the name is unknown, so
+// that a wrong name takes as long as a wrong password and does not reveal
+// who exists: it has the cost of the users' own hashes (the highest, if
+// they differ).
+func dummyHash(users []config.User) func() []byte {
+	cost := 0
+	for _, u := range users {
+		if c, err := bcrypt.Cost([]byte(u.PasswordBcrypt)); err == nil {
+			cost = max(cost, c)
+		}
 	}
-	return h
-})
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
+	return sync.OnceValue(func() []byte {
+		h, err := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), cost)
+		if err != nil {
+			return nil
+		}
+		return h
+	})
+}
 
 // check verifies a login: a configured user's password against its bcrypt
 // hash, or the admin key (name empty or "admin"), compared in constant
@@ -418,7 +449,7 @@ func (d *dashboard) check(name, password string) (string, bool) {
 		sum := sha256.Sum256([]byte(password))
 		return "admin", d.srv.AdminKey != "" && subtle.ConstantTimeCompare(sum[:], d.adminSum[:]) == 1
 	}
-	bcrypt.CompareHashAndPassword(dummyHash(), []byte(password)) //nolint:errcheck // for its time only
+	bcrypt.CompareHashAndPassword(d.dummyHash(), []byte(password)) //nolint:errcheck // for its time only
 	return "", false
 }
 
