@@ -28,6 +28,8 @@ const (
 	CodeBadToken    = 4001 // token missing or unknown
 	CodeBadBody     = 4002 // empty, not JSON, truncated, invalid UTF-8, undecryptable
 	CodeTooMany     = 4003 // more events than the batch limit
+	CodeBadMethod   = 4005 // not a POST
+	CodeTimeout     = 4008 // the body did not arrive in time
 	CodeTooLarge    = 4013 // body over the size limit
 	CodeUnavailable = 5003 // the store could not commit; try again
 )

@@ -45,6 +45,12 @@ type sdkEnv struct {
 // newSDKEnv serves the app sdkTestApp (token sdkTestToken) plus extra apps.
 func newSDKEnv(t *testing.T, extra ...*tenant.App) *sdkEnv {
 	t.Helper()
+	return newSDKEnvWith(t, nil, extra...)
+}
+
+// newSDKEnvWith is newSDKEnv with the server's Deps changed by tweak.
+func newSDKEnvWith(t *testing.T, tweak func(*server.Deps), extra ...*tenant.App) *sdkEnv {
+	t.Helper()
 	apps := append([]*tenant.App{{ID: sdkTestApp, Name: "Shop", SDKToken: sdkTestToken}}, extra...)
 	tenants, err := tenant.NewRegistry(apps)
 	if err != nil {
@@ -56,11 +62,15 @@ func newSDKEnv(t *testing.T, extra ...*tenant.App) *sdkEnv {
 	}})
 	e.metrics = server.NewMetrics(prometheus.NewRegistry(), e.writer)
 	t.Cleanup(e.writer.Close) // before the store's own cleanup closes it
-	srv := server.New(server.Deps{
+	deps := server.Deps{
 		Tenants: tenants, Store: e.st, Writer: e.writer, Collector: collect.New(e.writer),
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Metrics: e.metrics, AdminKey: sdkTestAdminKey, MaxBody: sdkTestMaxBody, MaxBatch: sdkTestMaxBatch,
-	})
+	}
+	if tweak != nil {
+		tweak(&deps)
+	}
+	srv := server.New(deps)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	e.url = hs.URL

@@ -41,6 +41,9 @@ type Deps struct {
 	// SDK upload.
 	MaxBody  int64
 	MaxBatch int
+	// BodyTimeout bounds the time to receive a request body once its
+	// header is in (default DefaultBodyTimeout).
+	BodyTimeout time.Duration
 	// Extra lets other parts (data-api, WeChat routes, dashboard) add routes.
 	Extra []func(mux *http.ServeMux, s *Server)
 	// Orders serves the backend data-api (/data-api/v1/...); nil leaves it out.
@@ -63,8 +66,12 @@ func New(d Deps) *Server {
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics(prometheus.NewRegistry(), d.Writer)
 	}
+	if d.BodyTimeout <= 0 {
+		d.BodyTimeout = DefaultBodyTimeout
+	}
 	s := &Server{Deps: d, mux: http.NewServeMux(), adminSum: sha256.Sum256([]byte(d.AdminKey))}
 	s.mux.HandleFunc("POST /api/report", s.report)
+	s.mux.HandleFunc("/api/report", s.reportMethod)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{}))
@@ -91,8 +98,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Request-Id", id)
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
-	if s.MaxBody > 0 && r.Body != nil {
-		r.Body = http.MaxBytesReader(rec, r.Body, s.MaxBody)
+	var body *boundedBody
+	if r.Body != nil && r.Body != http.NoBody {
+		body = bound(rec, r, s.MaxBody, s.BodyTimeout)
+		r.Body = body
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -116,6 +125,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"status", rec.status, "bytes", rec.bytes, "duration_ms", float64(took.Microseconds())/1000, "remote", r.RemoteAddr)
 	}()
 	s.mux.ServeHTTP(rec, r)
+	if body != nil {
+		body.drain(r)
+	}
 }
 
 type requestIDKey struct{}
