@@ -130,26 +130,35 @@ func Decode(up Upload) ([]json.RawMessage, error) {
 	if !utf8.Valid(body) {
 		return nil, refuse(CodeBadBody, nil, "body is not valid UTF-8 (at byte %d)", invalidAt(body))
 	}
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
 		return nil, refuse(CodeBadBody, nil, "body is empty; expected a JSON array of events")
 	}
-	switch body[0] {
+	what := "array"
+	switch trimmed[0] {
 	case '[':
-		var raws []json.RawMessage
-		if err := gojson.Unmarshal(body, &raws); err != nil {
-			return nil, refuse(CodeBadBody, err, "body is not a valid JSON array: %s", jsonErr(err))
-		}
-		return raws, nil
 	case '{':
-		if !json.Valid(body) {
-			var v any
-			err := json.Unmarshal(body, &v)
-			return nil, refuse(CodeBadBody, err, "body is not a valid JSON object: %s", jsonErr(err))
-		}
-		return []json.RawMessage{body}, nil
+		what = "object"
+	default:
+		return nil, refuse(CodeBadBody, nil, "body must be a JSON array of events or one event object")
 	}
-	return nil, refuse(CodeBadBody, nil, "body must be a JSON array of events or one event object")
+	// The whole body is checked strictly (RFC 8259: no comments, trailing
+	// commas, single quotes, NaN, bad escapes) before any event is read:
+	// the events' own parsers are lenient, and a body that is not JSON is
+	// refused whole, not stored in part. Offsets count from the body as
+	// sent (or as decrypted).
+	if !json.Valid(body) {
+		err := json.Unmarshal(body, new(json.RawMessage))
+		return nil, refuse(CodeBadBody, err, "body is not a valid JSON %s: %s", what, jsonErr(err))
+	}
+	if what == "object" {
+		return []json.RawMessage{trimmed}, nil
+	}
+	var raws []json.RawMessage
+	if err := gojson.Unmarshal(trimmed, &raws); err != nil {
+		return nil, refuse(CodeBadBody, err, "body is not a valid JSON array: %s", jsonErr(err))
+	}
+	return raws, nil
 }
 
 // decrypt undoes the SDK's encrypt mode: base64 of RC4 keyed by the UTF-8

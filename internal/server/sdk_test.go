@@ -211,6 +211,7 @@ func TestSDKBadInput(t *testing.T) {
 	type want struct {
 		status, code int
 		msg          string // substring of msg
+		at           string // another substring of msg, if set
 		events       int    // new rows in events
 		quarantined  int    // new rows in quarantine
 		reason       string // substring of every new quarantine reason
@@ -219,13 +220,47 @@ func TestSDKBadInput(t *testing.T) {
 	accepted := func(events, quarantined int, reason string) want {
 		return want{status: 200, code: 0, msg: "ok", events: events, quarantined: quarantined, reason: reason}
 	}
-	cases := []struct {
+	type sdkCase struct {
 		name   string
 		query  string // default ?token=sdkTestToken
 		body   []byte
 		header map[string]string
 		want   want
+	}
+	// Bodies that are not JSON somewhere inside an event: refused whole
+	// before any event is read, naming the byte (1-based) of the body at
+	// marker+skip in the bad event, which follows a good one.
+	var invalidJSON []sdkCase
+	for _, c := range []struct {
+		name, bad, marker string
+		skip              int
 	}{
+		{"literal tru", `{"type":"search","props":{"x":tru}}`, "tru}", 3},
+		{"trailing comma in an object", `{"type":"search","props":{"x":1,}}`, ",}", 1},
+		{"trailing comma in an array", `{"type":"search","props":{"x":[1,2,]}}`, ",]", 1},
+		{"trailing comma after the last event", `{"type":"search"},`, "},", 2},
+		{"single quotes", `{'type':'search'}`, "'", 0},
+		{"NaN", `{"type":"search","props":{"x":NaN}}`, "NaN", 0},
+		{"Infinity", `{"type":"search","props":{"x":-Infinity}}`, "Inf", 0},
+		{"a comment", `{"type":"search"/* a comment */}`, "/*", 0},
+		{"a line comment", "{\"type\":\"search\"// c\n}", "//", 0},
+		{"a bad escape", `{"type":"se\qarch"}`, `\q`, 1},
+		{"a raw line break in a string", "{\"type\":\"se\narch\"}", "\n", 0},
+		{"a leading zero", `{"type":"search","log_id":012}`, "012", 1},
+		{"a hex number", `{"type":"search","log_id":0x1F}`, "0x", 1},
+	} {
+		prefix, rest := "["+string(sdkJSON(t, e.goodEvent()))+",", c.bad+"]"
+		i := strings.Index(rest, c.marker) + c.skip
+		body := []byte(prefix + rest)
+		w := refused(400, collect.CodeBadBody, fmt.Sprintf("not a valid JSON array: invalid character %q", rest[i]))
+		w.at = fmt.Sprintf("(at byte %d)", len(prefix)+i+1)
+		invalidJSON = append(invalidJSON, sdkCase{name: "invalid JSON in an event: " + c.name, body: body, want: w})
+		if c.name == "literal tru" {
+			invalidJSON = append(invalidJSON, sdkCase{name: "invalid JSON in an encrypted event", body: sdkEncrypt(t, body, encKey),
+				header: map[string]string{"Content-Type": collect.EncryptedContentType, "Content-Encrypting-Key": encKey}, want: w})
+		}
+	}
+	cases := []sdkCase{
 		{name: "wrong token", query: "?token=not-a-token", body: goodJSON, want: refused(401, collect.CodeBadToken, "unknown token")},
 		{name: "missing token", query: "?", body: goodJSON, want: refused(401, collect.CodeBadToken, "token query parameter required")},
 		{name: "empty token", query: "?token=", body: goodJSON, want: refused(401, collect.CodeBadToken, "token query parameter required")},
@@ -281,6 +316,7 @@ func TestSDKBadInput(t *testing.T) {
 		{name: "only bad events", body: sdkJSON(t, []any{badProps("search", nil), badProps("search", map[string]any{"keyword": false})}), want: accepted(0, 2, "props.keyword")},
 		{name: "empty array", body: []byte("[]"), want: accepted(0, 0, "")},
 	}
+	cases = append(cases, invalidJSON...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			evBefore, qBefore := e.counts(t)
@@ -292,8 +328,8 @@ func TestSDKBadInput(t *testing.T) {
 			if a.status != c.want.status || *a.Code != c.want.code {
 				t.Errorf("answer %v; want HTTP %d code %d", a, c.want.status, c.want.code)
 			}
-			if !strings.Contains(a.Msg, c.want.msg) {
-				t.Errorf("msg %q; want it to say %q", a.Msg, c.want.msg)
+			if !strings.Contains(a.Msg, c.want.msg) || !strings.Contains(a.Msg, c.want.at) {
+				t.Errorf("msg %q; want it to say %q and %q", a.Msg, c.want.msg, c.want.at)
 			}
 			evAfter, qAfter := e.counts(t)
 			if evAfter-evBefore != c.want.events || qAfter-qBefore != c.want.quarantined {
