@@ -114,7 +114,7 @@ func serve(args []string) error {
 	}
 
 	srv := server.New(server.Deps{
-		Tenants: tenants, Store: st, Writer: w, Collector: collect.New(w), Logger: log, Metrics: metrics,
+		Tenants: tenants, Store: st, Writer: w, Collector: collect.New(w, collect.NewTypeGate(collect.StoredTypes(st), cfg.Limits.MaxNewEventTypes)), Logger: log, Metrics: metrics,
 		Orders:   order.NewService(st, tenants, order.Options{OnPaid: adsLoop.svc.OnOrderPaid}),
 		AdminKey: cfg.AdminKey, MaxBody: cfg.Limits.MaxBodyBytes, MaxBatch: cfg.Limits.MaxBatchEvents,
 		Extra: []func(*http.ServeMux, *server.Server){

@@ -68,11 +68,13 @@ type Writer interface {
 
 // Collector validates uploads and hands them to the writer.
 type Collector struct {
-	w Writer
+	w     Writer
+	types *TypeGate
 }
 
-// New returns a Collector writing through w.
-func New(w Writer) *Collector { return &Collector{w: w} }
+// New returns a Collector writing through w; types caps the new event
+// types of unknown kind per app and day (nil: no cap).
+func New(w Writer, types *TypeGate) *Collector { return &Collector{w: w, types: types} }
 
 // Collect decodes, validates and stores one upload. It returns only after
 // the batch is committed. Events that fail validation are quarantined and
@@ -86,7 +88,19 @@ func (c *Collector) Collect(ctx context.Context, up Upload) (store.EventResult, 
 		return store.EventResult{}, refuse(CodeTooMany, nil, "batch has %d events; at most %d are accepted per upload", len(raws), up.MaxEvents)
 	}
 	b := &store.EventBatch{AppID: up.App.ID, ReceivedAt: up.ReceivedAt}
-	b.Events, b.Quarantined = ParseEvents(raws)
+	var admit func(ev *event.Event) (*event.Invalid, error)
+	if c.types != nil {
+		admit = func(ev *event.Event) (*event.Invalid, error) {
+			if ev.Kind != event.KindUnknown {
+				return nil, nil
+			}
+			return c.types.admit(ctx, up.App, ev.Type, up.ReceivedAt)
+		}
+	}
+	b.Events, b.Quarantined, err = parseEvents(raws, up.ReceivedAt, admit)
+	if err != nil {
+		return store.EventResult{}, refuse(CodeUnavailable, err, "store unavailable, send again later: %v", err)
+	}
 	if len(b.Events) == 0 && len(b.Quarantined) == 0 {
 		return store.EventResult{}, nil
 	}
@@ -98,13 +112,30 @@ func (c *Collector) Collect(ctx context.Context, up Upload) (store.EventResult, 
 }
 
 // ParseEvents validates the raw events of one upload: the valid ones, and
-// the others as quarantined with the reason.
+// the others as quarantined with the reason. It checks no time against a
+// receipt (Collect does).
 func ParseEvents(raws []json.RawMessage) ([]event.Event, []event.Quarantined) {
+	events, bad, _ := parseEvents(raws, time.Time{}, nil)
+	return events, bad
+}
+
+// parseEvents is ParseEvents for an upload received at received; admit,
+// if set, may refuse a valid event (a reason) or fail the upload.
+func parseEvents(raws []json.RawMessage, received time.Time, admit func(*event.Event) (*event.Invalid, error)) ([]event.Event, []event.Quarantined, error) {
 	events := make([]event.Event, 0, len(raws))
 	var bad []event.Quarantined
-	var p event.Parser // one per upload: its events share the SDK context
+	p := event.Parser{Received: received} // one per upload: its events share the SDK context
 	for i, raw := range raws {
 		ev, err := p.Parse(raw)
+		if err == nil && admit != nil {
+			var inv *event.Invalid
+			if inv, err = admit(&ev); err != nil {
+				return nil, nil, err
+			}
+			if inv != nil {
+				err = inv
+			}
+		}
 		if err != nil {
 			bad = append(bad, event.Quarantined{
 				Type: event.TypeOf(raw), Reason: fmt.Sprintf("event %d: %v", i, err), Raw: raw,
@@ -113,7 +144,7 @@ func ParseEvents(raws []json.RawMessage) ([]event.Event, []event.Quarantined) {
 		}
 		events = append(events, ev)
 	}
-	return events, bad
+	return events, bad, nil
 }
 
 // Decode turns an upload's body into its raw events: a JSON array, a

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"gopkg.in/yaml.v3"
 
+	"github.com/shuyuan-dev/shuyuan/internal/collect"
 	"github.com/shuyuan-dev/shuyuan/internal/tenant"
 )
 
@@ -72,6 +73,9 @@ type URL struct {
 type Limits struct {
 	MaxBodyBytes   int64 `yaml:"max_body_bytes"`
 	MaxBatchEvents int   `yaml:"max_batch_events"`
+	// MaxNewEventTypes caps the event types of unknown kind an app may
+	// start storing per local day (docs/sdk.md).
+	MaxNewEventTypes int `yaml:"max_new_event_types"`
 }
 
 // App is one mini-program.
@@ -142,6 +146,7 @@ func (c *Config) options() []option {
 		{flag: "youshu-url", env: "SHUYUAN_YOUSHU_URL", usage: "base URL of the Youshu upstream", str: &c.Youshu.BaseURL},
 		{flag: "max-body", env: "SHUYUAN_MAX_BODY", usage: "largest request body in bytes", int64: &c.Limits.MaxBodyBytes},
 		{flag: "max-batch", env: "SHUYUAN_MAX_BATCH", usage: "most events in one SDK upload", integer: &c.Limits.MaxBatchEvents},
+		{flag: "max-new-types", env: "SHUYUAN_MAX_NEW_TYPES", usage: "most new unknown event types an app may start storing per day", integer: &c.Limits.MaxNewEventTypes},
 		{flag: "demo", env: "SHUYUAN_DEMO", usage: "create a demo app and fill an empty store with generated data", boolean: &c.Demo},
 		{flag: "no-migrate", env: "SHUYUAN_NO_MIGRATE", usage: "do not apply migrations at start", boolean: &c.NoMigrate},
 		{flag: "log-level", env: "SHUYUAN_LOG_LEVEL", usage: "debug, info, warn or error", str: &c.LogLevel},
@@ -313,6 +318,9 @@ func (c *Config) defaults() {
 	if c.Limits.MaxBatchEvents == 0 {
 		c.Limits.MaxBatchEvents = DefaultMaxBatch
 	}
+	if c.Limits.MaxNewEventTypes == 0 {
+		c.Limits.MaxNewEventTypes = collect.DefaultMaxNewTypes
+	}
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
 	}
@@ -362,6 +370,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.MaxBatchEvents < 1 {
 		bad("limits.max_batch_events", "must be at least 1")
+	}
+	if c.Limits.MaxNewEventTypes < 1 {
+		bad("limits.max_new_event_types", "must be at least 1")
 	}
 	names := map[string]int{}
 	for i, u := range c.Users {

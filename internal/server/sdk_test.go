@@ -63,7 +63,7 @@ func newSDKEnvWith(t *testing.T, tweak func(*server.Deps), extra ...*tenant.App)
 	e.metrics = server.NewMetrics(prometheus.NewRegistry(), e.writer)
 	t.Cleanup(e.writer.Close) // before the store's own cleanup closes it
 	deps := server.Deps{
-		Tenants: tenants, Store: e.st, Writer: e.writer, Collector: collect.New(e.writer),
+		Tenants: tenants, Store: e.st, Writer: e.writer, Collector: collect.New(e.writer, collect.NewTypeGate(collect.StoredTypes(e.st), collect.DefaultMaxNewTypes)),
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Metrics: e.metrics, AdminKey: sdkTestAdminKey, MaxBody: sdkTestMaxBody, MaxBatch: sdkTestMaxBatch,
 	}
@@ -311,6 +311,10 @@ func TestSDKBadInput(t *testing.T) {
 		{name: "unknown order status", body: withBad(badProps("custom_order", map[string]any{
 			"order":      map[string]any{"order_id": "SO1", "order_time": 1717214400000, "order_status": "shipped"},
 			"sub_orders": []any{}})), want: accepted(1, 1, `props.order.order_status: must be one of`)},
+		{name: "log_id out of range", body: withBad(func() map[string]any { ev := e.goodEvent(); ev["log_id"] = json.Number("1e300"); return ev }()),
+			want: accepted(1, 1, "event 1: log_id: must be an integer from -9007199254740991 to 9007199254740991")},
+		{name: "time a year ahead", body: withBad(sdkEvent("app_show", time.Now().AddDate(1, 0, 0), "oBad", "", nil)), want: accepted(1, 1, "props.time: ")},
+		{name: "type of 64 KiB", body: withBad(map[string]any{"type": strings.Repeat("x", 60<<10), "props": map[string]any{}}), want: accepted(1, 1, "type: must be at most 64 characters")},
 		{name: "deeply nested props", body: []byte(deep), want: accepted(1, 1, "nested deeper than 32 levels")},
 		{name: "event over 64 KiB", body: withBad(badProps("search", map[string]any{"keyword": strings.Repeat("x", 70<<10)})), want: accepted(1, 1, "larger than 65536 bytes")},
 		{name: "only bad events", body: sdkJSON(t, []any{badProps("search", nil), badProps("search", map[string]any{"keyword": false})}), want: accepted(0, 2, "props.keyword")},
