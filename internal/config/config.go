@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"regexp"
 	"strconv"
@@ -26,12 +27,19 @@ import (
 type Config struct {
 	Addr     string `yaml:"addr"`
 	AdminKey string `yaml:"admin_key"`
-	Timezone string `yaml:"timezone"`
-	Store    Store  `yaml:"store"`
-	WeChat   URL    `yaml:"wechat"`
-	Youshu   URL    `yaml:"youshu"`
-	Limits   Limits `yaml:"limits"`
-	Apps     []App  `yaml:"apps"`
+	// MetricsAddr, if set, serves /metrics (with /healthz and /readyz) on
+	// its own address and not on addr, for merchants who expose addr to
+	// the internet.
+	MetricsAddr string `yaml:"metrics_addr"`
+	// MetricsToken, if set, is required on /metrics as
+	// "Authorization: Bearer <token>".
+	MetricsToken string `yaml:"metrics_token"`
+	Timezone     string `yaml:"timezone"`
+	Store        Store  `yaml:"store"`
+	WeChat       URL    `yaml:"wechat"`
+	Youshu       URL    `yaml:"youshu"`
+	Limits       Limits `yaml:"limits"`
+	Apps         []App  `yaml:"apps"`
 	// Users may log in to the dashboard besides the admin key. Only the
 	// bcrypt hash of each password is kept (make one with
 	// `htpasswd -nbBC 10 "" 'password' | cut -d: -f2`), so the file holds
@@ -137,6 +145,8 @@ func (c *Config) options() []option {
 		{flag: "data", env: "SHUYUAN_DATA", usage: "data directory of the embedded store", str: &c.Store.Path},
 		{flag: "config", env: "SHUYUAN_CONFIG", usage: "optional YAML config file", str: &c.File},
 		{flag: "admin-key", env: "SHUYUAN_ADMIN_KEY", usage: "admin key for /api/v1, /wx and the dashboard", str: &c.AdminKey},
+		{flag: "metrics-addr", env: "SHUYUAN_METRICS_ADDR", usage: "serve /metrics on this address instead of addr", str: &c.MetricsAddr},
+		{flag: "metrics-token", env: "SHUYUAN_METRICS_TOKEN", usage: "bearer token /metrics requires", str: &c.MetricsToken},
 		{flag: "timezone", env: "SHUYUAN_TIMEZONE", usage: "default time zone days are cut in", str: &c.Timezone},
 		{flag: "store", env: "SHUYUAN_STORE", usage: "store driver: duckdb or postgres", str: &c.Store.Driver},
 		{flag: "dsn", env: "SHUYUAN_DSN", usage: "PostgreSQL connection string (store postgres)", str: &c.Store.DSN},
@@ -342,6 +352,18 @@ func (c *Config) Validate() error {
 	} else if len(c.AdminKey) < 16 {
 		bad("admin_key", "must be at least 16 characters")
 	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad("metrics_addr", "must be host:port (like 127.0.0.1:9100), got %q", c.MetricsAddr)
+		} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			bad("metrics_addr", "must be host:port (like 127.0.0.1:9100), got %q", c.MetricsAddr)
+		} else if c.MetricsAddr == c.Addr {
+			bad("metrics_addr", "must differ from addr (%s): it takes /metrics off the public address", c.Addr)
+		}
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		bad("metrics_token", "must be at least 16 characters")
+	}
 	if _, err := time.LoadLocation(c.Timezone); err != nil {
 		bad("timezone", "unknown time zone %q", c.Timezone)
 	}
@@ -490,6 +512,7 @@ func (c *Config) Tenants() (*tenant.Registry, error) {
 func (c *Config) Dump() string {
 	m := *c
 	m.AdminKey = mask(c.AdminKey)
+	m.MetricsToken = mask(c.MetricsToken)
 	m.Store.DSN = maskDSN(c.Store.DSN)
 	m.Apps = make([]App, len(c.Apps))
 	for i, a := range c.Apps {

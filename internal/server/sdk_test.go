@@ -35,6 +35,7 @@ const (
 
 // sdkEnv is the real server over a real DuckDB store, on a loopback port.
 type sdkEnv struct {
+	server  *server.Server
 	st      *duckdb.Store
 	writer  *store.Writer
 	metrics *server.Metrics
@@ -71,6 +72,7 @@ func newSDKEnvWith(t *testing.T, tweak func(*server.Deps), extra ...*tenant.App)
 		tweak(&deps)
 	}
 	srv := server.New(deps)
+	e.server = srv
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	e.url = hs.URL

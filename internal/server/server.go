@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/shuyuan-dev/shuyuan/internal/collect"
 	"github.com/shuyuan-dev/shuyuan/internal/order"
@@ -44,6 +43,11 @@ type Deps struct {
 	// BodyTimeout bounds the time to receive a request body once its
 	// header is in (default DefaultBodyTimeout).
 	BodyTimeout time.Duration
+	// MetricsToken, if set, is required on /metrics as a bearer token.
+	MetricsToken string
+	// MetricsAddr, if set, takes /metrics off this server: ServeMetrics
+	// serves it there, with /healthz and /readyz.
+	MetricsAddr string
 	// Extra lets other parts (data-api, WeChat routes, dashboard) add routes.
 	Extra []func(mux *http.ServeMux, s *Server)
 	// Orders serves the backend data-api (/data-api/v1/...); nil leaves it out.
@@ -74,7 +78,9 @@ func New(d Deps) *Server {
 	s.mux.HandleFunc("/api/report", s.reportMethod)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{}))
+	if d.MetricsAddr == "" {
+		s.mux.Handle("GET /metrics", s.metricsHandler())
+	}
 	s.mux.Handle("GET /api/v1/apps", s.Admin(http.HandlerFunc(s.listApps)))
 	s.mux.Handle("GET /api/v1/apps/{app}/analysis", s.Admin(http.HandlerFunc(s.listAnalyses)))
 	s.mux.Handle("GET /api/v1/apps/{app}/analysis/{name}", s.Admin(http.HandlerFunc(s.analysis)))
@@ -96,6 +102,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id = newID()
 	}
 	w.Header().Set("X-Request-Id", id)
+	if noStore(r.URL.Path) {
+		setNoStore(w.Header())
+	}
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 	var body *boundedBody
@@ -213,6 +222,7 @@ func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, 
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	setNoStore(w.Header())
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
