@@ -48,6 +48,8 @@ type Deps struct {
 	// MetricsAddr, if set, takes /metrics off this server: ServeMetrics
 	// serves it there, with /healthz and /readyz.
 	MetricsAddr string
+	// Now is the clock of readiness probes (default time.Now).
+	Now func() time.Time
 	// Extra lets other parts (data-api, WeChat routes, dashboard) add routes.
 	Extra []func(mux *http.ServeMux, s *Server)
 	// Orders serves the backend data-api (/data-api/v1/...); nil leaves it out.
@@ -73,6 +75,10 @@ func New(d Deps) *Server {
 	if d.BodyTimeout <= 0 {
 		d.BodyTimeout = DefaultBodyTimeout
 	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	d.Metrics.now = d.Now // commits and probes on one clock
 	s := &Server{Deps: d, mux: http.NewServeMux(), adminSum: sha256.Sum256([]byte(d.AdminKey))}
 	s.mux.HandleFunc("POST /api/report", s.report)
 	s.mux.HandleFunc("/api/report", s.reportMethod)
@@ -212,6 +218,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := s.Store.Ping(ctx); err != nil {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unreachable", "error": err.Error()})
+		return
+	}
+	now := s.Now()
+	if err := s.Metrics.writes.writable(ctx, now, probeWrite(s.Store, now)); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store cannot write", "error": err.Error()})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
