@@ -14,7 +14,7 @@ func init() {
 		Name: "ads",
 		Description: "Per day and WeChat ad id: ad-driven visitors, new visitors, add-to-cart users, the paid orders credited " +
 			"to the ad (each order once, backend or SDK, as everywhere), paying users and GMV (fen), and the conversions " +
-			"reported to WeChat, pending and dead.",
+			"reported to WeChat, pending and dead, and those sent again after a lost answer.",
 		Run: ads,
 	})
 }
@@ -43,5 +43,6 @@ func ads(ctx context.Context, st store.Store, q Query) (*Result, error) {
 		{Name: "reported", Type: "int", Label: "conversions reported"},
 		{Name: "pending", Type: "int", Label: "conversions pending"},
 		{Name: "dead", Type: "int", Label: "conversions dead"},
+		{Name: "resent", Type: "int", Label: "conversions re-sent after a lost answer"},
 	}, data, args...)
 }

@@ -82,11 +82,15 @@ func TestAdsAnalysis(t *testing.T) {
 		}}}); err != nil {
 		t.Fatal(err)
 	}
-	// Delivery outcomes, as the worker would have recorded them.
+	// Delivery outcomes, as the worker would have recorded them: oa was
+	// delivered on its third attempt, sent twice more after lost answers.
 	for ref, status := range map[string]string{"oa": "delivered", "oc": "dead"} {
 		if _, err := st.DB().Exec(`UPDATE ad_conversions SET status = $1 WHERE id = $2`, status, conversion.ID("shop", ref, wxads.ActionCompleteOrder)); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if _, err := st.DB().Exec(`UPDATE ad_conversions SET resends = 2, attempts = 3 WHERE id = $1`, conversion.ID("shop", "oa", wxads.ActionCompleteOrder)); err != nil {
+		t.Fatal(err)
 	}
 
 	a, ok := analysis.Get("ads")
@@ -101,12 +105,12 @@ func TestAdsAnalysis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// day, ad, visitors, new, cart users, orders, paying users, GMV, reported, pending, dead
+	// day, ad, visitors, new, cart users, orders, paying users, GMV, reported, pending, dead, resent
 	want := [][]any{
-		{"2026-03-01", "111", int64(2), int64(1), int64(1), int64(1), int64(1), int64(5000), int64(1), int64(0), int64(0)},
-		{"2026-03-02", "", int64(1), int64(1), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0)},
-		{"2026-03-02", "111", int64(0), int64(0), int64(0), int64(1), int64(1), int64(3000), int64(0), int64(1), int64(0)},
-		{"2026-03-02", "222", int64(1), int64(1), int64(0), int64(1), int64(1), int64(2000), int64(0), int64(0), int64(1)},
+		{"2026-03-01", "111", int64(2), int64(1), int64(1), int64(1), int64(1), int64(5000), int64(1), int64(0), int64(0), int64(1)},
+		{"2026-03-02", "", int64(1), int64(1), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0), int64(0)},
+		{"2026-03-02", "111", int64(0), int64(0), int64(0), int64(1), int64(1), int64(3000), int64(0), int64(1), int64(0), int64(0)},
+		{"2026-03-02", "222", int64(1), int64(1), int64(0), int64(1), int64(1), int64(2000), int64(0), int64(0), int64(1), int64(0)},
 	}
 	if len(res.Rows) != len(want) {
 		t.Fatalf("%d rows, want %d: %v", len(res.Rows), len(want), res.Rows)
@@ -196,9 +200,9 @@ func TestAdsAnalysisCreditsEveryOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// day, ad, visitors, new, cart users, orders, paying users, GMV, reported, pending, dead
+	// day, ad, visitors, new, cart users, orders, paying users, GMV, reported, pending, dead, resent
 	want := [][]any{
-		{"2026-03-01", "333", int64(2), int64(2), int64(0), int64(2), int64(2), int64(6500), int64(0), int64(1), int64(0)},
+		{"2026-03-01", "333", int64(2), int64(2), int64(0), int64(2), int64(2), int64(6500), int64(0), int64(1), int64(0), int64(0)},
 	}
 	if !reflect.DeepEqual(res.Rows, want) {
 		t.Errorf("rows %v\n want %v", res.Rows, want)

@@ -118,6 +118,7 @@ type claimed struct {
 	attempts  int64
 	deadline  time.Time
 	createdAt time.Time
+	lastClass string // the class of the previous attempt's failure, "" if none
 }
 
 // claim takes up to limit pending rows of app that are due at now and not
@@ -129,7 +130,7 @@ type claimed struct {
 // crash mid-delivery leaves the rows pending, due, and sent again the same
 // way.
 func claim(tx store.Tx, app string, now time.Time, lease time.Duration, limit int) ([]claimed, error) {
-	const cols = `id, user_action_set_id, payload, attempts, deadline, created_at`
+	const cols = `id, user_action_set_id, payload, attempts, deadline, created_at, last_class`
 	const due = `app_id = $1 AND status = 'pending' AND next_attempt_at <= $2`
 	var q string
 	args := []any{app, now.UTC(), int64(limit)}
@@ -152,6 +153,7 @@ func claim(tx store.Tx, app string, now time.Time, lease time.Duration, limit in
 		c.attempts = store.Int64(v[3])
 		c.deadline = toTime(v[4])
 		c.createdAt = toTime(v[5])
+		c.lastClass, _ = v[6].(string)
 		out = append(out, c)
 		return nil
 	})
@@ -170,6 +172,10 @@ type settlement struct {
 	class string
 }
 
+// addResend counts an attempt made after one whose answer was lost (see
+// migration 0013); SET reads the row's values from before the update.
+const addResend = `resends = resends + CASE WHEN last_class = 'retry' THEN 1 ELSE 0 END, `
+
 // settle records the outcomes of a delivery round in tx.
 func settle(tx store.Tx, now time.Time, ss []settlement) error {
 	for _, s := range ss {
@@ -181,17 +187,17 @@ func settle(tx store.Tx, now time.Time, ss []settlement) error {
 		var q string
 		switch s.state {
 		case StateDelivered:
-			q = `UPDATE ad_conversions SET status = 'delivered', delivered_at = $1, last_attempt_at = $1,
+			q = `UPDATE ad_conversions SET ` + addResend + `status = 'delivered', delivered_at = $1, last_attempt_at = $1,
 				attempts = attempts + 1, claimed_until = NULL, next_attempt_at = NULL WHERE ` + in
 		case StatePending:
 			args = append(args, s.next.UTC(), s.err, s.class)
 			n := len(args)
-			q = fmt.Sprintf(`UPDATE ad_conversions SET last_attempt_at = $1, attempts = attempts + 1,
+			q = fmt.Sprintf(`UPDATE ad_conversions SET `+addResend+`last_attempt_at = $1, attempts = attempts + 1,
 				claimed_until = NULL, next_attempt_at = $%d, last_error = $%d, last_class = $%d WHERE %s`, n-2, n-1, n, in)
 		case StateDead:
 			args = append(args, s.err, s.class)
 			n := len(args)
-			q = fmt.Sprintf(`UPDATE ad_conversions SET status = 'dead', last_attempt_at = $1, attempts = attempts + 1,
+			q = fmt.Sprintf(`UPDATE ad_conversions SET `+addResend+`status = 'dead', last_attempt_at = $1, attempts = attempts + 1,
 				claimed_until = NULL, next_attempt_at = NULL, last_error = $%d, last_class = $%d WHERE %s`, n-1, n, in)
 		default:
 			return fmt.Errorf("settle: unknown state %q", s.state)

@@ -77,7 +77,8 @@ convs AS (
     SELECT CAST(occurred_at AT TIME ZONE $1 AS DATE) AS day, coalesce(ad_id, '') AS ad_id,
            count(*) FILTER (WHERE status = 'delivered') AS reported,
            count(*) FILTER (WHERE status = 'pending') AS pending,
-           count(*) FILTER (WHERE status = 'dead') AS dead
+           count(*) FILTER (WHERE status = 'dead') AS dead,
+           count(*) FILTER (WHERE resends > 0) AS resent
     FROM ad_conversions
     WHERE app_id = $2 AND occurred_at >= $3 AND occurred_at < $4 AND click_id IS NOT NULL
     GROUP BY 1, 2
@@ -97,7 +98,8 @@ SELECT CAST(k.day AS VARCHAR) AS day,
        coalesce(s.gmv_fen, 0) AS gmv_fen,
        coalesce(c.reported, 0) AS reported,
        coalesce(c.pending, 0) AS pending,
-       coalesce(c.dead, 0) AS dead
+       coalesce(c.dead, 0) AS dead,
+       coalesce(c.resent, 0) AS resent
 FROM keys k
 LEFT JOIN visits v ON v.day = k.day AND v.ad_id = k.ad_id
 LEFT JOIN sales s ON s.day = k.day AND s.ad_id = k.ad_id
