@@ -99,6 +99,16 @@ func (p *Parser) Parse(raw json.RawMessage) (Event, error) {
 	if d := depth(raw); d > MaxDepth {
 		return ev, invalid("event", "nested deeper than %d levels", MaxDepth)
 	}
+	// The fast decoder below reads past the end of malformed input (a
+	// panic, found by FuzzParse): it only ever sees valid JSON.
+	if !json.Valid(raw) {
+		return ev, invalid("event", "must be a JSON object")
+	}
+	// Props are re-encoded (sorted keys): invalid UTF-8 would come back
+	// as other bytes, and the dedup key with it.
+	if !utf8.Valid(raw) {
+		return ev, invalid("event", "must be valid UTF-8")
+	}
 	var env envelope
 	if err := gojson.Unmarshal(raw, &env); err != nil {
 		return ev, invalid("event", "must be a JSON object")
@@ -149,7 +159,7 @@ func TypeOf(raw json.RawMessage) string {
 	var env struct {
 		Type any `json:"type"`
 	}
-	if gojson.Unmarshal(raw, &env) != nil {
+	if !json.Valid(raw) || gojson.Unmarshal(raw, &env) != nil {
 		return ""
 	}
 	s, _ := env.Type.(string)
