@@ -210,7 +210,7 @@ const fixtureApp = "shop"
 
 // fixture opens a store holding the dataset: the SDK events through the
 // group-commit writer, one upload per session, then the backend orders.
-func fixture(t *testing.T) store.Store {
+func fixture(t testing.TB) store.Store {
 	t.Helper()
 	st := storetest.Open(t)
 	ctx := context.Background()
