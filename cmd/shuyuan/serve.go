@@ -136,14 +136,20 @@ func serve(args []string) error {
 	}
 
 	srv := server.New(server.Deps{
-		Tenants: tenants, Store: st, Writer: w, Collector: collect.New(w), Logger: log, Metrics: metrics,
+		Tenants: tenants, Store: st, Writer: w, Collector: collect.New(w, collect.NewTypeGate(collect.StoredTypes(st), cfg.Limits.MaxNewEventTypes)), Logger: log, Metrics: metrics,
 		Orders:   order.NewService(st, tenants, order.Options{OnPaid: adsLoop.svc.OnOrderPaid}),
 		AdminKey: cfg.AdminKey, MaxBody: cfg.Limits.MaxBodyBytes, MaxBatch: cfg.Limits.MaxBatchEvents,
+		MetricsToken: cfg.MetricsToken, MetricsAddr: cfg.MetricsAddr,
 		Extra: []func(*http.ServeMux, *server.Server){
 			web.Mount(web.Options{Users: cfg.Users}),
 			server.WX(adsLoop.svc),
 		},
 	})
+	metricsAddr, stopMetrics, err := srv.ServeMetrics()
+	if err != nil {
+		return err
+	}
+	defer stopMetrics(context.Background())
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
@@ -151,7 +157,7 @@ func serve(args []string) error {
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "store", cfg.Store.Driver, "apps", len(tenants.Apps()))
+	log.Info("listening", "addr", ln.Addr().String(), "metrics_addr", metricsAddr, "store", cfg.Store.Driver, "apps", len(tenants.Apps()))
 	// Background work, all of it: stopped (and flushed) after the last
 	// request and before the writer and the store close.
 	// Tasks every node runs, and tasks elected to run once across the nodes

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 	"github.com/shuyuan-dev/shuyuan/internal/tenant"
@@ -52,6 +53,16 @@ func (e *BadRequest) Error() string { return e.Field + ": " + e.Rule }
 // ParseQuery reads from and to (YYYY-MM-DD, days in the app's zone).
 func ParseQuery(app *tenant.App, from, to string, params url.Values) (Query, error) {
 	q := Query{App: app, Params: params}
+	// Values go to the store as bind parameters, which must be text: a
+	// value of invalid UTF-8 failed there as "analysis failed" (found by
+	// FuzzQuery).
+	for name, vals := range params {
+		for _, v := range vals {
+			if !utf8.ValidString(v) {
+				return q, &BadRequest{name, "must be valid UTF-8 text"}
+			}
+		}
+	}
 	var err error
 	if q.From, err = parseDay(app, "from", from); err != nil {
 		return q, err

@@ -211,13 +211,13 @@ const fixtureApp = "shop"
 
 // fixture opens a store holding the dataset: the SDK events through the
 // group-commit writer, one upload per session, then the backend orders.
-func fixture(t *testing.T) store.Store {
+func fixture(t testing.TB) store.Store {
 	t.Helper()
 	return fixtureOn(t, storetest.DuckDB)
 }
 
 // fixtureOn is fixture on a store of o.
-func fixtureOn(t *testing.T, o storetest.Opener) store.Store {
+func fixtureOn(t testing.TB, o storetest.Opener) store.Store {
 	t.Helper()
 	st := o.Open(t)
 	ctx := context.Background()

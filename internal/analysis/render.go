@@ -61,6 +61,10 @@ type sqlData struct {
 	// earliest create_time among them (see withOrders).
 	Backend     bool
 	BackendFrom string
+
+	// Window is the bind parameter of the app's attribution window in
+	// seconds (ads).
+	Window string
 }
 
 // withOrders prepares a query that reads the all_orders fragment: it asks

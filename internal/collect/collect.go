@@ -29,6 +29,8 @@ const (
 	CodeBadToken    = 4001 // token missing or unknown
 	CodeBadBody     = 4002 // empty, not JSON, truncated, invalid UTF-8, undecryptable
 	CodeTooMany     = 4003 // more events than the batch limit
+	CodeBadMethod   = 4005 // not a POST
+	CodeTimeout     = 4008 // the body did not arrive in time
 	CodeTooLarge    = 4013 // body over the size limit
 	CodeUnavailable = 5003 // the store could not commit; try again
 )
@@ -67,11 +69,13 @@ type Writer interface {
 
 // Collector validates uploads and hands them to the writer.
 type Collector struct {
-	w Writer
+	w     Writer
+	types *TypeGate
 }
 
-// New returns a Collector writing through w.
-func New(w Writer) *Collector { return &Collector{w: w} }
+// New returns a Collector writing through w; types caps the new event
+// types of unknown kind per app and day (nil: no cap).
+func New(w Writer, types *TypeGate) *Collector { return &Collector{w: w, types: types} }
 
 // Collect decodes, validates and stores one upload. It returns only after
 // the batch is committed. Events that fail validation are quarantined and
@@ -84,7 +88,21 @@ func (c *Collector) Collect(ctx context.Context, up Upload) (store.EventResult, 
 	if up.MaxEvents > 0 && len(raws) > up.MaxEvents {
 		return store.EventResult{}, refuse(CodeTooMany, nil, "batch has %d events; at most %d are accepted per upload", len(raws), up.MaxEvents)
 	}
-	b := NewBatch(up.App.ID, up.ReceivedAt, raws)
+	b := &store.EventBatch{AppID: up.App.ID, ReceivedAt: up.ReceivedAt}
+	var admit func(ev *event.Event) (*event.Invalid, error)
+	if c.types != nil {
+		admit = func(ev *event.Event) (*event.Invalid, error) {
+			if ev.Kind != event.KindUnknown {
+				return nil, nil
+			}
+			return c.types.admit(ctx, up.App, ev.Type, up.ReceivedAt)
+		}
+	}
+	b.Events, b.Quarantined, err = parseEvents(raws, up.ReceivedAt, admit)
+	if err != nil {
+		return store.EventResult{}, refuse(CodeUnavailable, err, "store unavailable, send again later: %v", err)
+	}
+	attribution.Resolve(b)
 	if len(b.Events) == 0 && len(b.Quarantined) == 0 {
 		return store.EventResult{}, nil
 	}
@@ -99,19 +117,36 @@ func (c *Collector) Collect(ctx context.Context, up Upload) (store.EventResult, 
 // valid events with their ad clicks resolved, and the quarantined ones.
 func NewBatch(appID string, receivedAt time.Time, raws []json.RawMessage) *store.EventBatch {
 	b := &store.EventBatch{AppID: appID, ReceivedAt: receivedAt}
-	b.Events, b.Quarantined = ParseEvents(raws)
+	b.Events, b.Quarantined, _ = parseEvents(raws, receivedAt, nil) // without admit, no error
 	attribution.Resolve(b)
 	return b
 }
 
 // ParseEvents validates the raw events of one upload: the valid ones, and
-// the others as quarantined with the reason.
+// the others as quarantined with the reason. It checks no time against a
+// receipt (Collect does).
 func ParseEvents(raws []json.RawMessage) ([]event.Event, []event.Quarantined) {
+	events, bad, _ := parseEvents(raws, time.Time{}, nil)
+	return events, bad
+}
+
+// parseEvents is ParseEvents for an upload received at received; admit,
+// if set, may refuse a valid event (a reason) or fail the upload.
+func parseEvents(raws []json.RawMessage, received time.Time, admit func(*event.Event) (*event.Invalid, error)) ([]event.Event, []event.Quarantined, error) {
 	events := make([]event.Event, 0, len(raws))
 	var bad []event.Quarantined
-	var p event.Parser // one per upload: its events share the SDK context
+	p := event.Parser{Received: received} // one per upload: its events share the SDK context
 	for i, raw := range raws {
 		ev, err := p.Parse(raw)
+		if err == nil && admit != nil {
+			var inv *event.Invalid
+			if inv, err = admit(&ev); err != nil {
+				return nil, nil, err
+			}
+			if inv != nil {
+				err = inv
+			}
+		}
 		if err != nil {
 			bad = append(bad, event.Quarantined{
 				Type: event.TypeOf(raw), Reason: fmt.Sprintf("event %d: %v", i, err), Raw: raw,
@@ -120,7 +155,7 @@ func ParseEvents(raws []json.RawMessage) ([]event.Event, []event.Quarantined) {
 		}
 		events = append(events, ev)
 	}
-	return events, bad
+	return events, bad, nil
 }
 
 // Decode turns an upload's body into its raw events: a JSON array, a
@@ -137,26 +172,35 @@ func Decode(up Upload) ([]json.RawMessage, error) {
 	if !utf8.Valid(body) {
 		return nil, refuse(CodeBadBody, nil, "body is not valid UTF-8 (at byte %d)", invalidAt(body))
 	}
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
 		return nil, refuse(CodeBadBody, nil, "body is empty; expected a JSON array of events")
 	}
-	switch body[0] {
+	what := "array"
+	switch trimmed[0] {
 	case '[':
-		var raws []json.RawMessage
-		if err := gojson.Unmarshal(body, &raws); err != nil {
-			return nil, refuse(CodeBadBody, err, "body is not a valid JSON array: %s", jsonErr(err))
-		}
-		return raws, nil
 	case '{':
-		if !json.Valid(body) {
-			var v any
-			err := json.Unmarshal(body, &v)
-			return nil, refuse(CodeBadBody, err, "body is not a valid JSON object: %s", jsonErr(err))
-		}
-		return []json.RawMessage{body}, nil
+		what = "object"
+	default:
+		return nil, refuse(CodeBadBody, nil, "body must be a JSON array of events or one event object")
 	}
-	return nil, refuse(CodeBadBody, nil, "body must be a JSON array of events or one event object")
+	// The whole body is checked strictly (RFC 8259: no comments, trailing
+	// commas, single quotes, NaN, bad escapes) before any event is read:
+	// the events' own parsers are lenient, and a body that is not JSON is
+	// refused whole, not stored in part. Offsets count from the body as
+	// sent (or as decrypted).
+	if !json.Valid(body) {
+		err := json.Unmarshal(body, new(json.RawMessage))
+		return nil, refuse(CodeBadBody, err, "body is not a valid JSON %s: %s", what, jsonErr(err))
+	}
+	if what == "object" {
+		return []json.RawMessage{trimmed}, nil
+	}
+	var raws []json.RawMessage
+	if err := gojson.Unmarshal(trimmed, &raws); err != nil {
+		return nil, refuse(CodeBadBody, err, "body is not a valid JSON array: %s", jsonErr(err))
+	}
+	return raws, nil
 }
 
 // decrypt undoes the SDK's encrypt mode: base64 of RC4 keyed by the UTF-8

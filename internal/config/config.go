@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"regexp"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"gopkg.in/yaml.v3"
 
+	"github.com/shuyuan-dev/shuyuan/internal/collect"
 	"github.com/shuyuan-dev/shuyuan/internal/tenant"
 )
 
@@ -25,12 +27,19 @@ import (
 type Config struct {
 	Addr     string `yaml:"addr"`
 	AdminKey string `yaml:"admin_key"`
-	Timezone string `yaml:"timezone"`
-	Store    Store  `yaml:"store"`
-	WeChat   URL    `yaml:"wechat"`
-	Youshu   URL    `yaml:"youshu"`
-	Limits   Limits `yaml:"limits"`
-	Apps     []App  `yaml:"apps"`
+	// MetricsAddr, if set, serves /metrics (with /healthz and /readyz) on
+	// its own address and not on addr, for merchants who expose addr to
+	// the internet.
+	MetricsAddr string `yaml:"metrics_addr"`
+	// MetricsToken, if set, is required on /metrics as
+	// "Authorization: Bearer <token>".
+	MetricsToken string `yaml:"metrics_token"`
+	Timezone     string `yaml:"timezone"`
+	Store        Store  `yaml:"store"`
+	WeChat       URL    `yaml:"wechat"`
+	Youshu       URL    `yaml:"youshu"`
+	Limits       Limits `yaml:"limits"`
+	Apps         []App  `yaml:"apps"`
 	// Users may log in to the dashboard besides the admin key. Only the
 	// bcrypt hash of each password is kept (make one with
 	// `htpasswd -nbBC 10 "" 'password' | cut -d: -f2`), so the file holds
@@ -91,6 +100,9 @@ type URL struct {
 type Limits struct {
 	MaxBodyBytes   int64 `yaml:"max_body_bytes"`
 	MaxBatchEvents int   `yaml:"max_batch_events"`
+	// MaxNewEventTypes caps the event types of unknown kind an app may
+	// start storing per local day (docs/sdk.md).
+	MaxNewEventTypes int `yaml:"max_new_event_types"`
 }
 
 // App is one mini-program.
@@ -152,6 +164,8 @@ func (c *Config) options() []option {
 		{flag: "data", env: "SHUYUAN_DATA", usage: "data directory of the embedded store", str: &c.Store.Path},
 		{flag: "config", env: "SHUYUAN_CONFIG", usage: "optional YAML config file", str: &c.File},
 		{flag: "admin-key", env: "SHUYUAN_ADMIN_KEY", usage: "admin key for /api/v1, /wx and the dashboard", str: &c.AdminKey},
+		{flag: "metrics-addr", env: "SHUYUAN_METRICS_ADDR", usage: "serve /metrics on this address instead of addr", str: &c.MetricsAddr},
+		{flag: "metrics-token", env: "SHUYUAN_METRICS_TOKEN", usage: "bearer token /metrics requires", str: &c.MetricsToken},
 		{flag: "timezone", env: "SHUYUAN_TIMEZONE", usage: "default time zone days are cut in", str: &c.Timezone},
 		{flag: "store", env: "SHUYUAN_STORE", usage: "store driver: duckdb or postgres", str: &c.Store.Driver},
 		{flag: "dsn", env: "SHUYUAN_DSN", usage: "PostgreSQL connection string (store postgres)", str: &c.Store.DSN},
@@ -164,6 +178,7 @@ func (c *Config) options() []option {
 		{flag: "youshu-url", env: "SHUYUAN_YOUSHU_URL", usage: "base URL of the Youshu upstream", str: &c.Youshu.BaseURL},
 		{flag: "max-body", env: "SHUYUAN_MAX_BODY", usage: "largest request body in bytes", int64: &c.Limits.MaxBodyBytes},
 		{flag: "max-batch", env: "SHUYUAN_MAX_BATCH", usage: "most events in one SDK upload", integer: &c.Limits.MaxBatchEvents},
+		{flag: "max-new-types", env: "SHUYUAN_MAX_NEW_TYPES", usage: "most new unknown event types an app may start storing per day", integer: &c.Limits.MaxNewEventTypes},
 		{flag: "demo", env: "SHUYUAN_DEMO", usage: "create a demo app and fill an empty store with generated data", boolean: &c.Demo},
 		{flag: "no-migrate", env: "SHUYUAN_NO_MIGRATE", usage: "do not apply migrations at start", boolean: &c.NoMigrate},
 		{flag: "log-level", env: "SHUYUAN_LOG_LEVEL", usage: "debug, info, warn or error", str: &c.LogLevel},
@@ -343,6 +358,9 @@ func (c *Config) defaults() {
 	if c.Limits.MaxBatchEvents == 0 {
 		c.Limits.MaxBatchEvents = DefaultMaxBatch
 	}
+	if c.Limits.MaxNewEventTypes == 0 {
+		c.Limits.MaxNewEventTypes = collect.DefaultMaxNewTypes
+	}
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
 	}
@@ -363,6 +381,18 @@ func (c *Config) Validate() error {
 		bad("admin_key", "required (set admin_key in the file, --admin-key or SHUYUAN_ADMIN_KEY)")
 	} else if len(c.AdminKey) < 16 {
 		bad("admin_key", "must be at least 16 characters")
+	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad("metrics_addr", "must be host:port (like 127.0.0.1:9100), got %q", c.MetricsAddr)
+		} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			bad("metrics_addr", "must be host:port (like 127.0.0.1:9100), got %q", c.MetricsAddr)
+		} else if c.MetricsAddr == c.Addr {
+			bad("metrics_addr", "must differ from addr (%s): it takes /metrics off the public address", c.Addr)
+		}
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < 16 {
+		bad("metrics_token", "must be at least 16 characters")
 	}
 	if _, err := time.LoadLocation(c.Timezone); err != nil {
 		bad("timezone", "unknown time zone %q", c.Timezone)
@@ -406,6 +436,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.MaxBatchEvents < 1 {
 		bad("limits.max_batch_events", "must be at least 1")
+	}
+	if c.Limits.MaxNewEventTypes < 1 {
+		bad("limits.max_new_event_types", "must be at least 1")
 	}
 	names := map[string]int{}
 	for i, u := range c.Users {
@@ -523,6 +556,7 @@ func (c *Config) Tenants() (*tenant.Registry, error) {
 func (c *Config) Dump() string {
 	m := *c
 	m.AdminKey = mask(c.AdminKey)
+	m.MetricsToken = mask(c.MetricsToken)
 	m.Store.DSN = maskDSN(c.Store.DSN)
 	m.Apps = make([]App, len(c.Apps))
 	for i, a := range c.Apps {

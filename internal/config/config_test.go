@@ -178,3 +178,58 @@ func TestUsers(t *testing.T) {
 		t.Errorf("dump must show the user and hide the hash:\n%s", dump)
 	}
 }
+
+// TestMetricsAndLimitKeys: metrics_addr and metrics_token come from the
+// file, the environment or flags, are validated and the token is masked;
+// limits.max_new_event_types has its default and its rule.
+func TestMetricsAndLimitKeys(t *testing.T) {
+	file := write(t, "admin_key: 0123456789abcdef\nmetrics_addr: 127.0.0.1:9100\nmetrics_token: scrape-token-0123456789\nlimits: {max_new_event_types: 7}\n")
+	c, _, err := config.Load("serve", []string{"--config", file}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.MetricsAddr != "127.0.0.1:9100" || c.MetricsToken != "scrape-token-0123456789" || c.Limits.MaxNewEventTypes != 7 {
+		t.Errorf("from the file: %q %q %d", c.MetricsAddr, c.MetricsToken, c.Limits.MaxNewEventTypes)
+	}
+	if dump := c.Dump(); strings.Contains(dump, "scrape-token-0123456789") || !strings.Contains(dump, "metrics_addr: 127.0.0.1:9100") {
+		t.Errorf("dump must show metrics_addr and hide metrics_token:\n%s", dump)
+	}
+	c, _, err = config.Load("serve", []string{"--metrics-addr", ":9200"}, env(map[string]string{
+		"SHUYUAN_ADMIN_KEY": "0123456789abcdef", "SHUYUAN_METRICS_ADDR": "127.0.0.1:9300",
+		"SHUYUAN_METRICS_TOKEN": "env-scrape-token-0123", "SHUYUAN_MAX_NEW_TYPES": "12",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MetricsAddr != ":9200" || c.MetricsToken != "env-scrape-token-0123" || c.Limits.MaxNewEventTypes != 12 {
+		t.Errorf("flag over env: %q %q %d", c.MetricsAddr, c.MetricsToken, c.Limits.MaxNewEventTypes)
+	}
+	c, _, err = config.Load("serve", nil, env(map[string]string{"SHUYUAN_ADMIN_KEY": "0123456789abcdef"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MetricsAddr != "" || c.MetricsToken != "" || c.Limits.MaxNewEventTypes != 100 {
+		t.Errorf("defaults: %q %q %d", c.MetricsAddr, c.MetricsToken, c.Limits.MaxNewEventTypes)
+	}
+
+	for _, tc := range []struct{ name, file, want string }{
+		{"metrics_addr without a port", "metrics_addr: localhost\n", "metrics_addr: must be host:port"},
+		{"metrics_addr with a bad port", "metrics_addr: 'localhost:http-ish'\n", "metrics_addr: must be host:port"},
+		{"metrics_addr the same as addr", "addr: 127.0.0.1:8080\nmetrics_addr: 127.0.0.1:8080\n", "metrics_addr: must differ from addr"},
+		{"short metrics_token", "metrics_token: short\n", "metrics_token: must be at least 16 characters"},
+		{"no new types", "limits: {max_new_event_types: -1}\n", "limits.max_new_event_types: must be at least 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _, err := config.Load("serve", []string{"--config", write(t, "admin_key: 0123456789abcdef\n"+tc.file)}, env(nil))
+			if err == nil {
+				err = c.Validate()
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -597,3 +597,50 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("after delivery: %v", m)
 	}
 }
+
+// TestResendsCounted: a lost answer (WeChat recorded the actions, the
+// connection closed) means the same actions go on the wire again with the
+// same outer_action_id. Each conversion sent again after such an attempt
+// counts once per re-send: in shuyuan_ads_conversions_resent_total and in
+// the row's resends, which the ads analysis shows. A retry after an answer
+// that refused the call (a rate limit) is no re-send of a recorded action.
+func TestResendsCounted(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	r.visit(shopApp, "o-alice", click1, "", t0)
+	r.clock.Set(t0.Add(time.Hour))
+	r.pay(shopApp, order("ord-1", "o-alice", t0.Add(time.Minute), 100), order("ord-2", "o-alice", t0.Add(2*time.Minute), 100))
+	if err := r.fake.Script(wxfake.EndpointActionsAdd,
+		wxfake.Fault{Kind: wxfake.FaultDropAfterRecord}, // recorded, answer lost
+		wxfake.Fault{Kind: wxfake.FaultMinuteQuota},     // the re-send is refused: not recorded
+		wxfake.Fault{Kind: wxfake.FaultNone},            // sent again, delivered
+	); err != nil {
+		t.Fatal(err)
+	}
+	r.drain()
+	if st := r.statuses(shopApp); st[conversion.StateDelivered] != 2 {
+		t.Fatalf("outbox %v", st)
+	}
+	// On the wire: 3 calls of both actions; WeChat recorded each twice
+	// (the dropped call and the delivered one), the second as a duplicate.
+	if n := len(r.actions()); n != 4 {
+		t.Errorf("the fake recorded %d actions, want 4 (each twice)", n)
+	}
+	if got := r.count(`SELECT CAST(sum(resends) AS INTEGER) FROM ad_conversions`); got != 2 {
+		t.Errorf("resends of the rows: %d, want 2 (each conversion re-sent once after the lost answer)", got)
+	}
+	mfs, err := r.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resent float64
+	for _, mf := range mfs {
+		if mf.GetName() == "shuyuan_ads_conversions_resent_total" {
+			for _, m := range mf.GetMetric() {
+				resent += m.GetCounter().GetValue()
+			}
+		}
+	}
+	if resent != 2 {
+		t.Errorf("shuyuan_ads_conversions_resent_total = %v, want 2", resent)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shuyuan-dev/shuyuan/internal/wxads"
 )
 
 // Metrics are the outbox's Prometheus metrics: counters kept by the worker
@@ -13,6 +15,7 @@ type Metrics struct {
 	delivered *prometheus.CounterVec
 	retried   *prometheus.CounterVec
 	dead      *prometheus.CounterVec
+	resent    *prometheus.CounterVec
 	delay     prometheus.Histogram
 }
 
@@ -28,12 +31,17 @@ func NewMetrics(reg prometheus.Registerer, svc *Service) *Metrics {
 		dead: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "shuyuan_ads_conversions_dead_total", Help: "Conversions moved to the dead letters (refused for good or out of retry budget), by app.",
 		}, []string{"app"}),
+		resent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shuyuan_ads_conversions_resent_total",
+			Help: "Conversions sent again, with the same outer_action_id, after an attempt whose answer was lost or unclear " +
+				"(class retry: transport failure, timeout, HTTP 5xx, system busy), which WeChat may have recorded; by app.",
+		}, []string{"app"}),
 		delay: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "shuyuan_ads_conversion_delivery_seconds", Help: "Time from a conversion entering the outbox to WeChat accepting it.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 20),
 		}),
 	}
-	reg.MustRegister(m.delivered, m.retried, m.dead, m.delay, &stateCollector{svc: svc})
+	reg.MustRegister(m.delivered, m.retried, m.dead, m.resent, m.delay, &stateCollector{svc: svc})
 	return m
 }
 
@@ -49,6 +57,22 @@ func (m *Metrics) observe(app string, retried map[string]int, delivered, dead in
 	}
 	for _, d := range delays {
 		m.delay.Observe(d)
+	}
+}
+
+// observeResends counts the rows of the batches just sent whose previous
+// attempt failed with class retry: sent again after a lost answer.
+func (m *Metrics) observeResends(app string, bs []batch) {
+	n := 0
+	for _, b := range bs {
+		for _, c := range b.rows {
+			if c.LastClass == wxads.ClassRetry.String() {
+				n++
+			}
+		}
+	}
+	if n > 0 {
+		m.resent.WithLabelValues(app).Add(float64(n))
 	}
 }
 

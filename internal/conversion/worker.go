@@ -284,6 +284,9 @@ func (w *Worker) round(ctx context.Context, r *runner) (int, FlushResult, error)
 	} else {
 		batches, bad := w.batches(ctx, r.app, rows)
 		outcomes = append(bad, w.send(ctx, wx.client, batches)...)
+		if m := w.opt.Metrics; m != nil {
+			m.observeResends(r.app, batches)
+		}
 	}
 	res, err := w.record(ctx, r, now, outcomes)
 	return len(rows), res, err

@@ -17,7 +17,7 @@ type capture struct {
 }
 
 // loadCaptures reads testdata/captured-*.jsonl: real requests of the real SDK.
-func loadCaptures(t *testing.T) map[string][]capture {
+func loadCaptures(t testing.TB) map[string][]capture {
 	t.Helper()
 	files, err := filepath.Glob("testdata/captured-*.jsonl")
 	if err != nil || len(files) == 0 {

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // MaxDepth is the deepest nesting of objects and arrays accepted in an event.
@@ -25,6 +27,27 @@ const (
 	minTimeMS = 1_000_000_000_000
 	maxTimeMS = 9_999_999_999_999
 )
+
+// Bounds of what an event may carry (docs/sdk.md lists them).
+const (
+	// MaxAhead is how far after its upload's receipt an event's time may
+	// be: a client clock a little fast, not one years off.
+	MaxAhead = 24 * time.Hour
+	// MaxTypeLen bounds an event type, in characters.
+	MaxTypeLen = 64
+	// maxSafe is the largest integer JavaScript, the SDK's language,
+	// counts exactly (2^53−1): log_id, stay_time and sku_num beyond it are
+	// no counts, and would not fit the 64-bit columns once wrapped.
+	maxSafe = 1<<53 - 1
+	// maxYuan bounds a price or an amount, either way: a trillion yuan,
+	// far beyond any order and well inside int64 fen.
+	maxYuan = 1e12
+)
+
+// Earliest is the earliest event time accepted: the day WeChat
+// mini-programs were launched (2017-01-09, China time); no app's event
+// can be older.
+var Earliest = time.Date(2017, 1, 9, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
 
 // Invalid is the reason an event is quarantined: the field and the rule.
 type Invalid struct {
@@ -50,6 +73,10 @@ type envelope struct {
 // (wx_user, chan, system_info, ...) over every event of an upload, so the
 // parser decodes a context once and reuses it while it repeats.
 type Parser struct {
+	// Received is when the upload arrived: an event time more than MaxAhead
+	// after it is refused. Zero skips that check (tests, back-fills).
+	Received time.Time
+
 	sig    []byte // the raw context of the last event
 	ctx    Event  // its context fields
 	ctxErr error
@@ -72,6 +99,16 @@ func (p *Parser) Parse(raw json.RawMessage) (Event, error) {
 	if d := depth(raw); d > MaxDepth {
 		return ev, invalid("event", "nested deeper than %d levels", MaxDepth)
 	}
+	// The fast decoder below reads past the end of malformed input (a
+	// panic, found by FuzzParse): it only ever sees valid JSON.
+	if !json.Valid(raw) {
+		return ev, invalid("event", "must be a JSON object")
+	}
+	// Props are re-encoded (sorted keys): invalid UTF-8 would come back
+	// as other bytes, and the dedup key with it.
+	if !utf8.Valid(raw) {
+		return ev, invalid("event", "must be valid UTF-8")
+	}
 	var env envelope
 	if err := gojson.Unmarshal(raw, &env); err != nil {
 		return ev, invalid("event", "must be a JSON object")
@@ -80,8 +117,8 @@ func (p *Parser) Parse(raw json.RawMessage) (Event, error) {
 	if ev.Type, err = reqString(env.Type, "type"); err != nil {
 		return ev, err
 	}
-	if ev.Type == "" {
-		return ev, invalid("type", "must not be empty")
+	if err := checkType(ev.Type); err != nil {
+		return ev, err
 	}
 	ev.Kind = KindOf(ev.Type)
 	if ev.From, err = optString(env.From, "from"); err != nil {
@@ -94,6 +131,9 @@ func (p *Parser) Parse(raw json.RawMessage) (Event, error) {
 		f, err := number(env.LogID, "log_id")
 		if err != nil {
 			return ev, err
+		}
+		if f != math.Trunc(f) || math.Abs(f) > maxSafe {
+			return ev, invalid("log_id", "must be an integer from %d to %d, got %v", -maxSafe, maxSafe, f)
 		}
 		ev.LogID = int64(f)
 	}
@@ -113,16 +153,42 @@ func (p *Parser) Parse(raw json.RawMessage) (Event, error) {
 	return ev, nil
 }
 
-// TypeOf reads the event type of a raw event, for the quarantine.
+// TypeOf reads the event type of a raw event, for the quarantine, cut to
+// MaxTypeLen characters (the raw event keeps all of it).
 func TypeOf(raw json.RawMessage) string {
 	var env struct {
 		Type any `json:"type"`
 	}
-	if gojson.Unmarshal(raw, &env) != nil {
+	if !json.Valid(raw) || gojson.Unmarshal(raw, &env) != nil {
 		return ""
 	}
 	s, _ := env.Type.(string)
+	if utf8.RuneCountInString(s) > MaxTypeLen {
+		s = string([]rune(s)[:MaxTypeLen]) + "…"
+	}
 	return s
+}
+
+// checkType bounds an event type: anyone holding the public SDK token
+// could otherwise create types of any size and alphabet. Apps name their
+// own events like the SDK does (login_wxapp, "sdk api exec error") or in
+// Chinese; nobody needs markup, quotes or control characters.
+func checkType(typ string) *Invalid {
+	switch n := utf8.RuneCountInString(typ); {
+	case n == 0:
+		return invalid("type", "must not be empty")
+	case n > MaxTypeLen:
+		return invalid("type", "must be at most %d characters, got %d", MaxTypeLen, n)
+	}
+	for _, c := range typ {
+		if !unicode.IsLetter(c) && !unicode.IsDigit(c) && !strings.ContainsRune(" _-.:/", c) {
+			return invalid("type", "must be letters, digits, spaces and _ - . : / only, got %q", typ)
+		}
+	}
+	if typ[0] == ' ' || typ[len(typ)-1] == ' ' {
+		return invalid("type", "must not begin or end with a space, got %q", typ)
+	}
+	return nil
 }
 
 func (p *Parser) fill(ev *Event, props map[string]json.RawMessage) error {
@@ -140,10 +206,17 @@ func (p *Parser) fill(ev *Event, props map[string]json.RawMessage) error {
 
 	// Common props.
 	if t, ok := r.optNumber(own, "time", "props.time"); ok {
-		if t < minTimeMS || t > maxTimeMS {
+		at := time.UnixMilli(int64(t)).UTC()
+		switch {
+		case t < minTimeMS || t > maxTimeMS:
 			r.fail(invalid("props.time", "must be Unix milliseconds (13 digits), got %v", t))
+		case at.Before(Earliest):
+			r.fail(invalid("props.time", "must not be before 2017-01-09 (when mini-programs began), got %v (%s)", t, at.Format(time.RFC3339)))
+		case !p.Received.IsZero() && at.Sub(p.Received) > MaxAhead:
+			r.fail(invalid("props.time", "%v (%s) is more than a day after the upload was received (%s); is the client's clock wrong?",
+				t, at.Format(time.RFC3339), p.Received.UTC().Format(time.RFC3339)))
 		}
-		ev.Time = time.UnixMilli(int64(t)).UTC()
+		ev.Time = at
 	} else if behaviour && r.err == nil {
 		r.fail(invalid("props.time", "required"))
 	}
@@ -175,9 +248,7 @@ func (p *Parser) fill(ev *Event, props map[string]json.RawMessage) error {
 	// Per-behaviour props.
 	switch ev.Type {
 	case LeaveWxappPage:
-		if s, ok := r.optNumber(own, "stay_time", "props.stay_time"); ok {
-			ev.StayMS = int64(s)
-		}
+		ev.StayMS, _ = r.optInt(own, "stay_time", "props.stay_time", -maxSafe, maxSafe)
 	case PageShareAppMessage:
 		ev.ShareTo, _ = r.optString(own, "share_to", "props.share_to")
 		r.optString(own, "from_type", "props.from_type")
@@ -220,7 +291,7 @@ func fillContext(r *reader, ev *Event, ctx map[string]json.RawMessage) {
 		ev.UserKey = ev.LocalID
 	}
 	if c := r.object(ctx, "chan", "props.chan"); c != nil {
-		if s, ok := r.optNumber(c, "chan_wxapp_scene", "props.chan.chan_wxapp_scene"); ok {
+		if s, ok := r.optInt(c, "chan_wxapp_scene", "props.chan.chan_wxapp_scene", math.MinInt32, math.MaxInt32); ok {
 			ev.Scene = int32(s)
 		}
 		ev.ChanID, _ = r.optScalar(c, "chan_id", "props.chan.chan_id")
@@ -304,18 +375,16 @@ func (ev *Event) fillSKU(r *reader, own map[string]json.RawMessage) {
 		if spu == nil && r.err == nil {
 			r.fail(invalid("props.spu", "required"))
 		}
-		n, ok := r.optNumber(own, "sku_num", "props.sku_num")
+		n, ok := r.optInt(own, "sku_num", "props.sku_num", -maxSafe, maxSafe)
 		if !ok && r.err == nil {
 			r.fail(invalid("props.sku_num", "required"))
 		}
-		ev.SKUNum = int64(n)
+		ev.SKUNum = n
 		ev.ActionType, _ = r.optString(own, "action_type", "props.action_type")
 	}
 	if sale := r.object(own, "sale", "props.sale"); sale != nil {
-		if p, ok := r.optNumber(sale, "current_price", "props.sale.current_price"); ok {
-			ev.PriceFen = Fen(p)
-		}
-		r.optNumber(sale, "original_price", "props.sale.original_price")
+		ev.PriceFen, _ = r.optYuan(sale, "current_price", "props.sale.current_price")
+		r.optYuan(sale, "original_price", "props.sale.original_price")
 	}
 	if sh := r.object(own, "shipping_shop", "props.shipping_shop"); sh != nil && ev.ShopID == "" {
 		ev.ShopID, _ = r.optScalar(sh, "shipping_shop_id", "props.shipping_shop.shipping_shop_id")
@@ -362,12 +431,12 @@ func (ev *Event) fillOrder(r *reader, own map[string]json.RawMessage) {
 	}
 	for i, s := range subs {
 		f := fmt.Sprintf("props.sub_orders[%d]", i)
-		if a, ok := r.optNumber(s, "order_amt", f+".order_amt"); ok {
-			ev.OrderFen += Fen(a)
-		}
-		if a, ok := r.optNumber(s, "pay_amt", f+".pay_amt"); ok {
-			ev.PayFen += Fen(a)
-		}
+		// At most 64 KiB of sub-orders of at most a trillion yuan each:
+		// the sums stay far inside int64.
+		a, _ := r.optYuan(s, "order_amt", f+".order_amt")
+		ev.OrderFen += a
+		a, _ = r.optYuan(s, "pay_amt", f+".pay_amt")
+		ev.PayFen += a
 	}
 }
 
@@ -428,6 +497,33 @@ func (r *reader) optNumber(m map[string]json.RawMessage, key, field string) (flo
 		return 0, false
 	}
 	return f, true
+}
+
+// optInt reads a number bounded by the integer column it goes to, so that
+// it is never stored wrapped; a fraction is cut off as before.
+func (r *reader) optInt(m map[string]json.RawMessage, key, field string, lo, hi float64) (int64, bool) {
+	f, ok := r.optNumber(m, key, field)
+	if !ok {
+		return 0, false
+	}
+	if f < lo || f > hi {
+		r.fail(invalid(field, "must be a number from %.0f to %.0f, got %v", lo, hi, f))
+		return 0, false
+	}
+	return int64(f), true
+}
+
+// optYuan reads an amount in yuan as fen.
+func (r *reader) optYuan(m map[string]json.RawMessage, key, field string) (int64, bool) {
+	f, ok := r.optNumber(m, key, field)
+	if !ok {
+		return 0, false
+	}
+	if math.Abs(f) > maxYuan {
+		r.fail(invalid(field, "must be an amount from %.0f to %.0f yuan, got %v", -maxYuan, maxYuan, f))
+		return 0, false
+	}
+	return Fen(f), true
 }
 
 func (r *reader) object(m map[string]json.RawMessage, key, field string) map[string]json.RawMessage {

@@ -52,7 +52,7 @@ func TestEveryAcknowledgedEventIsStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := server.New(server.Deps{
-		Tenants: tenants, Store: st, Writer: w, Collector: collect.New(w),
+		Tenants: tenants, Store: st, Writer: w, Collector: collect.New(w, collect.NewTypeGate(collect.StoredTypes(st), collect.DefaultMaxNewTypes)),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), MaxBody: 1 << 20, MaxBatch: 500,
 	})
 	hs := httptest.NewServer(srv)

@@ -35,6 +35,7 @@ const (
 	CodeTooMany       = 4203 // more items than MaxItems
 	CodeUnknownSource = 4204 // dataSourceId is not a data source of the app
 	CodeSourceTaken   = 4205 // data_source/add: the type already has another id
+	CodeTimeout       = 4208 // the body did not arrive in time (set by the server)
 	CodeTooLarge      = 4213 // body over the server's limit (set by the server)
 	CodeNoEndpoint    = 4404 // no such data-api path (set by the server)
 	CodeBadMethod     = 4405 // wrong HTTP method (set by the server)

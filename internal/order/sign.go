@@ -25,6 +25,10 @@ const DefaultWindow = 300 * time.Second
 // random 64-bit number.
 const MaxNonce = 64
 
+// maxTimestamp is the largest timestamp read as Unix seconds (the year
+// 5138); anything larger is milliseconds or worse.
+const maxTimestamp = 99_999_999_999
+
 // Credentials are the query parameters that authenticate a call.
 type Credentials struct {
 	AppID     string
@@ -136,11 +140,16 @@ func (s *Service) authenticate(ctx context.Context, c Credentials) (*tenant.App,
 	if err != nil {
 		return nil, refuse(CodeBadTimestamp, nil, "timestamp: must be Unix seconds, got %q", c.Timestamp)
 	}
+	if ts < 0 || ts > maxTimestamp {
+		// Milliseconds, most likely: refused before any arithmetic on
+		// durations, which would overflow.
+		return nil, refuse(CodeBadTimestamp, nil, "timestamp: must be Unix seconds (10 digits), got %q", c.Timestamp)
+	}
 	now := s.now()
 	at := time.Unix(ts, 0)
-	if d := now.Sub(at); d > s.window || d < -s.window {
+	if d := time.Duration(now.Unix()-ts) * time.Second; d > s.window || d < -s.window {
 		return nil, refuse(CodeBadTimestamp, nil, "timestamp: %d is %s from the server's clock (%d); at most %s either way",
-			ts, d.Round(time.Second).Abs(), now.Unix(), s.window)
+			ts, d.Abs(), now.Unix(), s.window)
 	}
 	app, ok := s.tenants.ByDataAPIAppID(c.AppID)
 	if !ok || app.DataAPISecret == "" {

@@ -27,6 +27,7 @@ var dataAPIStatus = map[int]int{
 	order.CodeTooMany:       http.StatusRequestEntityTooLarge,
 	order.CodeUnknownSource: http.StatusBadRequest,
 	order.CodeSourceTaken:   http.StatusConflict,
+	order.CodeTimeout:       http.StatusRequestTimeout,
 	order.CodeTooLarge:      http.StatusRequestEntityTooLarge,
 	order.CodeNoEndpoint:    http.StatusNotFound,
 	order.CodeBadMethod:     http.StatusMethodNotAllowed,
@@ -72,11 +73,14 @@ func (s *Server) dataAPI(call func(ctx context.Context, c order.Call) (any, erro
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
 			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
+			switch {
+			case errors.As(err, &tooBig):
 				writeDataAPI(w, order.CodeTooLarge, fmt.Sprintf("body is larger than the limit of %d bytes", tooBig.Limit), nil)
-				return
+			case errors.Is(err, errBodyTimeout):
+				writeDataAPI(w, order.CodeTimeout, fmt.Sprintf("body not received within %s; nothing was stored, call again", s.BodyTimeout), nil)
+			default:
+				writeDataAPI(w, order.CodeBadBody, "cannot read body: "+err.Error(), nil)
 			}
-			writeDataAPI(w, order.CodeBadBody, "cannot read body: "+err.Error(), nil)
 			return
 		}
 		data, err := call(r.Context(), order.Call{

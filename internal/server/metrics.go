@@ -18,6 +18,10 @@ type Metrics struct {
 	Events      *prometheus.CounterVec
 	CommitTime  prometheus.Histogram
 	CommitFails prometheus.Counter
+
+	// writes is what readiness knows of this node's writes.
+	writes writeHealth
+	now    func() time.Time
 }
 
 // NewMetrics registers the metrics on reg; the writer's queue depth is read
@@ -43,7 +47,16 @@ func NewMetrics(reg *prometheus.Registry, w *store.Writer) *Metrics {
 			Name: "shuyuan_batch_commit_failures_total", Help: "Group-commit flushes that failed.",
 		}),
 	}
+	m.now = time.Now
 	reg.MustRegister(m.Requests, m.Latency, m.Events, m.CommitTime, m.CommitFails,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "shuyuan_store_writable", Help: "1 when the latest write (group commit or readiness probe) succeeded, else 0.",
+		}, func() float64 {
+			if m.writes.known() != nil {
+				return 0
+			}
+			return 1
+		}),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if w != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -53,12 +66,14 @@ func NewMetrics(reg *prometheus.Registry, w *store.Writer) *Metrics {
 	return m
 }
 
-// ObserveCommit is the writer's OnCommit hook.
+// ObserveCommit is the writer's OnCommit hook; readiness follows its
+// outcomes.
 func (m *Metrics) ObserveCommit(_ int, took time.Duration, _ []store.EventResult, err error) {
 	m.CommitTime.Observe(took.Seconds())
 	if err != nil {
 		m.CommitFails.Inc()
 	}
+	m.writes.commit(m.now(), err)
 }
 
 func (m *Metrics) observeEvents(app string, r store.EventResult) {

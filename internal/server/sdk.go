@@ -18,6 +18,8 @@ var sdkStatus = map[int]int{
 	collect.CodeBadBody:     http.StatusBadRequest,
 	collect.CodeTooMany:     http.StatusRequestEntityTooLarge,
 	collect.CodeTooLarge:    http.StatusRequestEntityTooLarge,
+	collect.CodeBadMethod:   http.StatusMethodNotAllowed,
+	collect.CodeTimeout:     http.StatusRequestTimeout,
 	collect.CodeUnavailable: http.StatusServiceUnavailable,
 }
 
@@ -43,11 +45,14 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		switch {
+		case errors.As(err, &tooBig):
 			writeSDK(w, collect.CodeTooLarge, "body is larger than the limit of "+itoa(tooBig.Limit)+" bytes")
-			return
+		case errors.Is(err, errBodyTimeout):
+			writeSDK(w, collect.CodeTimeout, "body not received within "+s.BodyTimeout.String()+"; nothing was stored, send again")
+		default:
+			writeSDK(w, collect.CodeBadBody, "cannot read body: "+err.Error())
 		}
-		writeSDK(w, collect.CodeBadBody, "cannot read body: "+err.Error())
 		return
 	}
 	res, err := s.Collector.Collect(r.Context(), collect.Upload{
@@ -76,4 +81,11 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Shuyuan-Quarantined", itoa(int64(res.Quarantined)))
 	}
 	writeSDK(w, collect.CodeOK, "ok")
+}
+
+// reportMethod answers any other method on /api/report in the SDK's
+// envelope.
+func (s *Server) reportMethod(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", http.MethodPost)
+	writeSDK(w, collect.CodeBadMethod, r.Method+" /api/report: method must be POST")
 }

@@ -34,6 +34,7 @@ const (
 
 // sdkEnv is the real server over a real DuckDB store, on a loopback port.
 type sdkEnv struct {
+	server  *server.Server
 	st      store.Store
 	writer  *store.Writer
 	metrics *server.Metrics
@@ -44,11 +45,22 @@ type sdkEnv struct {
 // newSDKEnv serves the app sdkTestApp (token sdkTestToken) plus extra apps.
 func newSDKEnv(t *testing.T, extra ...*tenant.App) *sdkEnv {
 	t.Helper()
-	return newSDKEnvOn(t, storetest.DuckDB, extra...)
+	return newSDKEnvWith(t, nil, extra...)
 }
 
 // newSDKEnvOn is newSDKEnv on a store of o.
 func newSDKEnvOn(t *testing.T, o storetest.Opener, extra ...*tenant.App) *sdkEnv {
+	t.Helper()
+	return newSDKEnvFull(t, o, nil, extra...)
+}
+
+// newSDKEnvWith is newSDKEnv with the server's Deps changed by tweak.
+func newSDKEnvWith(t *testing.T, tweak func(*server.Deps), extra ...*tenant.App) *sdkEnv {
+	t.Helper()
+	return newSDKEnvFull(t, storetest.DuckDB, tweak, extra...)
+}
+
+func newSDKEnvFull(t *testing.T, o storetest.Opener, tweak func(*server.Deps), extra ...*tenant.App) *sdkEnv {
 	t.Helper()
 	apps := append([]*tenant.App{{ID: sdkTestApp, Name: "Shop", SDKToken: sdkTestToken}}, extra...)
 	tenants, err := tenant.NewRegistry(apps)
@@ -61,11 +73,16 @@ func newSDKEnvOn(t *testing.T, o storetest.Opener, extra ...*tenant.App) *sdkEnv
 	}})
 	e.metrics = server.NewMetrics(prometheus.NewRegistry(), e.writer)
 	t.Cleanup(e.writer.Close) // before the store's own cleanup closes it
-	srv := server.New(server.Deps{
-		Tenants: tenants, Store: e.st, Writer: e.writer, Collector: collect.New(e.writer),
+	deps := server.Deps{
+		Tenants: tenants, Store: e.st, Writer: e.writer, Collector: collect.New(e.writer, collect.NewTypeGate(collect.StoredTypes(e.st), collect.DefaultMaxNewTypes)),
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Metrics: e.metrics, AdminKey: sdkTestAdminKey, MaxBody: sdkTestMaxBody, MaxBatch: sdkTestMaxBatch,
-	})
+	}
+	if tweak != nil {
+		tweak(&deps)
+	}
+	srv := server.New(deps)
+	e.server = srv
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	e.url = hs.URL
@@ -206,6 +223,7 @@ func TestSDKBadInput(t *testing.T) {
 	type want struct {
 		status, code int
 		msg          string // substring of msg
+		at           string // another substring of msg, if set
 		events       int    // new rows in events
 		quarantined  int    // new rows in quarantine
 		reason       string // substring of every new quarantine reason
@@ -214,13 +232,47 @@ func TestSDKBadInput(t *testing.T) {
 	accepted := func(events, quarantined int, reason string) want {
 		return want{status: 200, code: 0, msg: "ok", events: events, quarantined: quarantined, reason: reason}
 	}
-	cases := []struct {
+	type sdkCase struct {
 		name   string
 		query  string // default ?token=sdkTestToken
 		body   []byte
 		header map[string]string
 		want   want
+	}
+	// Bodies that are not JSON somewhere inside an event: refused whole
+	// before any event is read, naming the byte (1-based) of the body at
+	// marker+skip in the bad event, which follows a good one.
+	var invalidJSON []sdkCase
+	for _, c := range []struct {
+		name, bad, marker string
+		skip              int
 	}{
+		{"literal tru", `{"type":"search","props":{"x":tru}}`, "tru}", 3},
+		{"trailing comma in an object", `{"type":"search","props":{"x":1,}}`, ",}", 1},
+		{"trailing comma in an array", `{"type":"search","props":{"x":[1,2,]}}`, ",]", 1},
+		{"trailing comma after the last event", `{"type":"search"},`, "},", 2},
+		{"single quotes", `{'type':'search'}`, "'", 0},
+		{"NaN", `{"type":"search","props":{"x":NaN}}`, "NaN", 0},
+		{"Infinity", `{"type":"search","props":{"x":-Infinity}}`, "Inf", 0},
+		{"a comment", `{"type":"search"/* a comment */}`, "/*", 0},
+		{"a line comment", "{\"type\":\"search\"// c\n}", "//", 0},
+		{"a bad escape", `{"type":"se\qarch"}`, `\q`, 1},
+		{"a raw line break in a string", "{\"type\":\"se\narch\"}", "\n", 0},
+		{"a leading zero", `{"type":"search","log_id":012}`, "012", 1},
+		{"a hex number", `{"type":"search","log_id":0x1F}`, "0x", 1},
+	} {
+		prefix, rest := "["+string(sdkJSON(t, e.goodEvent()))+",", c.bad+"]"
+		i := strings.Index(rest, c.marker) + c.skip
+		body := []byte(prefix + rest)
+		w := refused(400, collect.CodeBadBody, fmt.Sprintf("not a valid JSON array: invalid character %q", rest[i]))
+		w.at = fmt.Sprintf("(at byte %d)", len(prefix)+i+1)
+		invalidJSON = append(invalidJSON, sdkCase{name: "invalid JSON in an event: " + c.name, body: body, want: w})
+		if c.name == "literal tru" {
+			invalidJSON = append(invalidJSON, sdkCase{name: "invalid JSON in an encrypted event", body: sdkEncrypt(t, body, encKey),
+				header: map[string]string{"Content-Type": collect.EncryptedContentType, "Content-Encrypting-Key": encKey}, want: w})
+		}
+	}
+	cases := []sdkCase{
 		{name: "wrong token", query: "?token=not-a-token", body: goodJSON, want: refused(401, collect.CodeBadToken, "unknown token")},
 		{name: "missing token", query: "?", body: goodJSON, want: refused(401, collect.CodeBadToken, "token query parameter required")},
 		{name: "empty token", query: "?token=", body: goodJSON, want: refused(401, collect.CodeBadToken, "token query parameter required")},
@@ -271,11 +323,16 @@ func TestSDKBadInput(t *testing.T) {
 		{name: "unknown order status", body: withBad(badProps("custom_order", map[string]any{
 			"order":      map[string]any{"order_id": "SO1", "order_time": 1717214400000, "order_status": "shipped"},
 			"sub_orders": []any{}})), want: accepted(1, 1, `props.order.order_status: must be one of`)},
+		{name: "log_id out of range", body: withBad(func() map[string]any { ev := e.goodEvent(); ev["log_id"] = json.Number("1e300"); return ev }()),
+			want: accepted(1, 1, "event 1: log_id: must be an integer from -9007199254740991 to 9007199254740991")},
+		{name: "time a year ahead", body: withBad(sdkEvent("app_show", time.Now().AddDate(1, 0, 0), "oBad", "", nil)), want: accepted(1, 1, "props.time: ")},
+		{name: "type of 64 KiB", body: withBad(map[string]any{"type": strings.Repeat("x", 60<<10), "props": map[string]any{}}), want: accepted(1, 1, "type: must be at most 64 characters")},
 		{name: "deeply nested props", body: []byte(deep), want: accepted(1, 1, "nested deeper than 32 levels")},
 		{name: "event over 64 KiB", body: withBad(badProps("search", map[string]any{"keyword": strings.Repeat("x", 70<<10)})), want: accepted(1, 1, "larger than 65536 bytes")},
 		{name: "only bad events", body: sdkJSON(t, []any{badProps("search", nil), badProps("search", map[string]any{"keyword": false})}), want: accepted(0, 2, "props.keyword")},
 		{name: "empty array", body: []byte("[]"), want: accepted(0, 0, "")},
 	}
+	cases = append(cases, invalidJSON...)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			evBefore, qBefore := e.counts(t)
@@ -287,8 +344,8 @@ func TestSDKBadInput(t *testing.T) {
 			if a.status != c.want.status || *a.Code != c.want.code {
 				t.Errorf("answer %v; want HTTP %d code %d", a, c.want.status, c.want.code)
 			}
-			if !strings.Contains(a.Msg, c.want.msg) {
-				t.Errorf("msg %q; want it to say %q", a.Msg, c.want.msg)
+			if !strings.Contains(a.Msg, c.want.msg) || !strings.Contains(a.Msg, c.want.at) {
+				t.Errorf("msg %q; want it to say %q and %q", a.Msg, c.want.msg, c.want.at)
 			}
 			evAfter, qAfter := e.counts(t)
 			if evAfter-evBefore != c.want.events || qAfter-qBefore != c.want.quarantined {

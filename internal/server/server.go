@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/shuyuan-dev/shuyuan/internal/collect"
 	"github.com/shuyuan-dev/shuyuan/internal/order"
@@ -41,6 +40,16 @@ type Deps struct {
 	// SDK upload.
 	MaxBody  int64
 	MaxBatch int
+	// BodyTimeout bounds the time to receive a request body once its
+	// header is in (default DefaultBodyTimeout).
+	BodyTimeout time.Duration
+	// MetricsToken, if set, is required on /metrics as a bearer token.
+	MetricsToken string
+	// MetricsAddr, if set, takes /metrics off this server: ServeMetrics
+	// serves it there, with /healthz and /readyz.
+	MetricsAddr string
+	// Now is the clock of readiness probes (default time.Now).
+	Now func() time.Time
 	// Extra lets other parts (data-api, WeChat routes, dashboard) add routes.
 	Extra []func(mux *http.ServeMux, s *Server)
 	// Orders serves the backend data-api (/data-api/v1/...); nil leaves it out.
@@ -63,11 +72,21 @@ func New(d Deps) *Server {
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics(prometheus.NewRegistry(), d.Writer)
 	}
+	if d.BodyTimeout <= 0 {
+		d.BodyTimeout = DefaultBodyTimeout
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	d.Metrics.now = d.Now // commits and probes on one clock
 	s := &Server{Deps: d, mux: http.NewServeMux(), adminSum: sha256.Sum256([]byte(d.AdminKey))}
 	s.mux.HandleFunc("POST /api/report", s.report)
+	s.mux.HandleFunc("/api/report", s.reportMethod)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{}))
+	if d.MetricsAddr == "" {
+		s.mux.Handle("GET /metrics", s.metricsHandler())
+	}
 	s.mux.Handle("GET /api/v1/apps", s.Admin(http.HandlerFunc(s.listApps)))
 	s.mux.Handle("GET /api/v1/apps/{app}/analysis", s.Admin(http.HandlerFunc(s.listAnalyses)))
 	s.mux.Handle("GET /api/v1/apps/{app}/analysis/{name}", s.Admin(http.HandlerFunc(s.analysis)))
@@ -89,10 +108,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id = newID()
 	}
 	w.Header().Set("X-Request-Id", id)
+	if noStore(r.URL.Path) {
+		setNoStore(w.Header())
+	}
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
-	if s.MaxBody > 0 && r.Body != nil {
-		r.Body = http.MaxBytesReader(rec, r.Body, s.MaxBody)
+	var body *boundedBody
+	if r.Body != nil && r.Body != http.NoBody {
+		body = bound(rec, r, s.MaxBody, s.BodyTimeout)
+		r.Body = body
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -116,6 +140,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"status", rec.status, "bytes", rec.bytes, "duration_ms", float64(took.Microseconds())/1000, "remote", r.RemoteAddr)
 	}()
 	s.mux.ServeHTTP(rec, r)
+	if body != nil {
+		body.drain(r)
+	}
 }
 
 type requestIDKey struct{}
@@ -193,6 +220,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unreachable", "error": err.Error()})
 		return
 	}
+	now := s.Now()
+	if err := s.Metrics.writes.writable(ctx, now, probeWrite(s.Store, now)); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store cannot write", "error": err.Error()})
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
@@ -201,6 +233,7 @@ func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, 
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	setNoStore(w.Header())
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)

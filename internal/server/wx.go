@@ -201,6 +201,10 @@ func (h *wxRoutes) actionsAdd(w http.ResponseWriter, r *http.Request) {
 			wxError(w, http.StatusRequestEntityTooLarge, wxCodeInvalid, fmt.Sprintf("body: larger than the limit of %d bytes", tooBig.Limit))
 			return
 		}
+		if errors.Is(err, errBodyTimeout) {
+			wxError(w, http.StatusRequestTimeout, wxCodeMalformed, fmt.Sprintf("body: not received within %s; nothing was stored", h.s.BodyTimeout))
+			return
+		}
 		wxError(w, http.StatusBadRequest, wxCodeMalformed, "body: cannot be read: "+err.Error())
 		return
 	}

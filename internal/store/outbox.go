@@ -34,7 +34,11 @@ type Conversion struct {
 	Payload    string // the action as sent, fixed at creation; "" when unattributed
 	Status     string
 
-	Attempts      int64
+	Attempts int64
+	// Resends counts attempts made after one whose answer may have been
+	// lost (a failure of class "retry"): sends that may have reached
+	// WeChat twice, absorbed there by outer_action_id.
+	Resends       int64
 	CreatedAt     time.Time
 	Deadline      time.Time // retried until then; a replay moves it
 	NextAttemptAt time.Time
@@ -52,6 +56,10 @@ type ClaimedConversion struct {
 	Attempts  int64
 	Deadline  time.Time
 	CreatedAt time.Time
+	// LastClass is the class of the previous attempt's failure ("" if
+	// none): after a "retry" one the answer may have been lost, so this
+	// attempt may be a re-send.
+	LastClass string
 }
 
 // Settlement is the outcome of one delivery attempt for some rows.

@@ -14,19 +14,22 @@ import (
 // adds the ids to args and returns the condition that names them.
 func SettleSQL(holder string, now time.Time, s Settlement, idsIn func(args *[]any) string) (string, []any, error) {
 	args := []any{now.UTC(), holder}
+	// An attempt after one whose answer may have been lost is a re-send;
+	// SET reads the row as it was before the update.
+	const resend = `resends = resends + CASE WHEN last_class = 'retry' THEN 1 ELSE 0 END, `
 	// Fencing: only rows still pending and last claimed by holder.
 	where := func() string { return ` WHERE claimed_by = $2 AND status = 'pending' AND ` + idsIn(&args) }
 	switch s.Status {
 	case ConversionDelivered:
-		return `UPDATE ad_conversions SET status = 'delivered', delivered_at = $1, last_attempt_at = $1,
+		return `UPDATE ad_conversions SET ` + resend + `status = 'delivered', delivered_at = $1, last_attempt_at = $1,
 			attempts = attempts + 1, claimed_until = NULL, next_attempt_at = NULL` + where(), args, nil
 	case ConversionPending:
 		args = append(args, s.Next.UTC(), s.Err, s.Class)
-		return `UPDATE ad_conversions SET last_attempt_at = $1, attempts = attempts + 1,
+		return `UPDATE ad_conversions SET ` + resend + `last_attempt_at = $1, attempts = attempts + 1,
 			claimed_until = NULL, next_attempt_at = $3, last_error = $4, last_class = $5` + where(), args, nil
 	case ConversionDead:
 		args = append(args, s.Err, s.Class)
-		return `UPDATE ad_conversions SET status = 'dead', last_attempt_at = $1, attempts = attempts + 1,
+		return `UPDATE ad_conversions SET ` + resend + `status = 'dead', last_attempt_at = $1, attempts = attempts + 1,
 			claimed_until = NULL, next_attempt_at = NULL, last_error = $3, last_class = $4` + where(), args, nil
 	}
 	return "", nil, fmt.Errorf("settle: unknown state %q", s.Status)
@@ -97,7 +100,7 @@ func AppsWithPendingConversions(ctx context.Context, db *sql.DB) ([]string, erro
 }
 
 const conversionSelect = `SELECT id, app_id, kind, ref_id, action_type, source, open_id, union_id, occurred_at,
-	value_fen, click_id, ad_id, touch_at, user_action_set_id, payload, status, attempts, created_at, deadline,
+	value_fen, click_id, ad_id, touch_at, user_action_set_id, payload, status, attempts, coalesce(resends, 0), created_at, deadline,
 	next_attempt_at, last_attempt_at, delivered_at, last_error, last_class FROM ad_conversions`
 
 // ListConversions implements OutboxStore.ListConversions over db.
@@ -127,7 +130,7 @@ func scanConversions(rows *sql.Rows, err error) ([]Conversion, error) {
 		var value, setID sql.NullInt64
 		var touch, deadline, next, last, delivered sql.NullTime
 		if err := rows.Scan(&c.ID, &c.AppID, &c.Kind, &c.RefID, &c.ActionType, &c.Source, &open, &union, &c.OccurredAt,
-			&value, &click, &ad, &touch, &setID, &payload, &c.Status, &c.Attempts, &c.CreatedAt, &deadline,
+			&value, &click, &ad, &touch, &setID, &payload, &c.Status, &c.Attempts, &c.Resends, &c.CreatedAt, &deadline,
 			&next, &last, &delivered, &lastErr, &lastClass); err != nil {
 			return nil, fmt.Errorf("list conversions: %w", err)
 		}

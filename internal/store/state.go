@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // SetAppStateSQL upserts app_state: $1 app, $2 key, $3 value, $4 time.
@@ -66,4 +67,51 @@ func LoadToken(ctx context.Context, db *sql.DB, wxAppID string) (Token, bool, er
 	}
 	t.FetchedAt, t.ExpiresAt, t.RefreshAt = t.FetchedAt.UTC(), t.ExpiresAt.UTC(), t.RefreshAt.UTC()
 	return t, true, nil
+}
+
+// UnknownTypes implements EventStore.UnknownTypes over db.
+func UnknownTypes(ctx context.Context, db *sql.DB, app string) (map[string]time.Time, error) {
+	rows, err := db.QueryContext(ctx, `SELECT type, min(received_at) FROM events
+		WHERE app_id = $1 AND kind = 'unknown' GROUP BY type`, app)
+	if err != nil {
+		return nil, fmt.Errorf("%w: stored event types of %s: %w", ErrUnavailable, app, err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var typ string
+		var first time.Time
+		if err := rows.Scan(&typ, &first); err != nil {
+			return nil, fmt.Errorf("stored event types of %s: %w", app, err)
+		}
+		out[typ] = first.UTC()
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%w: stored event types of %s: %w", ErrUnavailable, app, err)
+	}
+	return out, nil
+}
+
+// The statements of dashboard logins, the same in both dialects.
+const (
+	// CreateSessionSQL records a login: $1 hash, $2 user, $3 expiry.
+	CreateSessionSQL = `INSERT INTO dashboard_sessions (id_hash, user_name, expires_at) VALUES ($1, $2, $3)`
+	// ExpireSessionsSQL drops the logins expired at $1.
+	ExpireSessionsSQL = `DELETE FROM dashboard_sessions WHERE expires_at <= $1`
+	// EndSessionSQL ends the login $1.
+	EndSessionSQL = `DELETE FROM dashboard_sessions WHERE id_hash = $1`
+)
+
+// SessionUser implements StateStore.SessionUser over db.
+func SessionUser(ctx context.Context, db *sql.DB, idHash string, now time.Time) (string, bool, error) {
+	var user string
+	err := db.QueryRowContext(ctx, `SELECT user_name FROM dashboard_sessions WHERE id_hash = $1 AND expires_at > $2`,
+		idHash, now.UTC()).Scan(&user)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("%w: read a dashboard login: %w", ErrUnavailable, err)
+	}
+	return user, true, nil
 }

@@ -67,6 +67,11 @@ type EventStore interface {
 	// HasEvents tells whether any event of app is stored ("" for any app).
 	HasEvents(ctx context.Context, app string) (bool, error)
 
+	// UnknownTypes lists the event types of unknown kind stored for app,
+	// each with the time it was first received (the collector caps new
+	// ones per day).
+	UnknownTypes(ctx context.Context, app string) (map[string]time.Time, error)
+
 	// SetEventHook installs the hook WriteEvents runs before it commits (nil
 	// removes it). Set it before the first write; it is not synchronised
 	// with writes in flight.
@@ -117,6 +122,14 @@ type StateStore interface {
 	Lead(ctx context.Context, role string) (bool, error)
 	// Resign gives up every role this process holds.
 	Resign()
+
+	// CreateSession records a dashboard login: the SHA-256 of its id (hex),
+	// the user and when it ends; expired logins are dropped on the way.
+	CreateSession(ctx context.Context, idHash, user string, expires, now time.Time) error
+	// SessionUser is the user of a login not ended and not expired at now.
+	SessionUser(ctx context.Context, idHash string, now time.Time) (user string, ok bool, err error)
+	// EndSession ends a login, for every node.
+	EndSession(ctx context.Context, idHash string) error
 }
 
 // Token is a WeChat access token as kept for every node (wxads.Token).

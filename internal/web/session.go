@@ -1,73 +1,59 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
-	"sync"
+	"encoding/hex"
+	"fmt"
 	"time"
+
+	"github.com/shuyuan-dev/shuyuan/internal/store"
 )
 
-// sessions are the logged-in browsers, kept in memory: a restart logs
-// everyone out, which is acceptable for a dashboard and keeps session ids
-// out of the store. Behind several nodes, route a user to one node or log
-// in on each.
+// sessions are the logged-in browsers, kept in the store: a restart keeps
+// them, and every node behind a load balancer knows them — log in through
+// one, browse through another, log out everywhere. The store holds the
+// SHA-256 of each id, so reading its tables does not let one log in.
 type sessions struct {
-	mu   sync.Mutex
-	byID map[string]session
-	ttl  time.Duration
-	now  func() time.Time
+	st  store.StateStore
+	ttl time.Duration
+	now func() time.Time
 }
 
-type session struct {
-	user    string
-	expires time.Time
+func newSessions(st store.StateStore, ttl time.Duration, now func() time.Time) *sessions {
+	return &sessions{st: st, ttl: ttl, now: now}
 }
 
-func newSessions(ttl time.Duration, now func() time.Time) *sessions {
-	return &sessions{byID: map[string]session{}, ttl: ttl, now: now}
+func idHash(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:])
 }
 
 // create starts a session for user and returns its id: 32 random bytes,
 // so ids cannot be guessed.
-func (s *sessions) create(user string) string {
+func (s *sessions) create(ctx context.Context, user string) (string, error) {
 	var b [32]byte
 	rand.Read(b[:]) // never fails (crypto/rand panics rather than return weak bytes)
 	id := base64.RawURLEncoding.EncodeToString(b[:])
 	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	// Logins are rare: sweeping here bounds the map without a goroutine.
-	for k, v := range s.byID {
-		if !now.Before(v.expires) {
-			delete(s.byID, k)
-		}
+	if err := s.st.CreateSession(ctx, idHash(id), user, now.Add(s.ttl), now); err != nil {
+		return "", fmt.Errorf("start a dashboard session: %w", err)
 	}
-	s.byID[id] = session{user: user, expires: now.Add(s.ttl)}
-	return id
+	return id, nil
 }
 
 // user returns who a session id belongs to, if it exists and has not
 // expired.
-func (s *sessions) user(id string) (string, bool) {
+func (s *sessions) user(ctx context.Context, id string) (string, bool, error) {
 	if id == "" {
-		return "", false
+		return "", false, nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v, ok := s.byID[id]
-	if !ok {
-		return "", false
-	}
-	if !s.now().Before(v.expires) {
-		delete(s.byID, id)
-		return "", false
-	}
-	return v.user, true
+	return s.st.SessionUser(ctx, idHash(id), s.now())
 }
 
-// end forgets a session.
-func (s *sessions) end(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.byID, id)
+// end forgets a session, on every node.
+func (s *sessions) end(ctx context.Context, id string) error {
+	return s.st.EndSession(ctx, idHash(id))
 }

@@ -7,6 +7,7 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
@@ -26,6 +27,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -77,6 +79,9 @@ type dashboard struct {
 	users    map[string][]byte // name → bcrypt hash
 	adminSum [32]byte
 	sessions *sessions
+	throttle *throttle
+	// dummyHash is compared against for unknown names (see check).
+	dummyHash func() []byte
 }
 
 func newDashboard(s *server.Server, opt Options) *dashboard {
@@ -88,8 +93,10 @@ func newDashboard(s *server.Server, opt Options) *dashboard {
 	}
 	d := &dashboard{
 		srv: s, log: s.Logger, now: opt.Now, users: map[string][]byte{},
-		adminSum: sha256.Sum256([]byte(s.AdminKey)),
-		sessions: newSessions(opt.SessionTTL, opt.Now),
+		adminSum:  sha256.Sum256([]byte(s.AdminKey)),
+		sessions:  newSessions(s.Store, opt.SessionTTL, opt.Now),
+		throttle:  newThrottle(opt.Now, s.AdminKey),
+		dummyHash: dummyHash(opt.Users),
 	}
 	for _, u := range opt.Users {
 		d.users[u.Name] = []byte(u.PasswordBcrypt)
@@ -134,7 +141,12 @@ func (d *dashboard) authed(h func(http.ResponseWriter, *http.Request, visitor)) 
 
 func (d *dashboard) userOf(r *http.Request) (string, bool) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
-		if u, ok := d.sessions.user(c.Value); ok {
+		u, ok, err := d.sessions.user(r.Context(), c.Value)
+		if err != nil {
+			// The store is away: the browser logs in again once it is back.
+			d.log.Error("dashboard session", "request_id", server.RequestID(r.Context()), "error", err)
+		}
+		if ok {
 			return u, true
 		}
 	}
@@ -342,20 +354,42 @@ func (d *dashboard) login(w http.ResponseWriter, r *http.Request) {
 	}
 	name := strings.TrimSpace(r.PostForm.Get("name"))
 	next := safeNext(r.PostForm.Get("next"))
+	keys := d.throttle.keysOf(r, name)
+	if wait := d.throttle.wait(keys); wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		d.logFailure(r, "dashboard login throttled", name)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		v := d.frame(r, vis, nil)
+		v.Error, v.Next, v.LoginName = fmt.Sprintf(t(vis.lang, "too_many_logins"), secs), next, name
+		d.render(w, http.StatusTooManyRequests, "login", v)
+		return
+	}
 	user, ok := d.check(name, r.PostForm.Get("password"))
 	if !ok {
-		d.log.Info("dashboard login failed", "request_id", server.RequestID(r.Context()), "name", name, "remote", r.RemoteAddr)
+		d.throttle.fail(keys)
+		d.logFailure(r, "dashboard login failed", name)
 		v := d.frame(r, vis, nil)
 		v.Error, v.Next, v.LoginName = t(vis.lang, "bad_login"), next, name
 		d.render(w, http.StatusUnauthorized, "login", v)
 		return
 	}
+	d.throttle.clear(keys)
+	d.throttle.setDevice(w, r, user)
 	// A fresh id at every login, and the browser's previous one forgotten:
 	// an id planted before login is worth nothing after it.
 	if c, err := r.Cookie(sessionCookie); err == nil {
-		d.sessions.end(c.Value)
+		if err := d.sessions.end(r.Context(), c.Value); err != nil {
+			d.log.Warn("dashboard session", "request_id", server.RequestID(r.Context()), "error", err)
+		}
 	}
-	id := d.sessions.create(user)
+	id, err := d.sessions.create(r.Context(), user)
+	if err != nil {
+		d.log.Error("dashboard login", "request_id", server.RequestID(r.Context()), "error", err)
+		v := d.frame(r, vis, nil)
+		v.Error, v.Next, v.LoginName = t(vis.lang, "store_unavailable"), next, name
+		d.render(w, http.StatusServiceUnavailable, "login", v)
+		return
+	}
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: id, Path: "/", MaxAge: int(d.sessions.ttl.Seconds()),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secure(r),
@@ -366,13 +400,30 @@ func (d *dashboard) login(w http.ResponseWriter, r *http.Request) {
 
 func (d *dashboard) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
-		d.sessions.end(c.Value)
+		if err := d.sessions.end(r.Context(), c.Value); err != nil {
+			d.log.Error("dashboard logout", "request_id", server.RequestID(r.Context()), "error", err)
+			http.Error(w, "the store is unavailable; log out again in a moment", http.StatusServiceUnavailable)
+			return
+		}
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secure(r),
 	})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// logFailure logs a refused login. The name is logged only when it is a
+// configured user or the admin: anything else may be a key or a password
+// typed into the wrong field.
+func (d *dashboard) logFailure(r *http.Request, msg, name string) {
+	attrs := []any{"request_id", server.RequestID(r.Context()), "remote", r.RemoteAddr}
+	if _, user := d.users[name]; user || name == "" || name == "admin" {
+		attrs = append(attrs, "name", cmp.Or(name, "admin"))
+	} else {
+		attrs = append(attrs, "known_name", false)
+	}
+	d.log.Info(msg, attrs...)
 }
 
 // secure tells whether the browser reached us over HTTPS, directly or
@@ -382,15 +433,28 @@ func secure(r *http.Request) bool {
 	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
-// dummyHash is compared against when the name is unknown, so a wrong name
-// takes as long as a wrong password and does not reveal who exists.
-var dummyHash = sync.OnceValue(func() []byte {
-	h, err := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), bcrypt.DefaultCost)
-	if err != nil {
-		return nil
+// dummyHash returns the hash compared against when the name is unknown, so
+// that a wrong name takes as long as a wrong password and does not reveal
+// who exists: it has the cost of the users' own hashes (the highest, if
+// they differ).
+func dummyHash(users []config.User) func() []byte {
+	cost := 0
+	for _, u := range users {
+		if c, err := bcrypt.Cost([]byte(u.PasswordBcrypt)); err == nil {
+			cost = max(cost, c)
+		}
 	}
-	return h
-})
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
+	return sync.OnceValue(func() []byte {
+		h, err := bcrypt.GenerateFromPassword([]byte("not a password of anyone"), cost)
+		if err != nil {
+			return nil
+		}
+		return h
+	})
+}
 
 // check verifies a login: a configured user's password against its bcrypt
 // hash, or the admin key (name empty or "admin"), compared in constant
@@ -403,15 +467,21 @@ func (d *dashboard) check(name, password string) (string, bool) {
 		sum := sha256.Sum256([]byte(password))
 		return "admin", d.srv.AdminKey != "" && subtle.ConstantTimeCompare(sum[:], d.adminSum[:]) == 1
 	}
-	bcrypt.CompareHashAndPassword(dummyHash(), []byte(password)) //nolint:errcheck // for its time only
+	bcrypt.CompareHashAndPassword(d.dummyHash(), []byte(password)) //nolint:errcheck // for its time only
 	return "", false
 }
 
-// safeNext keeps a post-login redirect on this site: a local path, never
-// "//host" or "/\host", which browsers read as another site.
+// safeNext keeps a post-login redirect on this site: a path with no
+// scheme, no host and no control character, else "/". Browsers drop tabs
+// and line breaks from URLs and read a backslash as a slash, so
+// "/\t/evil.example" and "/\\evil.example" would lead to another site.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, `/\`) ||
-		strings.ContainsAny(next, "\r\n") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsRune(next, '\\') ||
+		strings.IndexFunc(next, unicode.IsControl) >= 0 {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
 		return "/"
 	}
 	return next

@@ -69,7 +69,7 @@ func TestAdClickToWeChatConversion(t *testing.T) {
 	w := store.NewWriter(st, store.WriterOptions{})
 	t.Cleanup(w.Close)
 	srv := server.New(server.Deps{
-		Tenants: tenants, Store: st, Writer: w, Collector: collect.New(w), Logger: log,
+		Tenants: tenants, Store: st, Writer: w, Collector: collect.New(w, collect.NewTypeGate(collect.StoredTypes(st), collect.DefaultMaxNewTypes)), Logger: log,
 		Metrics: server.NewMetrics(prometheus.NewRegistry(), w), AdminKey: adminKey, MaxBody: 1 << 20, MaxBatch: 500,
 		Orders: order.NewService(st, tenants, order.Options{OnPaid: ads.OnOrderPaid}),
 		Extra:  []func(*http.ServeMux, *server.Server){server.WX(ads)},

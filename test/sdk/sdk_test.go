@@ -188,7 +188,7 @@ func startServer(t *testing.T, apps []*tenant.App, plans map[string]*faultPlan) 
 	metrics = server.NewMetrics(prometheus.NewRegistry(), w)
 	t.Cleanup(w.Close) // before the store closes: cleanups run last-in first-out
 	srv := server.New(server.Deps{
-		Tenants: tenants, Store: st, Writer: w, Collector: collect.New(w),
+		Tenants: tenants, Store: st, Writer: w, Collector: collect.New(w, collect.NewTypeGate(collect.StoredTypes(st), collect.DefaultMaxNewTypes)),
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Metrics: metrics, AdminKey: adminKey, MaxBody: 1 << 20, MaxBatch: 500,
 	})

@@ -99,7 +99,7 @@ func idsIn(args *[]any, ids []string) string {
 	return "id IN (SELECT unnest(string_split($" + strconv.Itoa(len(*args)) + ", ',')))"
 }
 
-const claimedColumns = `id, user_action_set_id, payload, attempts, deadline, created_at`
+const claimedColumns = `id, user_action_set_id, payload, attempts, deadline, created_at, last_class`
 
 // ClaimConversions implements store.OutboxStore. One process owns the
 // file, but the lease is kept all the same: the contract is one.
@@ -129,6 +129,7 @@ func scanClaimed(v []driver.Value) store.ClaimedConversion {
 	c.Payload, _ = v[2].(string)
 	c.Deadline = timeOf(v[4])
 	c.CreatedAt = timeOf(v[5])
+	c.LastClass, _ = v[6].(string)
 	return c
 }
 

@@ -84,3 +84,35 @@ func (s *Store) Lead(context.Context, string) (bool, error) { return true, nil }
 
 // Resign implements store.StateStore; there is no one to hand roles to.
 func (s *Store) Resign() {}
+
+// UnknownTypes implements store.EventStore.
+func (s *Store) UnknownTypes(ctx context.Context, app string) (map[string]time.Time, error) {
+	return store.UnknownTypes(ctx, s.db, app)
+}
+
+// CreateSession implements store.StateStore.
+func (s *Store) CreateSession(ctx context.Context, idHash, user string, expires, now time.Time) error {
+	err := s.inTx(ctx, func(tx *rawTx) error {
+		if err := tx.exec(store.ExpireSessionsSQL, now.UTC()); err != nil {
+			return err
+		}
+		return tx.exec(store.CreateSessionSQL, idHash, user, expires.UTC())
+	})
+	if err != nil {
+		return fmt.Errorf("%w: record a dashboard login: %w", store.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// SessionUser implements store.StateStore.
+func (s *Store) SessionUser(ctx context.Context, idHash string, now time.Time) (string, bool, error) {
+	return store.SessionUser(ctx, s.db, idHash, now)
+}
+
+// EndSession implements store.StateStore.
+func (s *Store) EndSession(ctx context.Context, idHash string) error {
+	if err := s.inTx(ctx, func(tx *rawTx) error { return tx.exec(store.EndSessionSQL, idHash) }); err != nil {
+		return fmt.Errorf("%w: end a dashboard login: %w", store.ErrUnavailable, err)
+	}
+	return nil
+}

@@ -41,7 +41,7 @@ var copyTables = []copyTable{
 		"page_staytime_pv", "entrypage_pv", "exitpage_pv", "page_share_pv", "page_share_uv", "updated_at"}},
 	{name: "data_sources", columns: []string{"app_id", "id", "type", "merchant_id", "created_at"}},
 	{name: "ad_conversions", columns: append(append([]string{}, conversionColumns...),
-		"claimed_until", "last_attempt_at", "delivered_at", "last_error", "last_class", "claimed_by")},
+		"claimed_until", "last_attempt_at", "delivered_at", "last_error", "last_class", "claimed_by", "resends")},
 	{name: "app_state", columns: []string{"app_id", "key", "value", "updated_at"}},
 	{name: "data_api_nonces", columns: []string{"app_id", "nonce", "expires_at"}},
 }

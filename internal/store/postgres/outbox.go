@@ -155,7 +155,7 @@ func (s *Store) ClaimConversions(ctx context.Context, app, holder string, now ti
 				WHERE app_id = $1 AND status = 'pending' AND next_attempt_at <= $2
 				  AND (claimed_until IS NULL OR claimed_until <= $2)
 				ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
-			RETURNING id, user_action_set_id, payload, attempts, deadline, created_at`,
+			RETURNING id, user_action_set_id, payload, attempts, deadline, created_at, coalesce(last_class, '')`,
 			app, now.UTC(), limit, holder, now.Add(lease).UTC())
 		if err != nil {
 			return unavailable("claim due conversions of "+app, err)
@@ -166,7 +166,7 @@ func (s *Store) ClaimConversions(ctx context.Context, app, holder string, now ti
 			var setID *int64
 			var payload *string
 			var deadline *time.Time
-			if err := rows.Scan(&c.ID, &setID, &payload, &c.Attempts, &deadline, &c.CreatedAt); err != nil {
+			if err := rows.Scan(&c.ID, &setID, &payload, &c.Attempts, &deadline, &c.CreatedAt, &c.LastClass); err != nil {
 				return unavailable("claim due conversions of "+app, err)
 			}
 			if setID != nil {
@@ -318,4 +318,33 @@ func (s *Store) DeleteTokenIf(ctx context.Context, wxAppID, value string) (bool,
 		return false, unavailable("drop the token of "+wxAppID, err)
 	}
 	return tag.RowsAffected() == 1, nil
+}
+
+// UnknownTypes implements store.EventStore.
+func (s *Store) UnknownTypes(ctx context.Context, app string) (map[string]time.Time, error) {
+	return store.UnknownTypes(ctx, s.db, app)
+}
+
+// CreateSession implements store.StateStore.
+func (s *Store) CreateSession(ctx context.Context, idHash, user string, expires, now time.Time) error {
+	b := &pgx.Batch{}
+	b.Queue(store.ExpireSessionsSQL, now.UTC())
+	b.Queue(store.CreateSessionSQL, idHash, user, expires.UTC())
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return unavailable("record a dashboard login", err)
+	}
+	return nil
+}
+
+// SessionUser implements store.StateStore.
+func (s *Store) SessionUser(ctx context.Context, idHash string, now time.Time) (string, bool, error) {
+	return store.SessionUser(ctx, s.db, idHash, now)
+}
+
+// EndSession implements store.StateStore.
+func (s *Store) EndSession(ctx context.Context, idHash string) error {
+	if _, err := s.pool.Exec(ctx, store.EndSessionSQL, idHash); err != nil {
+		return unavailable("end a dashboard login", err)
+	}
+	return nil
 }

@@ -43,6 +43,10 @@ var Postgres = Opener{
 		}
 		return openPostgres(t, dsn, postgres.Options{})
 	},
+	Node: func(t testing.TB, st store.Store) store.Store {
+		t.Helper()
+		return openPostgres(t, st.(*postgres.Store).DSN(), postgres.Options{})
+	},
 }
 
 // OpenPostgres returns a PostgreSQL store in a fresh database, dropped when

@@ -20,6 +20,10 @@ type Opener struct {
 	Open func(t testing.TB) store.Store
 	// Reopen closes st and opens the same data again, as a restart would.
 	Reopen func(t testing.TB, st store.Store) store.Store
+	// Node opens the data of st once more, as another node would (st stays
+	// open). The embedded store's file has one owner: its "other node" is
+	// st itself.
+	Node func(t testing.TB, st store.Store) store.Store
 }
 
 // DuckDB opens embedded stores in t.TempDir().
@@ -34,6 +38,7 @@ var DuckDB = Opener{
 		}
 		return openDuckDB(t, path)
 	},
+	Node: func(_ testing.TB, st store.Store) store.Store { return st },
 }
 
 // Open returns a fresh DuckDB store in t.TempDir(), closed when the test ends.
