@@ -34,14 +34,14 @@ type ads struct {
 
 // newAds wires the loop over st: the events hook, the metrics on reg and
 // the worker. The data-api's paid hook is svc.OnOrderPaid.
-func newAds(st store.Store, tenants *tenant.Registry, baseURL string, reg prometheus.Registerer, log *slog.Logger) (*ads, error) {
+func newAds(st store.Store, tenants *tenant.Registry, baseURL string, lease time.Duration, reg prometheus.Registerer, log *slog.Logger) (*ads, error) {
 	svc := conversion.NewService(st, tenants, conversion.Options{BaseURL: baseURL, Logger: log})
 	st.SetEventHook(svc.OnEvents)
 	var m *conversion.Metrics
 	if reg != nil {
 		m = conversion.NewMetrics(reg, svc)
 	}
-	return &ads{svc: svc, worker: conversion.NewWorker(svc, conversion.WorkerOptions{Metrics: m})}, nil
+	return &ads{svc: svc, worker: conversion.NewWorker(svc, conversion.WorkerOptions{Metrics: m, Lease: lease})}, nil
 }
 
 // demoWxSecret is the demo app's WeChat secret, known to the in-process
@@ -214,7 +214,7 @@ func outboxCmd(args []string) error {
 		return fmt.Errorf("%w (is the server running? then use --server http://<addr>)", err)
 	}
 	defer st.Close()
-	loop, err := newAds(st, tenants, cfg.WeChat.BaseURL, nil, log)
+	loop, err := newAds(st, tenants, cfg.WeChat.BaseURL, cfg.WeChat.OutboxLeaseDuration(), nil, log)
 	if err != nil {
 		return err
 	}

@@ -130,7 +130,7 @@ func serve(args []string) error {
 		defer closeFake()
 		wechatURL = fakeURL
 	}
-	adsLoop, err := newAds(st, tenants, wechatURL, reg, log)
+	adsLoop, err := newAds(st, tenants, wechatURL, cfg.WeChat.OutboxLeaseDuration(), reg, log)
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ type Config struct {
 	MetricsToken string `yaml:"metrics_token"`
 	Timezone     string `yaml:"timezone"`
 	Store        Store  `yaml:"store"`
-	WeChat       URL    `yaml:"wechat"`
+	WeChat       WeChat `yaml:"wechat"`
 	Youshu       URL    `yaml:"youshu"`
 	Limits       Limits `yaml:"limits"`
 	Apps         []App  `yaml:"apps"`
@@ -94,6 +94,26 @@ func (s Store) StatementTimeoutDuration() time.Duration {
 // URL is a base URL of an upstream service.
 type URL struct {
 	BaseURL string `yaml:"base_url"`
+}
+
+// WeChat is where WeChat is and how conversions are delivered to it.
+type WeChat struct {
+	BaseURL string `yaml:"base_url"`
+	// OutboxLease is how long a node holds the conversions it took for
+	// one delivery round; a node that dies holding them has them taken
+	// by another once it runs out (default 5m: longer than a round's
+	// calls, so a slow round is never sent twice on the wire).
+	OutboxLease string `yaml:"outbox_lease"`
+}
+
+// DefaultOutboxLease is wechat.outbox_lease's default.
+const DefaultOutboxLease = "5m"
+
+// OutboxLeaseDuration is wechat.outbox_lease as a duration (0 if it does
+// not parse; Validate reports that).
+func (w WeChat) OutboxLeaseDuration() time.Duration {
+	d, _ := time.ParseDuration(w.OutboxLease)
+	return d
 }
 
 // Limits bound what one request may carry.
@@ -175,6 +195,7 @@ func (c *Config) options() []option {
 		{flag: "statement-timeout", env: "SHUYUAN_STATEMENT_TIMEOUT", usage: "PostgreSQL statement timeout (default 60s)", str: &c.Store.StatementTimeout},
 		{flag: "retention-days", env: "SHUYUAN_RETENTION_DAYS", usage: "PostgreSQL: days of raw events kept (0: forever)", integer: &c.Store.RetentionDays},
 		{flag: "wechat-url", env: "SHUYUAN_WECHAT_URL", usage: "base URL of the WeChat API", str: &c.WeChat.BaseURL},
+		{flag: "outbox-lease", env: "SHUYUAN_OUTBOX_LEASE", usage: "how long a node holds the conversions of one delivery round (default 5m)", str: &c.WeChat.OutboxLease},
 		{flag: "youshu-url", env: "SHUYUAN_YOUSHU_URL", usage: "base URL of the Youshu upstream", str: &c.Youshu.BaseURL},
 		{flag: "max-body", env: "SHUYUAN_MAX_BODY", usage: "largest request body in bytes", int64: &c.Limits.MaxBodyBytes},
 		{flag: "max-batch", env: "SHUYUAN_MAX_BATCH", usage: "most events in one SDK upload", integer: &c.Limits.MaxBatchEvents},
@@ -349,6 +370,9 @@ func (c *Config) defaults() {
 	if c.WeChat.BaseURL == "" {
 		c.WeChat.BaseURL = DefaultWeChatURL
 	}
+	if c.WeChat.OutboxLease == "" {
+		c.WeChat.OutboxLease = DefaultOutboxLease
+	}
 	if c.Youshu.BaseURL == "" {
 		c.Youshu.BaseURL = DefaultYoushuURL
 	}
@@ -425,6 +449,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Store.Threads < 0 {
 		bad("store.threads", "must not be negative")
+	}
+	if d, err := time.ParseDuration(c.WeChat.OutboxLease); err != nil || d < time.Second {
+		bad("wechat.outbox_lease", "must be a duration of at least 1s (5m, 90s), got %q", c.WeChat.OutboxLease)
 	}
 	for key, u := range map[string]string{"wechat.base_url": c.WeChat.BaseURL, "youshu.base_url": c.Youshu.BaseURL} {
 		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
