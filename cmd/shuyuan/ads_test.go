@@ -5,26 +5,76 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"reflect"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/shuyuan-dev/shuyuan/internal/tenant"
 )
 
-func TestTakeFlags(t *testing.T) {
-	got, rest, err := takeFlags([]string{"--app", "shop", "--data", "/tmp/x", "-from=http://h:1", "--app=two", "--demo"}, "app", "from")
+// Every subcommand's -h prints its own synopsis and flags to stdout and
+// succeeds (the process exits 0).
+func TestEverySubcommandHelp(t *testing.T) {
+	cases := []struct {
+		args []string
+		want []string // words its help must show: its own flags
+	}{
+		{[]string{"serve", "-h"}, []string{"shuyuan serve", "-addr", "-demo", "SHUYUAN_ADDR"}},
+		{[]string{"migrate", "-h"}, []string{"shuyuan migrate", "-store", "-dsn"}},
+		{[]string{"config", "-h"}, []string{"shuyuan config", "-config"}},
+		{[]string{"token", "-h"}, []string{"shuyuan token", "-app", "-from"}},
+		{[]string{"outbox", "replay", "-h"}, []string{"shuyuan outbox replay", "-app", "-server"}},
+		{[]string{"outbox", "-h"}, []string{"shuyuan outbox replay"}},
+		{[]string{"store", "copy", "-h"}, []string{"shuyuan store copy", "-from", "-to", "-allow-nonempty"}},
+		{[]string{"store", "-h"}, []string{"shuyuan store copy"}},
+		{[]string{"fakewx", "-h"}, []string{"shuyuan fakewx", "-addr", "-fault-rate"}},
+		{[]string{"bench", "ingest", "-h"}, []string{"shuyuan bench ingest", "-clients", "-baseline"}},
+		{[]string{"bench", "-h"}, []string{"shuyuan bench ingest"}},
+		{[]string{"version", "-h"}, []string{"shuyuan version"}},
+		{[]string{"-h"}, []string{"shuyuan serve", "shuyuan store copy"}},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			out, err := captureStdout(t, func() error { return run(c.args) })
+			if err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("help lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+	// Every command of the table is covered.
+	for name := range commands {
+		found := false
+		for _, c := range cases {
+			found = found || c.args[0] == name
+		}
+		if !found {
+			t.Errorf("no help case for %q", name)
+		}
+	}
+}
+
+func captureStdout(t *testing.T, f func() error) (string, error) {
+	t.Helper()
+	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := map[string][]string{"app": {"shop", "two"}, "from": {"http://h:1"}}; !reflect.DeepEqual(got, want) {
-		t.Errorf("flags %v, want %v", got, want)
-	}
-	if want := []string{"--data", "/tmp/x", "--demo"}; !reflect.DeepEqual(rest, want) {
-		t.Errorf("rest %v, want %v", rest, want)
-	}
-	if _, _, err := takeFlags([]string{"--app"}, "app"); err == nil {
-		t.Error("a flag without its value was accepted")
-	}
+	saved := os.Stdout
+	os.Stdout = w
+	done := make(chan string)
+	go func() {
+		b, _ := io.ReadAll(r)
+		done <- string(b)
+	}()
+	ferr := f()
+	w.Close()
+	os.Stdout = saved
+	return <-done, ferr
 }
 
 // TestDemoFake checks the in-process fake of serve --demo: the apps with

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -15,14 +14,21 @@ import (
 )
 
 const benchUsage = `Usage:
-  shuyuan bench ingest [flags]   post SDK uploads to a running server on this machine
+  shuyuan bench ingest [flags]
 
-Flags:
+Posts 10-event SDK uploads (demo traffic, each its own tracking id) from
+concurrent clients to a running server on this machine and reports the
+acknowledged events/s and latencies; --baseline runs the same load against
+a bare net/http + encoding/json handler in this process, for comparison.
 `
 
 // bench runs the load generators; only "ingest" exists.
 func bench(args []string) error {
 	if len(args) == 0 || args[0] != "ingest" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+			fmt.Print(benchUsage)
+			return errHelped
+		}
 		fmt.Fprint(os.Stderr, benchUsage)
 		return fmt.Errorf("bench: the only benchmark is \"ingest\"")
 	}
@@ -35,18 +41,8 @@ func bench(args []string) error {
 	fs.BoolVar(&opt.Encrypt, "encrypt", false, "send the SDK's encrypted form (RC4 + base64)")
 	fs.Int64Var(&opt.Seed, "seed", 0, "seed of the generated traffic (0: from the clock)")
 	baseline := fs.Bool("baseline", false, "also run the same load against a bare net/http + encoding/json handler, in this process")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), benchUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if err := parseFlags(fs, benchUsage, args[1:]); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("bench ingest: unexpected arguments %v", fs.Args())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/shuyuan-dev/shuyuan/internal/config"
@@ -31,13 +33,40 @@ func demoConfig(cfg *config.Config) error {
 		})
 	}
 	if cfg.AdminKey == "" {
-		var b [16]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return fmt.Errorf("generate a demo admin key: %w", err)
+		key, err := demoAdminKey(cfg)
+		if err != nil {
+			return err
 		}
-		cfg.AdminKey = "demo-" + hex.EncodeToString(b[:])
+		cfg.AdminKey = key
 	}
 	return nil
+}
+
+// demoAdminKey is the demo's admin key: generated once and kept in the
+// embedded store's data directory, so a restarted demo keeps it and
+// "shuyuan token --demo" (which asks the running demo) finds it there.
+func demoAdminKey(cfg *config.Config) (string, error) {
+	file := ""
+	if cfg.Store.Driver == "duckdb" {
+		file = filepath.Join(cfg.Store.Path, "demo-admin-key")
+		if b, err := os.ReadFile(file); err == nil && len(strings.TrimSpace(string(b))) >= 16 {
+			return strings.TrimSpace(string(b)), nil
+		}
+	}
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generate a demo admin key: %w", err)
+	}
+	key := "demo-" + hex.EncodeToString(b[:])
+	if file != "" {
+		if err := os.MkdirAll(cfg.Store.Path, 0o755); err != nil {
+			return "", fmt.Errorf("keep the demo admin key: %w", err)
+		}
+		if err := os.WriteFile(file, []byte(key+"\n"), 0o600); err != nil {
+			return "", fmt.Errorf("keep the demo admin key: %w", err)
+		}
+	}
+	return key, nil
 }
 
 // runDemo fills the demo app with generated traffic when the store has

@@ -10,7 +10,8 @@ import (
 
 func TestDemoConfig(t *testing.T) {
 	noEnv := func(string) string { return "" }
-	cfg, _, err := config.Load("serve", []string{"--demo"}, noEnv)
+	data := t.TempDir()
+	cfg, _, err := config.Load("serve", []string{"--demo", "--data", data}, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,10 +24,17 @@ func TestDemoConfig(t *testing.T) {
 	if len(cfg.Apps) != 1 || cfg.Apps[0].ID != demo.AppID || cfg.Apps[0].SDKToken != demo.SDKToken || cfg.AdminKey == "" {
 		t.Fatalf("apps %+v, admin key %q", cfg.Apps, cfg.AdminKey)
 	}
-	other, _, _ := config.Load("serve", []string{"--demo"}, noEnv)
+	// A restart on the same data keeps the key (token --demo reads it);
+	// another data directory gets its own.
+	again, _, _ := config.Load("serve", []string{"--demo", "--data", data}, noEnv)
+	demoConfig(again) //nolint:errcheck // checked above
+	if again.AdminKey != cfg.AdminKey {
+		t.Error("a restarted demo got another admin key")
+	}
+	other, _, _ := config.Load("serve", []string{"--demo", "--data", t.TempDir()}, noEnv)
 	demoConfig(other) //nolint:errcheck // checked above
 	if other.AdminKey == cfg.AdminKey {
-		t.Error("two demo starts got the same admin key")
+		t.Error("two demos got the same admin key")
 	}
 
 	// A configured app and admin key are kept as they are.

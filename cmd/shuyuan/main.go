@@ -1,15 +1,15 @@
 // Command shuyuan is the Youshu-compatible collector, analytics server and
-// WeChat Ads conversion reporter of a WeChat mini-program merchant.
+// WeChat Ads conversion reporter of a WeChat mini-program merchant. This
+// package only parses flags and wires the internal packages together: one
+// file per subcommand, sharing loadCommand (command.go).
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	_ "time/tzdata" // days are cut in Asia/Shanghai even where the OS has no zoneinfo
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 const usage = `shuyuan — own your mini-program commerce data
 
@@ -17,16 +17,29 @@ Usage:
   shuyuan serve   [flags]   run the collector, data-api, analyses and dashboard
   shuyuan migrate [flags]   apply pending store migrations and exit
   shuyuan config  [flags]   print the effective configuration, secrets masked
-  shuyuan store copy --from DIR --to DSN   copy the embedded store into PostgreSQL
-  shuyuan bench ingest [flags]  load-test a running server's SDK endpoint over loopback
-  shuyuan token   --app ID [--from URL] [flags]   print the app's current WeChat access token
+  shuyuan token   [--app ID] [--from URL] [flags]   print an app's current WeChat access token
   shuyuan outbox replay [--app ID] [--server URL] [flags]   send the WeChat Ads dead letters again
+  shuyuan store copy --from DIR --to DSN   copy the embedded store into PostgreSQL
   shuyuan fakewx  --addr ADDR --app appid:secret:account ...   run the WeChat API fake alone
-  shuyuan version           print the version
+  shuyuan bench ingest [flags]   load-test a running server's SDK endpoint over loopback
+  shuyuan version           print the version, commit and build date
 
-Every flag has a SHUYUAN_* environment fallback (--addr → SHUYUAN_ADDR);
-run "shuyuan serve -h" for the flags.
+"shuyuan <command> -h" lists a command's flags. Every configuration flag has
+a SHUYUAN_* environment fallback (--addr: SHUYUAN_ADDR).
 `
+
+// commands are the subcommands by name.
+var commands = map[string]func(args []string) error{
+	"serve":   serve,
+	"migrate": migrate,
+	"config":  printConfig,
+	"token":   tokenCmd,
+	"outbox":  outboxCmd,
+	"store":   storeCmd,
+	"fakewx":  fakewxCmd,
+	"bench":   bench,
+	"version": versionCmd,
+}
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
@@ -40,31 +53,18 @@ func run(args []string) error {
 		fmt.Fprint(os.Stderr, usage)
 		return fmt.Errorf("a command is required")
 	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "serve":
-		return serve(rest)
-	case "migrate":
-		return migrate(rest)
-	case "config":
-		return printConfig(rest)
-	case "bench":
-		return bench(rest)
-	case "store":
-		return storeCmd(rest)
-	case "token":
-		return tokenCmd(rest)
-	case "outbox":
-		return outboxCmd(rest)
-	case "fakewx":
-		return fakewxCmd(rest)
-	case "version":
-		fmt.Println("shuyuan", version)
-		return nil
+	switch args[0] {
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil
 	}
-	fmt.Fprint(os.Stderr, usage)
-	return fmt.Errorf("unknown command %q", cmd)
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprint(os.Stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+	if err := cmd(args[1:]); err != nil && !errors.Is(err, errHelped) {
+		return err
+	}
+	return nil
 }

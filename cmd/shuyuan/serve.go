@@ -25,25 +25,6 @@ import (
 	"github.com/shuyuan-dev/shuyuan/internal/web"
 )
 
-func loadConfig(name string, args []string) (*config.Config, error) {
-	cfg, rest, err := config.Load(name, args, os.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	if len(rest) > 0 {
-		return nil, fmt.Errorf("unexpected arguments %v", rest)
-	}
-	return cfg, nil
-}
-
-func newLogger(level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
-}
-
 // openStore opens the configured store and returns the background upkeep
 // it needs, if any.
 func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, []cron.Task, error) {
@@ -80,8 +61,18 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store
 // catch up themselves anyway.
 const rollupPeriod = 2 * time.Second
 
+const serveSynopsis = `Usage:
+  shuyuan serve [flags]
+
+Runs the collector (POST /api/report), the data-api, the WeChat routes, the
+analyses and the dashboard, and the background work. Every flag has a
+SHUYUAN_* environment fallback (--addr: SHUYUAN_ADDR); precedence: flag,
+environment, the --config file, the default.
+`
+
+// serve is "shuyuan serve".
 func serve(args []string) error {
-	cfg, err := loadConfig("serve", args)
+	cfg, err := loadCommand("serve", serveSynopsis, args, nil)
 	if err != nil {
 		return err
 	}
@@ -196,53 +187,5 @@ func serve(args []string) error {
 		log.Error("shutdown", "error", err)
 	}
 	bg.Stop()
-	return nil
-}
-
-func migrate(args []string) error {
-	cfg, err := loadConfig("migrate", args)
-	if err != nil {
-		return err
-	}
-	cfg.NoMigrate = true
-	ctx := context.Background()
-	switch cfg.Store.Driver {
-	case "duckdb":
-		st, err := duckdb.Open(ctx, cfg.Store.Path, duckdb.Options{NoMigrate: true, MemoryLimit: cfg.Store.MemoryLimit})
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		n, err := st.Migrate(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Printf("applied %d migrations to %s\n", n, st.Path())
-		return nil
-	case "postgres":
-		st, err := postgres.Open(ctx, cfg.Store.DSN, postgres.Options{NoMigrate: true, MaxConns: 2})
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		n, err := st.Migrate(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Printf("applied %d migrations to the PostgreSQL database\n", n)
-		return nil
-	}
-	return fmt.Errorf("store.driver %q: must be duckdb or postgres", cfg.Store.Driver)
-}
-
-func printConfig(args []string) error {
-	cfg, err := loadConfig("config", args)
-	if err != nil {
-		return err
-	}
-	fmt.Print(cfg.Dump())
-	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("bad config:\n%w", err)
-	}
 	return nil
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"time"
@@ -31,25 +29,18 @@ func storeCmd(args []string) error {
 	if len(args) == 0 || args[0] != "copy" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 			fmt.Print(storeUsage)
-			return nil
+			return errHelped
 		}
 		fmt.Fprint(os.Stderr, storeUsage)
 		return fmt.Errorf("store: a subcommand is required (copy)")
 	}
 	fs := flag.NewFlagSet("store copy", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	from := fs.String("from", "", "data directory (or file) of the embedded DuckDB store to read")
 	to := fs.String("to", os.Getenv("SHUYUAN_DSN"), "PostgreSQL connection string to write into (env SHUYUAN_DSN)")
 	allow := fs.Bool("allow-nonempty", false, "write into a database that already holds data, adding only what it lacks")
 	chunk := fs.Int("chunk", 20_000, "rows per transaction")
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Print(storeUsage)
-			fs.SetOutput(os.Stdout)
-			fs.PrintDefaults()
-			return nil
-		}
-		return fmt.Errorf("store copy: %w", err)
+	if err := parseFlags(fs, storeUsage, args[1:]); err != nil {
+		return err
 	}
 	if *from == "" || *to == "" {
 		return fmt.Errorf("store copy: --from (the embedded store) and --to (the PostgreSQL DSN) are both required")

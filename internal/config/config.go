@@ -78,6 +78,14 @@ type Store struct {
 	RetentionDays    int    `yaml:"retention_days"`
 }
 
+// DefaultMemoryLimit is DuckDB's memory cap unless store.memory_limit
+// says otherwise (internal/store/duckdb applies the same).
+const DefaultMemoryLimit = "300MB"
+
+// DefaultAttributionWindow is an app's attribution window unless
+// ads.attribution_window says otherwise (attribution.DefaultWindow).
+const DefaultAttributionWindow = "7d"
+
 // Defaults of the PostgreSQL store's options.
 const (
 	DefaultMaxConns         = 10
@@ -211,13 +219,20 @@ func (c *Config) options() []option {
 // command line. getenv is os.Getenv outside tests. It returns the remaining
 // arguments.
 func Load(name string, args []string, getenv func(string) string) (*Config, []string, error) {
+	return LoadCommand(flag.NewFlagSet(name, flag.ContinueOnError), args, getenv)
+}
+
+// LoadCommand is Load for a command whose own flags are defined on fs: the
+// configuration's flags are added beside them and args are parsed once.
+// Asked for help (-h), it returns flag.ErrHelp, and fs can print every
+// flag (PrintDefaults).
+func LoadCommand(fs *flag.FlagSet, args []string, getenv func(string) string) (*Config, []string, error) {
 	var c Config
 	opts := c.options()
 
 	// Flags are parsed into a scratch config first so that the file, which
 	// they override, can be read before them.
 	var fromFlags Config
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(new(bytes.Buffer))
 	for _, o := range fromFlags.options() {
 		usage := fmt.Sprintf("%s (env %s)", o.usage, o.env)
@@ -233,6 +248,9 @@ func Load(name string, args []string, getenv func(string) string) (*Config, []st
 		}
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, nil, err
+		}
 		var buf bytes.Buffer
 		fs.SetOutput(&buf)
 		fs.PrintDefaults()
@@ -585,8 +603,27 @@ func (c *Config) Dump() string {
 	m.AdminKey = mask(c.AdminKey)
 	m.MetricsToken = mask(c.MetricsToken)
 	m.Store.DSN = maskDSN(c.Store.DSN)
+	if m.Store.Driver == "duckdb" && m.Store.MemoryLimit == "" {
+		m.Store.MemoryLimit = DefaultMemoryLimit
+	}
 	m.Apps = make([]App, len(c.Apps))
 	for i, a := range c.Apps {
+		// The effective values where the file leaves the defaults.
+		if a.Timezone == "" {
+			a.Timezone = c.Timezone
+		}
+		if a.Ads.AttributionWindow == "" {
+			a.Ads.AttributionWindow = DefaultAttributionWindow
+		}
+		if a.Ads.OrderSource == "" {
+			a.Ads.OrderSource = OrderSourceAuto // backend with data_api credentials, else sdk
+		}
+		if a.Ads.LeadAction == "" {
+			a.Ads.LeadAction = DefaultLeadAction
+		}
+		if a.Ads.RetryBudget == "" {
+			a.Ads.RetryBudget = "24h"
+		}
 		a.WxSecret = mask(a.WxSecret)
 		a.SDKToken = mask(a.SDKToken)
 		a.DataAPI.AppSecret = mask(a.DataAPI.AppSecret)

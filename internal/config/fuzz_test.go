@@ -89,6 +89,29 @@ func FuzzLoad(f *testing.F) {
 		for i := range want.Users {
 			want.Users[i].PasswordBcrypt = masked(want.Users[i].PasswordBcrypt)
 		}
+		// The dump shows the effective values where the file left the
+		// defaults; that is the only other difference.
+		if want.Store.Driver == "duckdb" && want.Store.MemoryLimit == "" {
+			want.Store.MemoryLimit = config.DefaultMemoryLimit
+		}
+		for i := range want.Apps {
+			a := &want.Apps[i]
+			if a.Timezone == "" {
+				a.Timezone = want.Timezone
+			}
+			if a.Ads.AttributionWindow == "" {
+				a.Ads.AttributionWindow = config.DefaultAttributionWindow
+			}
+			if a.Ads.OrderSource == "" {
+				a.Ads.OrderSource = config.OrderSourceAuto
+			}
+			if a.Ads.LeadAction == "" {
+				a.Ads.LeadAction = config.DefaultLeadAction
+			}
+			if a.Ads.RetryBudget == "" {
+				a.Ads.RetryBudget = "24h"
+			}
+		}
 		want.Store.DSN = back.Store.DSN // masked in place, by a pattern
 		// An empty list dumps as [] and loads as an empty slice.
 		if len(back.Apps) == 0 && len(want.Apps) == 0 {

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,6 +45,21 @@ type Options struct {
 	// it, so a small threshold puts seconds of compression work on
 	// whichever SDK request is unlucky.
 	CheckpointThreshold string
+}
+
+// ErrLocked is returned by Open for a file another process holds: one
+// process owns an embedded store.
+var ErrLocked = errors.New("the embedded store is locked")
+
+var lockPID = regexp.MustCompile(`Could not set lock on file .*\(PID ([0-9]+)\)`)
+
+// lockHolder finds the process DuckDB names as holding the file's lock.
+func lockHolder(err error) (string, bool) {
+	m := lockPID.FindStringSubmatch(err.Error())
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
 }
 
 // Store is the DuckDB implementation of store.Store.
@@ -121,6 +137,10 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	}
 	conn, err := duckdb.NewConnector(file+"?"+q.Encode(), nil)
 	if err != nil {
+		if pid, ok := lockHolder(err); ok {
+			return nil, fmt.Errorf("%w: %s is in use by process %s (a running shuyuan serve?): stop it first, or ask the server (see the command's -h)",
+				ErrLocked, file, pid)
+		}
 		return nil, fmt.Errorf("open duckdb %s: %w", file, err)
 	}
 	db := sql.OpenDB(conn)
