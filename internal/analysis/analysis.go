@@ -37,6 +37,17 @@ type Query struct {
 	// raw makes the analyses scan the raw events instead of the roll-ups;
 	// the tests use it to prove both give the same figures.
 	raw bool
+	// portable makes them read the SQL files shared with PostgreSQL, not
+	// the embedded store's own: the tests prove both give the same figures.
+	portable bool
+}
+
+// files is the dialect whose SQL files q reads on a store of dialect d.
+func (q Query) files(d store.Dialect) store.Dialect {
+	if q.portable {
+		return "portable"
+	}
+	return d
 }
 
 // Start and End are the UTC bounds of the range: [Start, End).

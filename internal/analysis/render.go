@@ -72,7 +72,7 @@ type sqlData struct {
 // the earliest create_time among them to args, so that the backend parts
 // run only for apps that report orders and scan only the events they need.
 func withOrders(ctx context.Context, st store.Store, q Query, data *sqlData, args []any) ([]any, error) {
-	text, err := dialectFile(sqlFiles(st.Dialect()), "sql/backend_window")
+	text, err := dialectFile(q.files(st.Dialect()), "sql/backend_window")
 	if err != nil {
 		return nil, err
 	}
@@ -110,10 +110,6 @@ func wholeHours(q Query) bool {
 	return true
 }
 
-// sqlFiles picks the dialect whose SQL files render reads; the tests make
-// DuckDB run the portable files (those without a dialect suffix) too.
-var sqlFiles = func(d store.Dialect) store.Dialect { return d }
-
 // hashFuncs maps each dialect to its 64-bit hash of a string; the roll-ups
 // store hash(user_key) and hash(tracking_id) computed with the same one.
 var hashFuncs = map[store.Dialect]string{
@@ -121,12 +117,13 @@ var hashFuncs = map[store.Dialect]string{
 	store.Postgres: "hashtextextended(%s, 0)",
 }
 
-// render builds the SQL of name for the store's dialect: the fragments of
-// sql/common and name's own file, each name.<dialect>.sql where the dialects
-// differ, else name.sql, executed as a text/template with data.
-func render(d store.Dialect, name string, data sqlData) (string, error) {
+// render builds the SQL of name for dialect d, reading the files of
+// dialect files: the fragments of sql/common and name's own file, each
+// name.<files>.sql where the dialects differ, else name.sql, executed as a
+// text/template with data.
+func render(d, files store.Dialect, name string, data sqlData) (string, error) {
 	hashFmt, ok := hashFuncs[d]
-	d = sqlFiles(d)
+	d = files
 	if !ok {
 		return "", fmt.Errorf("query %s: no hash function for dialect %q", name, d)
 	}
@@ -181,7 +178,7 @@ func dialectFile(d store.Dialect, file string) (string, error) {
 // templated runs the templated query name and returns its rows as a Result
 // with the columns given.
 func templated(ctx context.Context, st store.Store, q Query, name string, cols []Column, data sqlData, args ...any) (*Result, error) {
-	text, err := render(st.Dialect(), name, data)
+	text, err := render(st.Dialect(), q.files(st.Dialect()), name, data)
 	if err != nil {
 		return nil, err
 	}

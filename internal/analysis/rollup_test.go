@@ -3,6 +3,7 @@ package analysis
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"reflect"
 	"testing"
 	"time"
@@ -59,6 +60,25 @@ func compareRawAndRollup(t *testing.T, st store.Store, app *tenant.App, from, to
 			t.Errorf("%s?%s: roll-ups and raw scan differ\nroll-ups:\n%s\nraw:\n%s", qq.name, qq.params, dump(rolled), dump(raw))
 		}
 	}
+}
+
+// askPortable asks as askApp does, reading the SQL files shared with
+// PostgreSQL whatever the store.
+func askPortable(st store.Store, app *tenant.App, name, from, to, params string) (*Result, error) {
+	vals, err := url.ParseQuery(params)
+	if err != nil {
+		return nil, err
+	}
+	q, err := ParseQuery(app, from, to, vals)
+	if err != nil {
+		return nil, err
+	}
+	q.portable = true
+	a, ok := Get(name)
+	if !ok {
+		return nil, fmt.Errorf("no analysis %q", name)
+	}
+	return a.Run(context.Background(), st, q)
 }
 
 func askApp(st store.Store, app *tenant.App, name, from, to, params string, raw bool) (*Result, error) {
@@ -134,9 +154,7 @@ func TestPortableSQL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sqlFiles = func(store.Dialect) store.Dialect { return "portable" }
-			portable, err := askApp(st, app, qq.name, from, to, qq.params, false)
-			sqlFiles = func(d store.Dialect) store.Dialect { return d }
+			portable, err := askPortable(st, app, qq.name, from, to, qq.params)
 			if err != nil {
 				t.Fatalf("%s?%s: %v", qq.name, qq.params, err)
 			}

@@ -383,7 +383,7 @@ func (c *Client) call(ctx context.Context, op, method string, q url.Values, body
 			return fmt.Errorf("wxads: %s: %w: success without data", op, ErrUnexpectedResponse)
 		}
 		if err := json.Unmarshal(data, out); err != nil {
-			return fmt.Errorf("wxads: %s: %w: decode data: %v", op, ErrUnexpectedResponse, err)
+			return fmt.Errorf("wxads: %s: %w: decode data: %w", op, ErrUnexpectedResponse, err)
 		}
 	}
 	return nil
@@ -445,7 +445,7 @@ func (c *Client) once(ctx context.Context, op, method, token string, q url.Value
 		return nil, &HTTPError{Op: op, StatusCode: resp.StatusCode, Body: snippet(raw), Class: httpClass(resp.StatusCode)}
 	}
 	if jerr != nil {
-		return nil, fmt.Errorf("wxads: %s: %w: %v in %q", op, ErrUnexpectedResponse, jerr, snippet(raw))
+		return nil, fmt.Errorf("wxads: %s: %w: %w in %q", op, ErrUnexpectedResponse, jerr, snippet(raw))
 	}
 	return ans.Data, nil
 }

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,6 +25,7 @@ func Run(t *testing.T, o Opener) {
 		{"WriteEventsDeduplicates", testWriteEventsDeduplicates},
 		{"UntimedEventsDeduplicate", testUntimedEventsDeduplicate},
 		{"WriterGroupCommit", testWriterGroupCommit},
+		{"WriterFailureReachesEveryRequest", testWriterFailure},
 		{"QuarantineDeduplicates", testQuarantineDeduplicates},
 		{"AdTouches", testAdTouches},
 		{"EventHookCommitsWithEvents", testEventHook},
@@ -196,6 +198,50 @@ func testWriterGroupCommit(t *testing.T, o Opener) {
 	if n := Count(t, st, `SELECT count(*) FROM events`); n != 40 {
 		t.Errorf("stored %d", n)
 	}
+}
+
+// failing is a store whose writes fail while fail is set, as a full disk
+// or a lost connection would make them.
+type failing struct {
+	store.Store
+	fail atomic.Bool
+}
+
+var errFull = fmt.Errorf("%w: no space left on device", store.ErrUnavailable)
+
+func (f *failing) WriteEvents(ctx context.Context, b []*store.EventBatch) ([]store.EventResult, error) {
+	if f.fail.Load() {
+		return nil, errFull
+	}
+	return f.Store.WriteEvents(ctx, b)
+}
+
+// A failed commit is every waiting request's failure (none of them may
+// answer code 0), nothing of it is stored, and the writer goes on.
+func testWriterFailure(t *testing.T, o Opener) {
+	st := &failing{Store: o.Open(t)}
+	st.fail.Store(true)
+	w := store.NewWriter(st, store.WriterOptions{MaxWait: 20 * time.Millisecond})
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			_, err := w.Write(context.Background(), &store.EventBatch{AppID: "a", ReceivedAt: time.Now(),
+				Events: []event.Event{SearchEvent(t, fmt.Sprint("F", i), 1795373591817, "x", "o")}})
+			if !errors.Is(err, store.ErrUnavailable) {
+				t.Errorf("write %d during the failure: %v, want ErrUnavailable", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := Count(t, st, `SELECT count(*) FROM events`); n != 0 || w.Waiting() != 0 {
+		t.Fatalf("%d events stored and %d waiting after failed commits", n, w.Waiting())
+	}
+	st.fail.Store(false)
+	if res, err := w.Write(context.Background(), &store.EventBatch{AppID: "a", ReceivedAt: time.Now(),
+		Events: []event.Event{SearchEvent(t, "after", 1795373591817, "x", "o")}}); err != nil || res.Accepted != 1 {
+		t.Fatalf("after the failure: %+v %v", res, err)
+	}
+	w.Close()
 }
 
 // An SDK re-send of an upload carries its invalid events and malformed

@@ -1,6 +1,8 @@
--- Roll-ups of the behaviour events, kept by the event write path in the
--- transaction that stores the events, so the analyses need not scan and
--- count distinct users over millions of raw rows.
+-- Roll-ups of the behaviour events, so the analyses need not scan and count
+-- distinct users over millions of raw rows. They are derived from the
+-- committed events after the fact, by a high-water mark (migration 0012,
+-- internal/store/duckdb/rollups.go); this file once said they were written
+-- in the ingest transaction, which they no longer are.
 --
 -- Rows are partial aggregates: every flush appends its own rows, and a key
 -- may therefore appear in several rows. Readers always re-aggregate (sums,

@@ -1,5 +1,5 @@
--- A roll-up added after 0004 (internal/store/duckdb/rollups.go fills it,
--- in the transaction that stores the events; a store migrated before it is
+-- A roll-up added after 0004 (internal/store/duckdb/rollups.go fills it
+-- from the committed events (0012); a store migrated before it is
 -- rebuilt on open, rollup_state naming an older roll-up version).
 --
 -- The SDK's custom_order events, in a narrow table of their own: the

@@ -1,6 +1,6 @@
 -- Roll-ups for the events and ads analyses (internal/store/duckdb/rollups.go
--- fills them in the transaction that stores the events; a store migrated
--- before this is rebuilt on open, rollup_state naming an older version).
+-- fills them from the committed events (0012); a store migrated before
+-- this is rebuilt on open, rollup_state naming an older version).
 
 -- The ad a behaviour event came by: its ad id ('' for a click id without
 -- weixinadinfo) when it carried a click id, else NULL. Another channel
