@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	cdppage "github.com/chromedp/cdproto/page"
+	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/shuyuan-dev/shuyuan/internal/analysis"
@@ -68,6 +69,19 @@ func browser(t *testing.T) context.Context {
 	if err := chromedp.Do(tab, chromedp.EmulateViewport(1280, 900)); err != nil {
 		t.Fatalf("start chromium %s: %v", bin, err)
 	}
+	// A script error on any page fails the test.
+	if err := chromedp.Listen(tab, func(ev any) {
+		if ex, ok := ev.(*cdpruntime.EventExceptionThrown); ok {
+			d := ex.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			t.Errorf("script error at %s:%d: %s", d.URL, d.LineNumber, msg)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
 	return tab
 }
 
@@ -102,7 +116,7 @@ const tableJS = `(() => {
   if (!t) return {names: [], rows: []};
   return {
     names: [...t.tHead.rows[0].cells].map(c => c.dataset.name),
-    rows: [...t.tBodies[0].rows].map(r => [...r.cells].map(c => c.innerText)),
+    rows: [...t.tBodies[0].rows].map(r => [...r.cells].map(c => c.dataset.raw !== undefined ? c.dataset.raw : c.innerText)),
   };
 })()`
 
@@ -156,7 +170,7 @@ func TestBrowser(t *testing.T) {
 
 	for _, a := range analysis.All() {
 		page := "/apps/demo/" + a.Name + "?from=2026-03-04&to=2026-03-10"
-		run("open "+a.Name, chromedp.Navigate(e.srv.URL+page), chromedp.WaitVisible(chromedp.ID("analysis")))
+		run("open "+a.Name, chromedp.Navigate(e.srv.URL+page), chromedp.WaitVisible(chromedp.ID("analysis")), chromedp.WaitReady(`body[data-charts]`))
 		shown, err := chromedp.Run(tab, chromedp.Evaluate[shownTable](tableJS))
 		if err != nil {
 			t.Fatalf("%s: read table: %v", a.Name, err)
@@ -175,8 +189,8 @@ func TestBrowser(t *testing.T) {
 		}
 		checkFigures(t, a.Name, res, shown.Rows)
 		if len(res.Rows) > 0 {
-			charts, err := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll('figure.chart svg').length`))
-			if err != nil || charts == 0 {
+			charts, err := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll('figure.chart .plot svg').length`))
+			if err != nil || (charts == 0 && a.Name != "totals") {
 				t.Errorf("%s: no chart drawn (%v)", a.Name, err)
 			}
 		}

@@ -407,13 +407,19 @@ func rankingCharts(lang, name string, res *analysis.Result, pal *colors, chartCo
 			sub := *res
 			sub.Rows = parts[d]
 			c := barChart(lang, &sub, by, pal)
+			if len(c.X) == 0 {
+				continue // only the none bucket: nothing to rank
+			}
 			dl, _ := displayValue(lang, res, parts[d][0], dim)
 			c.Title = dl + " · " + c.Title
 			out = append(out, c)
 		}
 		return out
 	}
-	return []chartSpec{barChart(lang, res, by, pal)}
+	if c := barChart(lang, res, by, pal); len(c.X) > 0 {
+		return []chartSpec{c}
+	}
+	return nil
 }
 
 // barChoice is the figure a ranking is drawn by: ?chart= if it names a

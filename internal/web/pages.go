@@ -466,10 +466,10 @@ func signed(f float64, prec int) string {
 // element, which the page script reads with JSON.parse: no inline script.
 // encoding/json writes <, > and & as \u escapes, so no text inside can
 // end the element.
-func jsonText(v any) (template.HTML, error) {
+func jsonText(v any) (template.JS, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return "", err
 	}
-	return template.HTML(b), nil //nolint:gosec // JSON with <, >, & escaped
+	return template.JS(b), nil //nolint:gosec // JSON with <, >, & escaped
 }
