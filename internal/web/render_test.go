@@ -2,8 +2,8 @@ package web
 
 import (
 	"bytes"
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"net/url"
 	"strings"
@@ -239,7 +239,7 @@ func TestSameScaleGroups(t *testing.T) {
 func TestStableColours(t *testing.T) {
 	res := &analysis.Result{
 		Analysis: "events", From: "2026-03-01", To: "2026-03-02",
-		Columns:  []analysis.Column{{Name: "day", Type: "day"}, {Name: "type", Type: "string"}, {Name: "events", Type: "int"}, {Name: "users", Type: "int"}},
+		Columns: []analysis.Column{{Name: "day", Type: "day"}, {Name: "type", Type: "string"}, {Name: "events", Type: "int"}, {Name: "users", Type: "int"}},
 		Rows: [][]any{
 			{"2026-03-01", "app_launch", int64(10), int64(8)}, {"2026-03-01", "search", int64(30), int64(2)},
 			{"2026-03-02", "app_launch", int64(12), int64(9)},
@@ -374,11 +374,11 @@ func TestChange(t *testing.T) {
 
 func TestBadRequestTranslated(t *testing.T) {
 	cases := map[[2]string]string{
-		{"to", "must not be before from"}:                    "结束日期：不能早于开始日期",
-		{"from", `must be a date YYYY-MM-DD, got "x"`}:       `开始日期：应为日期 YYYY-MM-DD，收到 "x"`,
-		{"to", "range is 400 days; at most 366"}:             "结束日期：范围为 400 天，最多 366 天",
-		{"by", `must be one of guide_id, room_id; got "x"`}:  `分组：应为以下之一：guide_id, room_id；收到 "x"`,
-		{"limit", `must be a whole number from 1 to 10000, got "0"`}: `显示条数：应为 1 到 10000 之间的整数，收到 "0"`,
+		{"to", "must not be before from"}:                            "结束日期：不能早于开始日期",
+		{"from", `must be a date YYYY-MM-DD, got "x"`}:               "开始日期：应为日期（格式 `YYYY-MM-DD`），收到 `\"x\"`",
+		{"to", "range is 400 days; at most 366"}:                     "结束日期：范围为 400 天，最多 366 天",
+		{"by", `must be one of guide_id, room_id; got "x"`}:          "分组：应为以下之一：`guide_id, room_id`；收到 `\"x\"`",
+		{"limit", `must be a whole number from 1 to 10000, got "0"`}: "显示条数：应为 1 到 10000 之间的整数，收到 `\"0\"`",
 	}
 	for in, want := range cases {
 		if got := badRequest("zh", in[0], in[1]); got != want {

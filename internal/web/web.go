@@ -364,6 +364,7 @@ func serveStatic(w http.ResponseWriter, r *http.Request) {
 var templates = func() map[string]*template.Template {
 	funcs := template.FuncMap{
 		"json": jsonText,
+		"rich": richText,
 	}
 	m := map[string]*template.Template{}
 	for _, page := range []string{"login", "analysis", "message"} {

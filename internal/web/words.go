@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"regexp"
 	"strconv"
 	"strings"
@@ -72,16 +73,16 @@ var descriptions = map[string][2]string{
 		"Each day and WeChat ad: the visitors, new visitors and add-to-cart users it brought, the orders, paying users and GMV attributed to it, and the conversions reported to WeChat Ads: reported, pending, failed. \"Unknown ad\" is visits with a click id but no ad id.",
 	},
 	"orders": {
-		"商户后台通过数据接口（add_order）上报的订单，按天统计：下单、支付、成交额、支付人数、退款和平均每笔支付金额。",
+		"商户后台通过数据接口（`add_order`）上报的订单，按天统计：下单、支付、成交额、支付人数、退款和平均每笔支付金额。",
 		"The orders your backend reports through the data API (add_order), per day: placed, paid, GMV, paying users, refunds and the average paid order.",
 	},
 	"reconciliation": {
-		"对账：商户每天上报的订单汇总（add_order_sum），对比数源收到的后台订单和 SDK 订单。“一致”表示四个数字完全相同；“不一致”要查漏报或重复；“未上报汇总”表示那天没有收到汇总。",
+		"对账：商户每天上报的订单汇总（`add_order_sum`），对比数源收到的后台订单和 SDK 订单。“一致”表示四个数字完全相同；“不一致”要查漏报或重复；“未上报汇总”表示那天没有收到汇总。",
 		"Reconciliation: the daily order totals your backend reports (add_order_sum) beside the backend orders and the SDK orders shuyuan received. \"Matches\" means all four figures are equal; \"Differs\" calls for a look at missing or doubled orders; \"No totals\" means no totals arrived for that day.",
 	},
 	"pages": {
-		"每个页面每天的浏览：微信官方的页面访问数据（由后台通过 add_wxapp_visit_page 上报）与数源 SDK 自己记录的浏览对比，差异大说明有页面没接入 SDK。",
-		"Each page, each day: WeChat's own page-visit figures (reported by your backend through add_wxapp_visit_page) beside the views the shuyuan SDK recorded; a large difference means a page without the SDK.",
+		"每个页面每天的浏览：微信官方的页面访问数据（由后台通过 `add_wxapp_visit_page` 上报）与数源 SDK 自己记录的浏览对比，差异大说明有页面没接入 SDK。",
+		"Each page, each day: WeChat's own page-visit figures (reported by your backend through `add_wxapp_visit_page`) beside the views the shuyuan SDK recorded; a large difference means a page without the SDK.",
 	},
 	"events": {
 		"每天每种行为的上报次数和人数，用来检查 SDK 是否接入完整：某种行为突然为零，通常是某个页面漏了埋点。",
@@ -92,44 +93,44 @@ var descriptions = map[string][2]string{
 // emptyStates say why a page has no rows for the range and what to do.
 var emptyStates = map[string][2]string{
 	"default": {
-		"所选日期内没有数据。请换一个日期范围，或确认小程序已接入数源 SDK（serverUrl 指向本服务的 /api/report）。",
-		"No data in this date range. Try another range, or check that the mini-program runs the SDK with its serverUrl pointing at this server's /api/report.",
+		"所选日期内没有数据。请换一个日期范围，或确认小程序已接入数源 SDK（`serverUrl` 指向本服务的 `/api/report`）。",
+		"No data in this date range. Try another range, or check that the mini-program runs the SDK with its `serverUrl` pointing at this server's `/api/report`.",
 	},
 	"orders": {
-		"还没有收到后台订单：这一页只统计商户后台通过 add_order 上报的订单（见 docs/data-api.md）。SDK 上报的订单在“概览”和“对账”中。",
-		"No backend orders yet: this page counts only the orders your backend reports through add_order (see docs/data-api.md). Orders the SDK reports are on the Overview and Reconciliation pages.",
+		"还没有收到后台订单：这一页只统计商户后台通过 `add_order` 上报的订单（见 `docs/data-api.md`）。SDK 上报的订单在“概览”和“对账”中。",
+		"No backend orders yet: this page counts only the orders your backend reports through `add_order` (see `docs/data-api.md`). Orders the SDK reports are on the Overview and Reconciliation pages.",
 	},
 	"reconciliation": {
-		"没有可对账的数据：请让商户后台每天通过 add_order_sum 上报订单汇总，并通过 add_order 上报订单（见 docs/data-api.md）。",
-		"Nothing to reconcile: have your backend report each day's totals through add_order_sum and its orders through add_order (see docs/data-api.md).",
+		"没有可对账的数据：请让商户后台每天通过 `add_order_sum` 上报订单汇总，并通过 `add_order` 上报订单（见 `docs/data-api.md`）。",
+		"Nothing to reconcile: have your backend report each day's totals through `add_order_sum` and its orders through `add_order` (see `docs/data-api.md`).",
 	},
 	"pages": {
-		"没有页面数据：微信的页面访问数据由商户后台通过 add_wxapp_visit_page 上报（见 docs/data-api.md），SDK 的浏览来自 browse_wxapp_page 事件。",
-		"No page data: WeChat's page-visit figures come from your backend through add_wxapp_visit_page (see docs/data-api.md), the SDK's views from browse_wxapp_page events.",
+		"没有页面数据：微信的页面访问数据由商户后台通过 `add_wxapp_visit_page` 上报（见 `docs/data-api.md`），SDK 的浏览来自 `browse_wxapp_page` 事件。",
+		"No page data: WeChat's page-visit figures come from your backend through `add_wxapp_visit_page` (see `docs/data-api.md`), the SDK's views from `browse_wxapp_page` events.",
 	},
 	"ads": {
-		"没有广告数据：只有带 gdt_vid 或 weixinadinfo 点击 ID 进入的访问才算广告访问；广告转化需要在配置中为小程序设置 ads（见 docs/wechat-ads.md）。",
-		"No ad data: only visits that arrive with a gdt_vid or weixinadinfo click id count as ad visits; conversions need the app's ads settings (see docs/wechat-ads.md).",
+		"没有广告数据：只有带 `gdt_vid` 或 `weixinadinfo` 点击 ID 进入的访问才算广告访问；广告转化需要在配置中为小程序设置 `ads`（见 `docs/wechat-`ads`.md`）。",
+		"No ad data: only visits that arrive with a `gdt_vid` or `weixinadinfo` click id count as ad visits; conversions need the app's `ads` settings (see `docs/wechat-`ads`.md`).",
 	},
 	"guides": {
-		"没有导购数据：导购来自 SDK 的 setChan({guide_id}) 或后台订单商品行的 guide_id。",
-		"No guide data: guides come from the SDK's setChan({guide_id}) or the guide_id of backend order lines.",
+		"没有导购数据：导购来自 SDK 的 `setChan({guide_id})` 或后台订单商品行的 `guide_id`。",
+		"No guide data: guides come from the SDK's `setChan({guide_id})` or the `guide_id` of backend order lines.",
 	},
 	"live": {
-		"没有直播间数据：从视频号直播间进入的访问由 SDK 自动带上 room_id。",
-		"No live-room data: visits from a Channels live room carry its room_id, which the SDK adds by itself.",
+		"没有直播间数据：从视频号直播间进入的访问由 SDK 自动带上 `room_id`。",
+		"No live-room data: visits from a Channels live room carry its `room_id`, which the SDK adds by itself.",
 	},
 	"stores": {
-		"没有门店数据：门店来自 SDK 的 setChan({chan_shop_id})、store_info，或后台订单的门店信息。",
-		"No store data: stores come from the SDK's setChan({chan_shop_id}), store_info, or the store of backend orders.",
+		"没有门店数据：门店来自 SDK 的 `setChan({chan_shop_id})`、`store_info`，或后台订单的门店信息。",
+		"No store data: stores come from the SDK's `setChan({chan_shop_id})`, `store_info`, or the store of backend orders.",
 	},
 	"official-account": {
-		"没有公众号相关的访问：公众号文章、菜单、消息进入的访问会带上对应的场景值；文章链接可在 chan_custom_id 中带上文章前缀。",
-		"No official-account visits: visits from its articles, menu and messages carry their WeChat scenes; article links can carry their prefix in chan_custom_id.",
+		"没有公众号相关的访问：公众号文章、菜单、消息进入的访问会带上对应的场景值；文章链接可在 `chan_custom_id` 中带上文章前缀。",
+		"No official-account visits: visits from its articles, menu and messages carry their WeChat scenes; article links can carry their prefix in `chan_custom_id`.",
 	},
 	"search": {
-		"所选日期内没有搜索：搜索来自 SDK 的 search 事件。",
-		"No searches in this range: searches come from the SDK's search events.",
+		"所选日期内没有搜索：搜索来自 SDK 的 `search` 事件。",
+		"No searches in this range: searches come from the SDK's `search` events.",
 	},
 	"skus": {
 		"所选日期内没有商品行为：商品数据来自 SDK 的商品曝光、点击、详情页和加购事件。",
@@ -257,18 +258,19 @@ var errorRules = []struct {
 	re *regexp.Regexp
 	zh string
 }{
-	{regexp.MustCompile(`^required \(YYYY-MM-DD\)$`), "必须填写（格式 YYYY-MM-DD）"},
-	{regexp.MustCompile(`^must be a date YYYY-MM-DD, got (".*")$`), "应为日期 YYYY-MM-DD，收到 $1"},
+	{regexp.MustCompile(`^required \(YYYY-MM-DD\)$`), "必须填写（格式 `YYYY-MM-DD`）"},
+	{regexp.MustCompile(`^must be a date YYYY-MM-DD, got (".*")$`), "应为日期（格式 `YYYY-MM-DD`），收到 `$1`"},
 	{regexp.MustCompile(`^must not be before from$`), "不能早于开始日期"},
 	{regexp.MustCompile(`^range is (\d+) days; at most (\d+)$`), "范围为 $1 天，最多 $2 天"},
-	{regexp.MustCompile(`^must be one of (.*); got (".*")$`), "应为以下之一：$1；收到 $2"},
-	{regexp.MustCompile(`^must be a whole number from (\d+) to (\d+), got (".*")$`), "应为 $1 到 $2 之间的整数，收到 $3"},
-	{regexp.MustCompile(`^must be a duration such as 30m, 12h or 1d, got (".*")$`), "应为时长，如 30m、12h 或 1d，收到 $1"},
-	{regexp.MustCompile(`^must be between 1s and 90d, got (".*")$`), "应在 1s 到 90d 之间，收到 $1"},
+	{regexp.MustCompile(`^must be one of (.*); got (".*")$`), "应为以下之一：`$1`；收到 `$2`"},
+	{regexp.MustCompile(`^must be a whole number from (\d+) to (\d+), got (".*")$`), "应为 $1 到 $2 之间的整数，收到 `$3`"},
+	{regexp.MustCompile(`^must be a duration such as 30m, 12h or 1d, got (".*")$`), "应为时长，如 30 分钟（`30m`）、12 小时（`12h`）或 1 天（`1d`），收到 `$1`"},
+	{regexp.MustCompile(`^must be between 1s and 90d, got (".*")$`), "应在 1 秒到 90 天之间，收到 `$1`"},
 	{regexp.MustCompile(`^at most (\d+) steps, got (\d+)$`), "最多 $1 步，收到 $2 步"},
-	{regexp.MustCompile(`^step (\d+): want type or type:value \(type up to 64 characters\), got (".*")$`), "第 $1 步应为“行为”或“行为:取值”（行为最长 64 个字符），收到 $2"},
+	{regexp.MustCompile(`^step (\d+): want type or type:value \(type up to 64 characters\), got (".*")$`), "第 $1 步应为“行为”或“行为:取值”（行为最长 64 个字符），收到 `$2`"},
 	{regexp.MustCompile(`^items must be at most (\d+) characters$`), "每项最长 $1 个字符"},
 	{regexp.MustCompile(`^at most (\d+) items, got (\d+)$`), "最多 $1 项，收到 $2 项"},
+	{regexp.MustCompile(`^required, at most (\d+) characters$`), "必须填写，最长 $1 个字符"},
 }
 
 // fieldLabels name the fields an error can be about.
@@ -442,3 +444,20 @@ func sceneName(lang, code string) string {
 	}
 	return code // a number reads the same in both languages
 }
+
+// richText writes s as HTML, with `code` spans as <code translate="no">:
+// API names in a merchant's sentence are not words to translate.
+func richText(s string) template.HTML {
+	var b strings.Builder
+	for i, part := range strings.Split(s, "`") {
+		if i%2 == 1 {
+			b.WriteString(`<code translate="no">` + template.HTMLEscapeString(part) + `</code>`)
+			continue
+		}
+		b.WriteString(template.HTMLEscapeString(part))
+	}
+	return template.HTML(b.String()) //nolint:gosec // every part escaped
+}
+
+// plainText drops richText's backticks, for places that take text only.
+func plainText(s string) string { return strings.ReplaceAll(s, "`", "") }
