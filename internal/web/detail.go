@@ -53,7 +53,7 @@ func (d *dashboard) detail(w http.ResponseWriter, r *http.Request, vis visitor) 
 	from, to := d.dateRange(app, qs)
 	v := d.frame(r, vis, app)
 	v.Analysis = name
-	v.Title = pick(vis.lang, detailTitles[name]) + " · " + id
+	v.Title, v.TitleData = pick(vis.lang, detailTitles[name]), id
 	v.Description = t(vis.lang, "detail_desc")
 	v.Path = pagePath(app.ID, name) + "/detail"
 	v.From, v.To = from, to

@@ -30,6 +30,7 @@ type view struct {
 	Analysis    string
 	Path        string
 	Title       string
+	TitleData   string // the detail page's key, shown after Title as data
 	Description string
 	From, To    string
 	Presets     []link

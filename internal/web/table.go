@@ -47,10 +47,12 @@ type td struct {
 	// Data marks text that is the merchant's own data (an id, a product
 	// name, a keyword): translate="no", and no language check applies.
 	Data bool
-	Num  bool
-	Sort string // the number behind Text, for sorting
-	Heat string // class h0…h9 shading ratios, so retention reads as a heat map
-	Link string // the row's detail page
+	// DataSuffix follows Text as data: a funnel step's qualifier.
+	DataSuffix string
+	Num        bool
+	Sort       string // the number behind Text, for sorting
+	Heat       string // class h0…h9 shading ratios, so retention reads as a heat map
+	Link       string // the row's detail page
 }
 
 // maxTableRows bounds the rows a page renders; the CSV has them all.
@@ -132,6 +134,9 @@ func newTable(lang, name string, res *analysis.Result, link pageLink) *table {
 					raw = fmt.Sprint(v)
 				}
 				cl.Text = text
+				if c.Name == "name" && v != nil {
+					cl.Text, cl.DataSuffix = behaviourParts(lang, raw)
+				}
 				if text != raw {
 					cl.Raw, cl.HasRaw = raw, true
 				} else {

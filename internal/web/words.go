@@ -65,7 +65,7 @@ var descriptions = map[string][2]string{
 		"Each store (the SDK's store channel, the store of backend orders): visitors, product exposures, clicks, detail views, add-to-carts, orders, GMV and average order value. Open a store for its daily figures and funnel.",
 	},
 	"official-account": {
-		"从公众号进入的用户（公众号场景值、公众号 appid、文章链接）以及已知 UnionID 的用户：访客、买家、成交额，以及买家中已知 UnionID 的比例。第一行是全部用户，作为对比。",
+		"从公众号进入的用户（公众号场景值、公众号 AppID、文章链接）以及已知 UnionID 的用户：访客、买家、成交额，以及买家中已知 UnionID 的比例。第一行是全部用户，作为对比。",
 		"Users who came in through your official account (its scenes, its appid, its article links) and users whose UnionID is known: visitors, buyers, GMV, and the share of buyers whose UnionID is known. The first row is all users, for comparison.",
 	},
 	"ads": {
@@ -109,8 +109,8 @@ var emptyStates = map[string][2]string{
 		"No page data: WeChat's page-visit figures come from your backend through `add_wxapp_visit_page` (see `docs/data-api.md`), the SDK's views from `browse_wxapp_page` events.",
 	},
 	"ads": {
-		"没有广告数据：只有带 `gdt_vid` 或 `weixinadinfo` 点击 ID 进入的访问才算广告访问；广告转化需要在配置中为小程序设置 `ads`（见 `docs/wechat-`ads`.md`）。",
-		"No ad data: only visits that arrive with a `gdt_vid` or `weixinadinfo` click id count as ad visits; conversions need the app's `ads` settings (see `docs/wechat-`ads`.md`).",
+		"没有广告数据：只有带 `gdt_vid` 或 `weixinadinfo` 点击 ID 进入的访问才算广告访问；广告转化需要在配置中为小程序设置 `ads`（见 `docs/wechat-ads.md`）。",
+		"No ad data: only visits that arrive with a `gdt_vid` or `weixinadinfo` click id count as ad visits; conversions need the app's `ads` settings (see `docs/wechat-ads.md`).",
 	},
 	"guides": {
 		"没有导购数据：导购来自 SDK 的 `setChan({guide_id})` 或后台订单商品行的 `guide_id`。",
@@ -183,6 +183,24 @@ var orderStatusLabels = map[string][2]string{
 	"refund":            {"已退款", "refunded"},
 }
 
+// behaviourParts splits a funnel step's display into its translated name
+// and a qualifier that is the merchant's data (a SKU id, a page, a
+// keyword), "" when the qualifier has a name of its own.
+func behaviourParts(lang, s string) (string, string) {
+	typ, qual, hasQual := strings.Cut(s, ":")
+	name, ok := behaviourLabels[typ]
+	if !ok || !hasQual {
+		return behaviour(lang, s), ""
+	}
+	if _, named := orderStatusLabels[qual]; named && typ == "custom_order" {
+		return behaviour(lang, s), ""
+	}
+	if _, named := behaviourLabels[qual]; named {
+		return behaviour(lang, s), ""
+	}
+	return pick(lang, name), qual
+}
+
 // behaviour names an event type, or a funnel step written type:qualifier
 // ("custom_order:payed" → "订单（已支付）"). An unknown type is shown as it
 // came, since it is the merchant's own name.
@@ -223,7 +241,7 @@ var valueLabels = map[string]map[string][2]string{
 		"all":              {"全部用户", "All users"},
 		"official_account": {"从公众号进入", "Came from the official account"},
 		"scene":            {"公众号场景", "Official-account scene"},
-		"account":          {"公众号 appid", "Official-account appid"},
+		"account":          {"公众号 AppID", "Official-account AppID"},
 		"article":          {"公众号文章", "Article"},
 	},
 	"dimension": {
@@ -278,7 +296,7 @@ var fieldLabels = map[string][2]string{
 	"from": {"开始日期", "From"}, "to": {"结束日期", "To"},
 	"steps": {"步骤", "Steps"}, "window": {"时间窗口", "Window"}, "by": {"分组", "Group by"},
 	"sort": {"排序", "Sort by"}, "limit": {"显示条数", "Top N"}, "dimension": {"维度", "Dimension"},
-	"accounts": {"公众号 appid", "Official-account appids"}, "articles": {"文章前缀", "Article prefixes"},
+	"accounts": {"公众号 AppID", "Official-account AppIDs"}, "articles": {"文章前缀", "Article prefixes"},
 	"id": {"编号", "Id"},
 }
 
@@ -335,7 +353,7 @@ var sceneLabels = map[int][2]string{
 	1039: {"摇电视", "Shake TV"},
 	1042: {"添加好友搜索", "Add-friend search"},
 	1043: {"公众号模板消息", "Official-account template message"},
-	1044: {"带 shareTicket 的群卡片", "Group card with shareTicket"},
+	1044: {"带转发标记的群卡片", "Group card with shareTicket"},
 	1045: {"朋友圈广告", "Moments ad"},
 	1046: {"朋友圈广告详情页", "Moments ad details"},
 	1047: {"扫描小程序码", "Mini-program code scan"},
