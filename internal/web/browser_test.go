@@ -196,7 +196,11 @@ func TestBrowser(t *testing.T) {
 	tab := browser(t)
 	e := newEnv(t)
 	start := time.Now()
-	stats := e.fillDemo(t, 120)
+	users := 120 // enough for every page to have figures, small enough to be quick
+	if os.Getenv("SHUYUAN_DOCS_SCREENSHOT") != "" {
+		users = 1500 // the README's pictures show a shop's volumes
+	}
+	stats := e.fillDemo(t, users)
 	t.Logf("demo: %d events, %d users, %d SDK orders, backend %+v (%.1f s)", stats.Accepted, stats.Users, stats.Orders, stats.Backend, time.Since(start).Seconds())
 	shots := screenshotDir(t)
 	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {

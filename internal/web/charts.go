@@ -120,6 +120,9 @@ var chartGroups = map[string][][]string{
 	},
 }
 
+// splitKeys are the per-day analyses drawn a line per value of a column.
+var splitKeys = map[string]string{"events": "type", "ads": "ad_id", "pages": "page"}
+
 // splitColumns are, for per-day analyses split by a string column, the
 // figures charted (one chart each, a line per value of the split).
 var splitColumns = map[string][]string{
@@ -194,7 +197,12 @@ func dayCharts(lang, name string, res *analysis.Result, pal *colors, partial boo
 	for i, d := range days {
 		at[d] = i
 	}
-	split := slices.IndexFunc(res.Columns, func(c analysis.Column) bool { return c.Type == "string" })
+	// Split by the analysis's key column (the events' type, the ads' ad,
+	// the pages' page), never by a status or a kind.
+	split := -1
+	if k, ok := splitKeys[name]; ok {
+		split = colIndex(res, k)
+	}
 	var out []chartSpec
 	if split >= 0 {
 		cols := splitColumns[name]

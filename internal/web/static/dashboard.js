@@ -86,6 +86,13 @@
     if (spec.unit === 'int') ax.minInterval = 1; // counts have whole ticks
     if (spec.unit === 'fen') ax.minInterval = 1;
     if (spec.unit === 'ms') Object.assign(ax, msScale(spec.series));
+    // All zero: a scale of whole units (1, ¥1, 1 %), not of the smallest.
+    var top = 0;
+    spec.series.forEach(function (s) { s.data.forEach(function (v) { if (v !== null && Math.abs(v) > top) top = Math.abs(v); }); });
+    if (top === 0 && spec.unit !== 'ms') {
+      ax.min = 0;
+      ax.max = { int: 1, fen: 100, ratio: 0.01 }[spec.unit] || 1;
+    }
     return ax;
   }
 
