@@ -96,6 +96,10 @@
     return ax;
   }
 
+  // esc makes a name safe inside a tooltip's HTML: names are the
+  // merchant's data (steps, groups), which anyone with the SDK token sets.
+  function esc(s) { return window.echarts ? echarts.format.encodeHTML(String(s)) : ''; }
+
   function shortDay(d) { return /^\d{4}-\d{2}-\d{2}$/.test(d) ? d.slice(5) : d; }
 
   // --- charts -----------------------------------------------------------------
@@ -162,7 +166,7 @@
       animation: false,
       grid: { left: 8, right: 8, top: 8, bottom: 8, containLabel: true },
       tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, confine: true,
-        formatter: function (ps) { return ps[0].name + '<br>' + text(ps[0].dataIndex); } },
+        formatter: function (ps) { return esc(ps[0].name) + '<br>' + esc(text(ps[0].dataIndex)); } },
       xAxis: { type: 'value', min: 0, max: Math.max(first, 1), minInterval: 1,
         axisLabel: { formatter: function (v) { return fmt('int', v, true); }, hideOverlap: true },
         splitLine: { lineStyle: { color: '#eaeef2' } } },
@@ -184,9 +188,9 @@
       tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, confine: true,
         formatter: function (ps) {
           var first = ps.length && ps[0].value ? ps[0].value : 0;
-          return ps[0].name + ps.map(function (p) {
+          return esc(ps[0].name) + ps.map(function (p) {
             var share = first > 0 && p.value !== null ? ' · ' + W.of_first + ' ' + (p.value / first * 100).toFixed(1) + '%' : '';
-            return '<br>' + p.marker + p.seriesName + W.colon + fmt('int', p.value) + share;
+            return '<br>' + p.marker + esc(p.seriesName + W.colon + fmt('int', p.value) + share);
           }).join('');
         } },
       legend: { type: 'scroll', top: 0 },
