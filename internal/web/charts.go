@@ -598,13 +598,17 @@ func funnelCharts(lang string, res *analysis.Result, pal *colors) []chartSpec {
 	})
 	c := chartSpec{Kind: "grouped", Unit: "int", Title: t(lang, "funnel_by_title")}
 	var shown []*grp
+	values := 0 // groups with a value, the none group apart
 	for _, g := range groups {
-		if !g.none && len(shown) >= maxGroups {
-			continue
+		if !g.none {
+			values++
+			if values > maxGroups {
+				continue
+			}
 		}
 		shown = append(shown, g)
 	}
-	if real := len(groups) - countNone(groups, func(g *grp) bool { return g.none }); real > maxGroups {
+	if values > maxGroups {
 		c.Note = fmt.Sprintf(t(lang, "top_n"), maxGroups)
 	}
 	for _, g := range shown {
@@ -618,16 +622,6 @@ func funnelCharts(lang string, res *analysis.Result, pal *colors) []chartSpec {
 		c.Series = append(c.Series, seriesSpec{Name: s, Color: pal.of("step" + fmt.Sprint(si)), Data: data})
 	}
 	return []chartSpec{c}
-}
-
-func countNone[T any](list []T, f func(T) bool) int {
-	n := 0
-	for _, x := range list {
-		if f(x) {
-			n++
-		}
-	}
-	return n
 }
 
 // retentionCharts draw one line per first-visit day over the days after

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shuyuan-dev/shuyuan/internal/analysis"
@@ -256,7 +257,7 @@ func (d *dashboard) page(w http.ResponseWriter, r *http.Request, vis visitor) {
 		d.notFound(w, r, vis, t(vis.lang, "unknown_app")+r.PathValue("app"))
 		return
 	}
-	name, asCSV := cutSuffix(r.PathValue("page"), ".csv")
+	name, asCSV := strings.CutSuffix(r.PathValue("page"), ".csv")
 	if _, ok := analysis.Get(name); !ok {
 		d.notFound(w, r, vis, t(vis.lang, "unknown_name")+name)
 		return
@@ -307,13 +308,6 @@ func (d *dashboard) page(w http.ResponseWriter, r *http.Request, vis visitor) {
 		v.Cards = cards
 	}
 	d.render(w, http.StatusOK, "analysis", v)
-}
-
-func cutSuffix(s, suffix string) (string, bool) {
-	if len(s) > len(suffix) && s[len(s)-len(suffix):] == suffix {
-		return s[:len(s)-len(suffix)], true
-	}
-	return s, false
 }
 
 func rankingChoices(lang string, res *analysis.Result, by int, u *url.URL) []choice {
