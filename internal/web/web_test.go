@@ -1,8 +1,10 @@
 package web_test
 
 import (
+	"compress/gzip"
 	"encoding/csv"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -537,6 +539,37 @@ func TestStaticAndHeaders(t *testing.T) {
 		if js.status != http.StatusOK || !strings.Contains(js.header.Get("Content-Type"), "javascript") {
 			t.Errorf("%s: %d %v", name, js.status, js.header)
 		}
+	}
+}
+
+// TestStaticGzip: scripts go gzipped to browsers that take it, plain to
+// others, with distinct validators.
+func TestStaticGzip(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.client(t)
+	e.login(t, c, userName, userPassword, "/")
+	page := do(t, c, "GET", e.srv.URL+"/apps/shop/events", nil, nil).body
+	m := regexp.MustCompile(`src="(/static/echarts\.min\.js\?v=[0-9a-f]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no echarts script")
+	}
+	plain := do(t, c, "GET", e.srv.URL+m[1], nil, map[string]string{"Accept-Encoding": "identity"})
+	gz := do(t, c, "GET", e.srv.URL+m[1], nil, map[string]string{"Accept-Encoding": "gzip, deflate, br"})
+	refused := do(t, c, "GET", e.srv.URL+m[1], nil, map[string]string{"Accept-Encoding": "gzip;q=0"})
+	if plain.header.Get("Content-Encoding") != "" || refused.header.Get("Content-Encoding") != "" || gz.header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("encodings: %q %q %q", plain.header.Get("Content-Encoding"), refused.header.Get("Content-Encoding"), gz.header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(strings.NewReader(gz.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unzipped, err := io.ReadAll(zr)
+	if err != nil || string(unzipped) != plain.body || len(gz.body)*2 > len(plain.body) {
+		t.Errorf("gzipped %d bytes of %d: %v", len(gz.body), len(plain.body), err)
+	}
+	if plain.header.Get("ETag") == gz.header.Get("ETag") || !strings.Contains(gz.header.Get("Vary"), "Accept-Encoding") {
+		t.Errorf("validators: %v / %v", plain.header, gz.header)
 	}
 }
 
