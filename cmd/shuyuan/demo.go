@@ -54,8 +54,12 @@ func runDemo(ctx context.Context, cfg *config.Config, tenants *tenant.Registry, 
 		}
 		if n == 0 {
 			start := time.Now()
-			log.Info("demo: generating traffic", "app", app.ID, "users", demo.DefaultUsers, "days", demo.DefaultDays)
+			// Two weeks, so that the dashboard's default week has a week
+			// before it to compare with.
+			days := 2 * demo.DefaultDays
+			log.Info("demo: generating traffic", "app", app.ID, "users", demo.DefaultUsers, "days", days)
 			stats, err := demo.Fill(ctx, w, app, demo.Options{
+				Days:     days,
 				Location: app.Location,
 				Backend:  st, // the merchant's backend: orders, daily sums, WeChat's page report
 				Progress: func(n int) { log.Info("demo: storing", "events", n) },
