@@ -82,9 +82,14 @@ func runDemo(ctx context.Context, cfg *config.Config, tenants *tenant.Registry, 
 		}
 		if !has {
 			start := time.Now()
-			log.Info("demo: generating traffic", "app", app.ID, "users", demo.DefaultUsers, "days", demo.DefaultDays)
+			// Two weeks, so that the dashboard's default week has a week
+			// before it to compare with.
+			days := 2 * demo.DefaultDays
+			log.Info("demo: generating traffic", "app", app.ID, "users", demo.DefaultUsers, "days", days)
 			stats, err := demo.Fill(ctx, w, app, demo.Options{
+				Days:     days,
 				Location: app.Location,
+				Backend:  st, // the merchant's backend: orders, daily sums, WeChat's page report
 				Progress: func(n int) { log.Info("demo: storing", "events", n) },
 			})
 			if err != nil {
@@ -95,6 +100,7 @@ func runDemo(ctx context.Context, cfg *config.Config, tenants *tenant.Registry, 
 			}
 			log.Info("demo: stored", "events", stats.Accepted, "users", stats.Users, "sessions", stats.Sessions,
 				"orders", stats.Orders, "paid_orders", stats.PaidOrders, "days", stats.Days,
+				"backend_orders", stats.Backend.Orders, "order_sum_days", stats.Backend.SumDays, "visit_page_rows", stats.Backend.PageRows,
 				"seconds", time.Since(start).Round(100*time.Millisecond).Seconds())
 		} else {
 			log.Info("demo: the store already holds events of the demo app; not generating more", "app", app.ID)

@@ -17,6 +17,7 @@ import (
 // questions asks every analysis of this package a few ways.
 var questions = []struct{ name, params string }{
 	{"overview", ""},
+	{"totals", ""},
 	{"funnel", ""},
 	{"funnel", "by=guide_id"},
 	{"funnel", "by=room_id&window=2h"},

@@ -64,6 +64,11 @@ type Options struct {
 	// Progress, if set, is called by Fill about once a second with the
 	// number of events stored so far.
 	Progress func(events int)
+	// Backend, if set, makes Fill also play the merchant's backend after
+	// the SDK traffic: the orders (most of the SDK's, a few only the
+	// backend knows), the daily order sums (one day deliberately off) and
+	// WeChat's visit-page report, as the data-api would store them.
+	Backend BackendStore
 }
 
 // Upload is one SDK request: the JSON body the SDK would POST to
@@ -90,6 +95,8 @@ type Stats struct {
 	Accepted    int
 	Duplicates  int
 	Quarantined int
+	// Backend is what Fill sent as the merchant's backend (Options.Backend).
+	Backend BackendStats
 }
 
 // Generator streams uploads in time order. It is not safe for concurrent
@@ -119,6 +126,12 @@ type Generator struct {
 	lastDay  int
 	buf      []byte // the body being built
 	ctxBuf   []byte // the context block of the batch being built
+
+	// kept are the orders placed, by serial, when Fill also plays the
+	// merchant's backend (Options.Backend); nil otherwise, so that the
+	// benchmarks' tens of millions of events keep nothing.
+	kept      map[int64]*keptOrder
+	keptOrder []*keptOrder
 }
 
 type sessionStart struct {

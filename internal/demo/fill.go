@@ -38,9 +38,11 @@ func defaultTuning() fillTuning {
 
 // Fill generates the traffic of opts for app and stores it: every upload is
 // decoded and validated exactly as the collector does (collect.Decode,
-// event.Parse, quarantine on failure) and written through w. It returns
-// what was generated and what the store made of it. Filling twice with
-// the same options stores nothing new: the events are duplicates.
+// event.Parse, quarantine on failure) and written through w; with
+// opts.Backend, the merchant backend's orders, daily sums and visit-page
+// report follow (backend.go). It returns what was generated and what the
+// store made of it. Filling twice with the same options stores nothing
+// new: the events are duplicates and the backend's calls upserts.
 func Fill(ctx context.Context, w Writer, app *tenant.App, opts Options) (Stats, error) {
 	return fill(ctx, w, app, opts, defaultTuning())
 }
@@ -53,6 +55,11 @@ func fill(ctx context.Context, w Writer, app *tenant.App, opts Options, tune fil
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g := New(opts)
+	var obs *pageObserver
+	if opts.Backend != nil {
+		g.kept = map[int64]*keptOrder{}
+		obs = newPageObserver(g.loc)
+	}
 	ups := make(chan Upload, 4*tune.workers*tune.uploads)
 	genDone := make(chan struct{})
 	go func() {
@@ -129,9 +136,13 @@ func fill(ctx context.Context, w Writer, app *tenant.App, opts Options, tune fil
 				if b == nil {
 					b = &store.EventBatch{AppID: app.ID, Events: make([]event.Event, 0, tune.uploads*10)}
 				}
+				n0 := len(b.Events)
 				if err := addUpload(b, app, up); err != nil {
 					fail(err)
 					return
+				}
+				if obs != nil {
+					obs.observe(b.Events[n0:])
 				}
 				n++
 				if n >= tune.uploads {
@@ -158,6 +169,13 @@ func fill(ctx context.Context, w Writer, app *tenant.App, opts Options, tune fil
 	}
 	if err := parent.Err(); err != nil {
 		return st, fmt.Errorf("fill demo: %w", err)
+	}
+	if opts.Backend != nil {
+		bs, err := sendBackend(parent, opts.Backend, app, g, obs, time.Now())
+		st.Backend = bs
+		if err != nil {
+			return st, err
+		}
 	}
 	return st, nil
 }

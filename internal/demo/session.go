@@ -757,7 +757,21 @@ func (s *session) newOrder(items []cartItem, fromCart bool) *order {
 		}
 	}
 	o.id = g.orderID(o.serial, o.ms)
+	if g.kept != nil {
+		k := &keptOrder{id: o.id, serial: o.serial, createMS: o.ms, items: append([]cartItem(nil), items...),
+			amt: o.amt, pay: o.pay, shop: s.shop, guide: s.guide, scene: s.cur.scene, user: s.u}
+		g.kept[o.serial] = k
+		g.keptOrder = append(g.keptOrder, k)
+	}
 	return o
+}
+
+// keep records a later moment of a kept order (paid, refunded,
+// cancelled) for the demo's backend.
+func (g *Generator) keep(serial int64, f func(k *keptOrder)) {
+	if k := g.kept[serial]; k != nil {
+		f(k)
+	}
 }
 
 // orderID looks like the merchant's: SO + local order date + serial.
@@ -794,6 +808,7 @@ func (s *session) orderEvent(p *page, o *order, status, timeKey string, flag uin
 func (s *session) payed(p *page, o *order) *page {
 	s.wait(6000)
 	s.orderEvent(p, o, "payed", "pay_time", flagOrderPaid)
+	s.g.keep(o.serial, func(k *keptOrder) { k.payMS = s.t })
 	if o.fromCart {
 		s.cart = s.cart[:0]
 	}
@@ -1012,6 +1027,7 @@ func (s *session) onPage(p *page) *page {
 					// Changed their mind: the app cancels the order.
 					s.wait(3000)
 					s.orderEvent(p, o, "cancel_give_order", "cancel_time", flagNone)
+					s.g.keep(o.serial, func(k *keptOrder) { k.cancelMS = s.t })
 					return nil
 				}
 			}
@@ -1047,13 +1063,16 @@ func (s *session) onPage(p *page) *page {
 		switch prev := s.st.paid; {
 		case s.unpaid != nil && r.Float64() < 0.6:
 			s.orderEvent(p, s.unpaid, "cancel_give_order", "cancel_time", flagNone)
+			s.g.keep(s.unpaid.serial, func(k *keptOrder) { k.cancelMS = s.t })
 			s.unpaid = nil
 		case s.paid != nil && r.Float64() < 0.05:
 			s.orderEvent(p, s.paid, "refund", "refund_time", flagNone)
+			s.g.keep(s.paid.serial, func(k *keptOrder) { k.refundMS = s.t })
 			s.st.paid.refunded = true
 		case prev.serial > 0 && !prev.refunded && prev.ms < s.start && r.Float64() < 0.3:
 			o := &order{id: s.g.orderID(prev.serial, prev.ms), ms: prev.ms, amt: prev.amt, pay: prev.pay, serial: prev.serial}
 			s.orderEvent(p, o, "refund", "refund_time", flagNone)
+			s.g.keep(prev.serial, func(k *keptOrder) { k.refundMS = s.t })
 			s.st.paid.refunded = true
 		}
 		if r.Float64() < 0.4 {

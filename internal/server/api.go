@@ -85,7 +85,8 @@ func (s *Server) analysis(w http.ResponseWriter, r *http.Request) {
 }
 
 // WriteCSV writes an analysis result as CSV: a header of the column names,
-// then one record per row with raw values (fen as integers).
+// then one record per row with raw values (fen as integers), each cell
+// made formula-safe by CSVCell.
 func WriteCSV(w http.ResponseWriter, res *analysis.Result) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s-%s_%s.csv"`, res.App, res.Analysis, res.From, res.To))
@@ -99,7 +100,7 @@ func WriteCSV(w http.ResponseWriter, res *analysis.Result) {
 		rec := make([]string, len(row))
 		for i, v := range row {
 			if v != nil {
-				rec[i] = fmt.Sprint(v)
+				rec[i] = CSVCell(fmt.Sprint(v))
 			}
 		}
 		cw.Write(rec) //nolint:errcheck

@@ -69,8 +69,8 @@ func numeric(typ string) bool {
 }
 
 // cell formats one value for the table, by its column's type: fen as yuan
-// with 2 decimals, ratio as a percentage, ms as seconds, int with thousands
-// separators.
+// with 2 decimals, ratio as a percentage, ms as hours, minutes and
+// seconds, int with thousands separators.
 func cell(lang, typ string, v any) string {
 	if v == nil {
 		return empty
@@ -90,7 +90,7 @@ func cell(lang, typ string, v any) string {
 		}
 	case "ms":
 		if f, ok := number(v); ok {
-			return groupThousands(strconv.FormatFloat(f/1000, 'f', 1, 64)) + " " + t(lang, "seconds")
+			return duration(lang, f)
 		}
 	}
 	s := fmt.Sprint(v)
@@ -138,30 +138,23 @@ func groupThousands(s string) string {
 	return sign + b.String()
 }
 
-// axisLabel formats a value on a chart's axis, shorter than in the table.
-func axisLabel(lang, typ string, f float64) string {
-	switch typ {
-	case "fen":
-		return "¥" + compact(f/100)
-	case "ratio":
-		return strconv.FormatFloat(f*100, 'f', -1, 64) + "%"
-	case "ms":
-		return compact(f/1000) + t(lang, "seconds")
+// duration writes milliseconds as a person reads a time span: 33.6 s,
+// 12 min 5 s, 9 h 20 min (秒, 分, 小时 in Chinese), rounded to the
+// smallest unit shown.
+func duration(lang string, ms float64) string {
+	sign := ""
+	if ms < 0 {
+		sign, ms = "-", -ms
 	}
-	return compact(f)
-}
-
-// compact writes 1200 as 1.2k and 3400000 as 3.4M; tick values are round,
-// so few digits are needed.
-func compact(f float64) string {
-	a := math.Abs(f)
+	const sep = " "
+	s := ms / 1000
 	switch {
-	case a >= 1e9:
-		return strconv.FormatFloat(f/1e9, 'f', -1, 64) + "G"
-	case a >= 1e6:
-		return strconv.FormatFloat(f/1e6, 'f', -1, 64) + "M"
-	case a >= 1e4:
-		return strconv.FormatFloat(f/1e3, 'f', -1, 64) + "k"
+	case math.Round(s*10)/10 < 60:
+		return sign + strconv.FormatFloat(math.Round(s*10)/10, 'f', 1, 64) + sep + t(lang, "unit_s")
+	case math.Round(s) < 3600:
+		n := int64(math.Round(s))
+		return sign + strconv.FormatInt(n/60, 10) + sep + t(lang, "unit_min") + " " + strconv.FormatInt(n%60, 10) + sep + t(lang, "unit_s")
 	}
-	return strconv.FormatFloat(math.Round(f*1000)/1000, 'f', -1, 64)
+	n := int64(math.Round(s / 60))
+	return sign + groupThousands(strconv.FormatInt(n/60, 10)) + sep + t(lang, "unit_h") + " " + strconv.FormatInt(n%60, 10) + sep + t(lang, "unit_min")
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/shuyuan-dev/shuyuan/internal/attribution"
 	"github.com/shuyuan-dev/shuyuan/internal/config"
+	"github.com/shuyuan-dev/shuyuan/internal/conversion"
 	"github.com/shuyuan-dev/shuyuan/internal/demo"
 	"github.com/shuyuan-dev/shuyuan/internal/event"
 	"github.com/shuyuan-dev/shuyuan/internal/server"
@@ -26,6 +27,7 @@ import (
 	"github.com/shuyuan-dev/shuyuan/internal/store/storetest"
 	"github.com/shuyuan-dev/shuyuan/internal/tenant"
 	"github.com/shuyuan-dev/shuyuan/internal/web"
+	"github.com/shuyuan-dev/shuyuan/internal/wxfake"
 )
 
 const (
@@ -70,6 +72,10 @@ type env struct {
 	clock   *clock
 	st      store.Store
 	tenants *tenant.Registry
+	// ads records the demo app's conversions as serve does; worker sends
+	// them to a WeChat fake when fillDemo asks it to.
+	ads    *conversion.Service
+	worker *conversion.Worker
 }
 
 var aliceHash = sync.OnceValue(func() string {
@@ -90,13 +96,26 @@ func newEnv(t testing.TB) *env {
 	tenants, err := tenant.NewRegistry([]*tenant.App{
 		{ID: "shop", Name: "测试商城", SDKToken: "token-shop", Location: shanghai},
 		{ID: "empty", Name: "Empty shop", SDKToken: "token-empty", Location: shanghai},
-		// Filled by fillDemo for the tests that want realistic traffic.
-		{ID: demo.AppID, Name: demo.AppName, SDKToken: demo.SDKToken, WxAppID: demo.WxAppID, Location: shanghai},
+		// Filled by fillDemo for the tests that want realistic traffic;
+		// configured as serve --demo configures it.
+		{ID: demo.AppID, Name: demo.AppName, SDKToken: demo.SDKToken, WxAppID: demo.WxAppID, WxSecret: demoWxSecret,
+			DataAPIAppID: demo.DataAPIAppID, DataAPISecret: demo.DataAPISecret,
+			Ads: tenant.Ads{OrderSource: tenant.OrderSourceSDK, SendOuterActionID: true}, Location: shanghai},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ck := &clock{t: testNow}
+	fake, err := wxfake.New(wxfake.Options{Now: ck.Now, IdentifyWellFormed: true, DedupOuterActionID: true,
+		Apps: []wxfake.App{{AppID: demo.WxAppID, Secret: demoWxSecret, AccountID: 9000001}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wx := httptest.NewServer(fake)
+	t.Cleanup(wx.Close)
+	ads := conversion.NewService(st, tenants, conversion.Options{BaseURL: wx.URL, HTTPClient: wx.Client(), Now: ck.Now,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	st.SetEventHook(ads.OnEvents)
 	s := server.New(server.Deps{
 		Tenants: tenants, Store: st, AdminKey: adminKey,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -108,22 +127,32 @@ func newEnv(t testing.TB) *env {
 	})
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
-	return &env{srv: ts, clock: ck, st: st, tenants: tenants}
+	return &env{srv: ts, clock: ck, st: st, tenants: tenants, ads: ads, worker: conversion.NewWorker(ads, conversion.WorkerOptions{})}
 }
 
-// fillDemo stores a week (ending at testNow) of the demo generator's
-// traffic for the demo app, through the writer as --demo does.
+// demoWxSecret is the WeChat secret of the demo app, known to the fake.
+const demoWxSecret = "demo-wx-secret-for-the-fake"
+
+// fillDemo stores two weeks (ending at testNow) of the demo generator's
+// traffic for the demo app, through the writer as --demo does, with its
+// backend's orders, sums and page report, and reports the conversions to
+// the WeChat fake: every page has figures, and the overview's previous
+// period too.
 func (e *env) fillDemo(t testing.TB, users int) demo.Stats {
 	t.Helper()
 	app, _ := e.tenants.ByID(demo.AppID)
 	w := store.NewWriter(e.st, store.WriterOptions{})
 	defer w.Close()
-	stats, err := demo.Fill(context.Background(), w, app, demo.Options{Seed: 1, Users: users, Days: 7, End: testNow, Location: shanghai})
+	stats, err := demo.Fill(context.Background(), w, app, demo.Options{
+		Seed: 1, Users: users, Days: 14, End: testNow, Location: shanghai, Backend: e.st})
 	if err != nil {
 		t.Fatalf("fill demo: %v", err)
 	}
-	if stats.Accepted == 0 {
+	if stats.Accepted == 0 || stats.Backend.Orders == 0 {
 		t.Fatalf("the demo generator stored nothing: %+v", stats)
+	}
+	if _, err := e.worker.Flush(context.Background()); err != nil {
+		t.Fatalf("report the demo's conversions: %v", err)
 	}
 	return stats
 }

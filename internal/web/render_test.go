@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"net/url"
 	"strings"
@@ -33,7 +34,7 @@ func TestCell(t *testing.T) {
 		{"zh", "ratio", 0.0, "0.0%"},
 		{"en", "ms", int64(12345), "12.3 s"},
 		{"zh", "ms", int64(1500), "1.5 秒"},
-		{"en", "ms", float64(3_600_000), "3,600.0 s"},
+		{"en", "ms", float64(3_600_000), "1 h 0 min"},
 		{"zh", "day", "2026-03-10", "2026-03-10"},
 		{"zh", "string", "荔枝", "荔枝"},
 		{"zh", "string", "", "–"},
@@ -114,22 +115,6 @@ func TestSafeNext(t *testing.T) {
 	}
 }
 
-func TestNiceScale(t *testing.T) {
-	cases := []struct{ lo, hi, wantLo, wantHi, wantStep float64 }{
-		{0, 37, 0, 40, 10},
-		{0, 0, 0, 1, 0.2},
-		{0, 0.123, 0, 0.125, 0.025},
-		{-12, 95, -25, 100, 25},
-		{0, 123456, 0, 125000, 25000},
-	}
-	for _, tc := range cases {
-		lo, hi, step := niceScale(tc.lo, tc.hi, 5)
-		if lo != tc.wantLo || hi != tc.wantHi || step != tc.wantStep {
-			t.Errorf("niceScale(%v, %v) = %v, %v, %v; want %v, %v, %v", tc.lo, tc.hi, lo, hi, step, tc.wantLo, tc.wantHi, tc.wantStep)
-		}
-	}
-}
-
 // Results shaped like the analyses to come, to check every chart kind
 // through the templates.
 var (
@@ -181,17 +166,8 @@ func renderPage(t *testing.T, lang, name string, res *analysis.Result, chartCol 
 	}
 	v := &view{Lang: lang, User: "alice", App: app, CSS: staticURL("style.css"), Analysis: name, Title: analysisLabel(lang, name)}
 	v.navigate(reg.Apps(), app, name, res.From, res.To, url.Values{})
-	v.Table = newTable(lang, res)
-	switch shape(name, res) {
-	case "line":
-		v.Charts = lineCharts(lang, res)
-	case "funnel":
-		v.Charts = funnelCharts(lang, res)
-	case "bar":
-		by := barChoice(res, chartCol)
-		v.Charts = []chart{barChart(lang, res, by)}
-		v.Choices = v.barChoices(res, by, &url.URL{Path: "/apps/shop/" + name})
-	}
+	v.Table = newTable(lang, name, res, func(k string) string { return detailURL("shop", name, res.From, res.To, k) })
+	v.Charts = newChartPage(lang, pageCharts(lang, name, res, chartCol, false))
 	var buf bytes.Buffer
 	if err := templates["analysis"].Execute(&buf, v); err != nil {
 		t.Fatal(err)
@@ -199,82 +175,215 @@ func renderPage(t *testing.T, lang, name string, res *analysis.Result, chartCol 
 	return buf.String()
 }
 
-func TestLineChartsByUnit(t *testing.T) {
-	if s := shape("overview", overviewRes); s != "line" {
-		t.Fatalf("shape %q", s)
+// series finds a chart's series by name.
+func seriesOf(t *testing.T, c chartSpec, name string) seriesSpec {
+	t.Helper()
+	for _, s := range c.Series {
+		if s.Name == name {
+			return s
+		}
 	}
-	charts := lineCharts("en", overviewRes)
-	// int (visitors, sessions), fen, ratio, ms: one chart per unit.
-	if len(charts) != 4 || len(charts[0].Series) != 2 || charts[0].Title != "Visitors, Sessions" || charts[1].Title != "GMV" {
-		t.Fatalf("charts: %d, first %q with %d lines", len(charts), charts[0].Title, len(charts[0].Series))
+	t.Fatalf("chart %q has no series %q", c.Title, name)
+	return seriesSpec{}
+}
+
+func TestDayChartsOneUnitOneScale(t *testing.T) {
+	charts := pageCharts("en", "overview", overviewRes, "", true)
+	// Every chart has one unit; counts never share a chart with money,
+	// ratios or durations, nor an average with a total.
+	units := map[string]string{}
+	for _, c := range charts {
+		for _, s := range c.Series {
+			if u, ok := units[s.Name]; ok && u != c.Unit {
+				t.Errorf("%s drawn in %s and %s", s.Name, u, c.Unit)
+			}
+			units[s.Name] = c.Unit
+		}
+		if !c.Partial || len(c.X) != 3 {
+			t.Errorf("%s: partial %v, x %v", c.Title, c.Partial, c.X)
+		}
 	}
-	// Three days on the axis; the missing day breaks the line: two moves.
-	visitors := charts[0].Series[0]
-	if len(charts[0].XTicks) != 3 || strings.Count(visitors.Path, "M") != 2 || len(visitors.Dots) != 2 {
-		t.Errorf("visitors: ticks %v, path %q", charts[0].XTicks, visitors.Path)
+	if len(charts) != 4 || charts[0].Title != "Visitors, Sessions" || charts[0].Unit != "int" {
+		t.Fatalf("charts: %+v", charts)
 	}
-	// The NULL GMV of 03-03 is no point.
-	if n := len(charts[1].Series[0].Dots); n != 1 {
-		t.Errorf("GMV points: %d, want 1", n)
+	// The missing day is a gap (nil), the NULL GMV too: never a zero.
+	v := seriesOf(t, charts[0], "Visitors")
+	if v.Data[1] != nil || *v.Data[0] != 120 || *v.Data[2] != 80 {
+		t.Errorf("visitors %v", v.Data)
 	}
-	if d := visitors.Dots[0].Title; d != "Visitors · 2026-03-01: 120" {
-		t.Errorf("tooltip %q", d)
+	gmv := seriesOf(t, charts[1], "GMV")
+	if gmv.Data[0] == nil || *gmv.Data[0] != 1234500 || gmv.Data[2] != nil {
+		t.Errorf("GMV: %v", gmv.Data)
 	}
 	html := renderPage(t, "en", "overview", overviewRes, "")
-	for _, want := range []string{"¥12,345.00", "5.0%", "35.0 s", "<td class=\"num\">–</td>", `class="num h0"`, "Visitors, Sessions", "Average stay"} {
+	for _, want := range []string{"¥12,345.00", "5.0%", "35.0 s", `<td data-col="gmv_fen" data-label="GMV" class="num">–</td>`, `class="num h0"`, `id="chart-data"`} {
 		if !strings.Contains(html, want) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
 }
 
-func TestBarChartRanks(t *testing.T) {
-	if s := shape("skus", skusRes); s != "bar" {
-		t.Fatalf("shape %q", s)
+func TestSameScaleGroups(t *testing.T) {
+	res := &analysis.Result{
+		Columns: []analysis.Column{{Name: "day", Type: "day"}, {Name: "page_views", Type: "int"}, {Name: "searchers", Type: "int"},
+			{Name: "buyers", Type: "int"}, {Name: "gmv_fen", Type: "fen"}, {Name: "avg_x_fen", Type: "fen"}},
+		Rows: [][]any{{"2026-03-01", int64(50000), int64(300), int64(200), int64(900000), int64(4500)}},
 	}
-	c := barChart("zh", skusRes, barChoice(skusRes, ""))
-	if c.Title != "曝光次数" || len(c.Bars) != maxBars || c.Bars[0].Value != "1,000" || !strings.HasPrefix(c.Bars[0].Label, "skua · 荔枝礼盒") {
-		t.Fatalf("by exposures: %q, %d bars, first %+v", c.Title, len(c.Bars), c.Bars[0])
-	}
-	c = barChart("zh", skusRes, barChoice(skusRes, "gmv_fen"))
-	if c.Title != "成交额" || c.Bars[0].Value != "¥19.00" || c.Bars[0].W <= c.Bars[1].W {
-		t.Fatalf("by GMV: %q, first %+v", c.Title, c.Bars[0])
-	}
-	// A non-numeric or unknown ?chart= falls back to the first number.
-	if by := barChoice(skusRes, "sku_name"); skusRes.Columns[by].Name != "exposures" {
-		t.Errorf("chart=sku_name chose %s", skusRes.Columns[by].Name)
-	}
-	html := renderPage(t, "zh", "skus", skusRes, "gmv_fen")
-	if strings.Contains(html, "<script>") || !strings.Contains(html, "荔枝礼盒 &lt;script&gt;") {
-		t.Errorf("names must be escaped")
-	}
-	if !strings.Contains(html, `href="/apps/shop/skus?chart=ctr"`) || !strings.Contains(html, `chart-bar`) {
-		t.Errorf("the ranking can be drawn by each number")
+	got := sameScaleGroups(res, []int{1, 2, 3, 4, 5})
+	want := [][]int{{1}, {2, 3}, {4}, {5}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("groups %v, want %v (page views apart from searchers; an average apart from a total)", got, want)
 	}
 }
 
-func TestFunnelChart(t *testing.T) {
-	if s := shape("funnel", funnelRes); s != "funnel" {
-		t.Fatalf("shape %q", s)
+func TestStableColours(t *testing.T) {
+	res := &analysis.Result{
+		Analysis: "events", From: "2026-03-01", To: "2026-03-02",
+		Columns: []analysis.Column{{Name: "day", Type: "day"}, {Name: "type", Type: "string"}, {Name: "events", Type: "int"}, {Name: "users", Type: "int"}},
+		Rows: [][]any{
+			{"2026-03-01", "app_launch", int64(10), int64(8)}, {"2026-03-01", "search", int64(30), int64(2)},
+			{"2026-03-02", "app_launch", int64(12), int64(9)},
+		},
 	}
-	charts := funnelCharts("en", funnelRes)
-	if len(charts) != 2 || charts[0].Title != "Funnel · g1" || len(charts[0].Steps) != 3 {
-		t.Fatalf("one funnel per guide: %d, %q", len(charts), charts[0].Title)
+	charts := pageCharts("zh", "events", res, "", false)
+	if len(charts) != 2 {
+		t.Fatalf("%d charts", len(charts))
 	}
-	s := charts[0].Steps
-	if s[0].Label != "Product view" || s[2].Label != "Order (paid)" || s[1].Conv != "40.0% of previous · 40.0% of first" || s[2].Conv != "25.0% of previous · 10.0% of first" {
-		t.Errorf("steps %+v", s)
+	for _, name := range []string{"启动小程序", "搜索"} {
+		a, b := seriesOf(t, charts[0], name), seriesOf(t, charts[1], name)
+		if a.Color != b.Color {
+			t.Errorf("%s: %s in one chart, %s in the other", name, a.Color, b.Color)
+		}
 	}
-	if s[0].W <= s[1].W || s[1].W <= s[2].W {
-		t.Errorf("widths must shrink: %v %v %v", s[0].W, s[1].W, s[2].W)
+	// A day without a row of a type is 0 events for it, not a gap.
+	if s := seriesOf(t, charts[0], "搜索"); s.Data[1] == nil || *s.Data[1] != 0 {
+		t.Errorf("search on 03-02: %v", s.Data[1])
 	}
-	// No users at a step: no division by zero.
-	if c := charts[1].Steps[2].Conv; c != "– of previous · 0.0% of first" {
-		t.Errorf("empty step: %q", c)
+}
+
+func TestRankingNoneApart(t *testing.T) {
+	res := &analysis.Result{
+		Analysis: "guides",
+		Columns:  []analysis.Column{{Name: "guide_id", Type: "string"}, {Name: "visitors", Type: "int"}, {Name: "gmv_fen", Type: "fen"}},
+		Rows:     [][]any{{nil, int64(500), int64(100)}, {"G1", int64(40), int64(9900)}, {"G2", int64(60), int64(100)}},
 	}
-	html := renderPage(t, "zh", "funnel", funnelRes, "")
-	if !strings.Contains(html, "chart-funnel") || !strings.Contains(html, "浏览商品") || !strings.Contains(html, "订单（已支付）") || !strings.Contains(html, "占上一步 40.0%") {
-		t.Errorf("funnel page:\n%s", html)
+	c := pageCharts("en", "guides", res, "gmv_fen", false)[0]
+	if c.Kind != "bar" || fmt.Sprint(c.X) != "[G1 G2]" || *c.Series[0].Data[0] != 9900 {
+		t.Fatalf("bars %v %v", c.X, c.Series)
+	}
+	if !strings.Contains(c.Note, "No guide: ¥1.00") {
+		t.Errorf("note %q", c.Note)
+	}
+	tb := newTable("en", "guides", res, func(k string) string { return "/d?id=" + k })
+	if !tb.Rows[0].None || tb.Rows[0].Cells[0].Text != "No guide" || tb.Rows[0].Cells[0].Link != "" || tb.Rows[1].Cells[0].Link != "/d?id=G1" {
+		t.Errorf("rows %+v", tb.Rows)
+	}
+	// Visitors do not add up across guides; orders and money do.
+	if tb.Total == nil || tb.Total[0].Text != "Total" || tb.Total[1].Text != "" || tb.Total[2].Text != "¥101.00" {
+		t.Errorf("totals %+v", tb.Total)
+	}
+}
+
+func TestFunnelCharts(t *testing.T) {
+	res := &analysis.Result{
+		Analysis: "funnel",
+		Columns: []analysis.Column{{Name: "step", Type: "int"}, {Name: "name", Type: "string"}, {Name: "users", Type: "int"},
+			{Name: "conversion", Type: "ratio"}, {Name: "step_conversion", Type: "ratio"}},
+		Rows: [][]any{{int64(1), "browse_sku_page", int64(1800), 1.0, nil}, {int64(2), "add_to_cart", int64(992), 0.55, 0.55},
+			{int64(3), "custom_order:payed", int64(278), 0.15, 0.28}},
+	}
+	c := pageCharts("zh", "funnel", res, "", false)
+	if len(c) != 1 || c[0].Kind != "funnel" || fmt.Sprint(c[0].X) != "[浏览商品 加入购物车 订单（已支付）]" {
+		t.Fatalf("%+v", c)
+	}
+	if d := c[0].Series[0].Data; *d[0] != 1800 || *d[1] != 992 || *d[2] != 278 {
+		t.Errorf("users %v", d)
+	}
+	byRes := &analysis.Result{
+		Analysis: "funnel",
+		Columns:  append([]analysis.Column{{Name: "guide_id", Type: "string"}}, res.Columns...),
+		Rows: [][]any{
+			{nil, int64(1), "browse_sku_page", int64(900), 1.0, nil}, {nil, int64(2), "add_to_cart", int64(9), 0.01, 0.01},
+			{"G1", int64(1), "browse_sku_page", int64(100), 1.0, nil}, {"G1", int64(2), "add_to_cart", int64(40), 0.4, 0.4},
+			{"G2", int64(1), "browse_sku_page", int64(300), 1.0, nil}, {"G2", int64(2), "add_to_cart", int64(30), 0.1, 0.1},
+		},
+	}
+	g := pageCharts("en", "funnel", byRes, "", false)
+	if len(g) != 1 || g[0].Kind != "grouped" || fmt.Sprint(g[0].X) != "[G2 G1 No guide]" || len(g[0].Series) != 2 {
+		t.Fatalf("grouped: %+v", g)
+	}
+	if s := g[0].Series[1]; s.Name != "Add to cart" || *s.Data[0] != 30 || *s.Data[2] != 9 {
+		t.Errorf("add to cart by group: %+v", s)
+	}
+}
+
+func TestRetentionGaps(t *testing.T) {
+	res := &analysis.Result{
+		Analysis: "retention",
+		Columns:  []analysis.Column{{Name: "day", Type: "day"}, {Name: "new_users", Type: "int"}, {Name: "d1", Type: "ratio"}, {Name: "d2", Type: "ratio"}},
+		Rows:     [][]any{{"2026-03-01", int64(10), 0.5, 0.2}, {"2026-03-02", int64(8), 0.25, nil}},
+	}
+	c := pageCharts("en", "retention", res, "", false)
+	if len(c) != 1 || len(c[0].Series) != 2 || c[0].Series[1].Data[1] != nil || fmt.Sprint(c[0].X) != "[Day 1 Day 2]" {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func TestDuration(t *testing.T) {
+	cases := []struct {
+		lang string
+		ms   float64
+		want string
+	}{
+		{"en", 74_000, "1 min 14 s"},
+		{"zh", 74_000, "1 分 14 秒"},
+		{"en", 33_607_400, "9 h 20 min"},
+		{"en", 1_000, "1.0 s"},
+		{"en", 59_960, "1 min 0 s"},
+		{"zh", 45_000_000, "12 小时 30 分"},
+		{"en", 0, "0.0 s"},
+	}
+	for _, tc := range cases {
+		if got := duration(tc.lang, tc.ms); got != tc.want {
+			t.Errorf("duration(%s, %v) = %q, want %q", tc.lang, tc.ms, got, tc.want)
+		}
+	}
+}
+
+func TestChange(t *testing.T) {
+	cases := []struct {
+		typ       string
+		cur, prev any
+		want      string
+		up, down  bool
+	}{
+		{"int", int64(110), int64(100), "+10.0%", true, false},
+		{"fen", int64(90), int64(100), "-10.0%", false, true},
+		{"int", int64(5), int64(0), "new", true, false},
+		{"int", int64(0), int64(0), "0%", false, false},
+		{"ratio", 0.052, 0.044, "+0.8 pts", true, false},
+		{"fen", nil, int64(100), "–", false, false},
+	}
+	for _, tc := range cases {
+		got, up, down := change("en", tc.typ, tc.cur, tc.prev)
+		if got != tc.want || up != tc.up || down != tc.down {
+			t.Errorf("change(%v, %v) = %q %v %v, want %q %v %v", tc.cur, tc.prev, got, up, down, tc.want, tc.up, tc.down)
+		}
+	}
+}
+
+func TestBadRequestTranslated(t *testing.T) {
+	cases := map[[2]string]string{
+		{"to", "must not be before from"}:                            "结束日期：不能早于开始日期",
+		{"from", `must be a date YYYY-MM-DD, got "x"`}:               "开始日期：应为日期（格式 `YYYY-MM-DD`），收到 `\"x\"`",
+		{"to", "range is 400 days; at most 366"}:                     "结束日期：范围为 400 天，最多 366 天",
+		{"by", `must be one of guide_id, room_id; got "x"`}:          "分组：应为以下之一：`guide_id, room_id`；收到 `\"x\"`",
+		{"limit", `must be a whole number from 1 to 10000, got "0"`}: "显示条数：应为 1 到 10000 之间的整数，收到 `\"0\"`",
+	}
+	for in, want := range cases {
+		if got := badRequest("zh", in[0], in[1]); got != want {
+			t.Errorf("badRequest(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
@@ -296,11 +405,7 @@ func TestParamFields(t *testing.T) {
 
 func TestEmptyResultHasNoChart(t *testing.T) {
 	res := &analysis.Result{Columns: []analysis.Column{{Name: "day", Type: "day"}, {Name: "users", Type: "int"}}, Rows: [][]any{}}
-	if s := shape("events", res); s != "" {
-		t.Errorf("shape of no rows: %q", s)
-	}
-	res = &analysis.Result{Columns: []analysis.Column{{Name: "order_id", Type: "string"}}, Rows: [][]any{{"o1"}}}
-	if s := shape("orders", res); s != "" {
-		t.Errorf("shape without numbers: %q", s)
+	if c := pageCharts("en", "events", res, "", false); len(c) != 0 {
+		t.Errorf("charts of no rows: %v", c)
 	}
 }

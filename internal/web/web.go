@@ -1,28 +1,28 @@
-// Package web is the dashboard: a login, an app switcher, a date range and
-// a page per analysis with its table, its charts (inline SVG drawn on the
-// server) and its CSV export. Templates and the style sheet are embedded,
-// so the binary serves it offline with no script and no CDN. Every
-// analysis of the registry gets its page from the shape of its Result.
+// Package web is the dashboard: a login, an app switcher, a date range with
+// presets and a page per analysis with its headline figures, charts, table
+// and CSV export, and a detail page per guide, live room, store, ad, SKU
+// and article. Templates, the style sheet, the page script and the
+// vendored ECharts (static/ECHARTS.md) are embedded, so the binary serves
+// it offline with no CDN. Every analysis of the registry gets its page
+// from the shape of its Result.
 package web
 
 import (
 	"bytes"
 	"cmp"
+	"compress/gzip"
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"math"
 	"mime"
 	"net/http"
 	"net/url"
 	"path"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,7 +34,6 @@ import (
 	"github.com/shuyuan-dev/shuyuan/internal/analysis"
 	"github.com/shuyuan-dev/shuyuan/internal/config"
 	"github.com/shuyuan-dev/shuyuan/internal/server"
-	"github.com/shuyuan-dev/shuyuan/internal/tenant"
 )
 
 //go:embed templates/*.html
@@ -58,9 +57,6 @@ type Options struct {
 // DefaultSessionTTL is how long a login lasts unless Options say otherwise:
 // one working day.
 const DefaultSessionTTL = 12 * time.Hour
-
-// maxTableRows bounds the rows a page renders; the CSV has them all.
-const maxTableRows = 1000
 
 const sessionCookie = "shuyuan_session"
 
@@ -116,6 +112,7 @@ func (d *dashboard) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /apps/{app}", d.authed(d.appHome))
 	mux.HandleFunc("GET /apps/{app}/{$}", d.authed(d.appHome))
 	mux.HandleFunc("GET /apps/{app}/{page}", d.authed(d.page))
+	mux.HandleFunc("GET /apps/{app}/{page}/detail", d.authed(d.detail))
 }
 
 // visitor is who asks, in which language.
@@ -226,100 +223,6 @@ func defaultAnalysis() string {
 
 func pagePath(app, name string) string {
 	return "/apps/" + url.PathEscape(app) + "/" + url.PathEscape(name)
-}
-
-// reserved are the query parameters of the dashboard itself, not passed to
-// an analysis.
-var reserved = map[string]bool{"from": true, "to": true, "lang": true, "chart": true, "format": true}
-
-// page is GET /apps/{app}/{name} (the page) and /apps/{app}/{name}.csv
-// (its CSV export).
-func (d *dashboard) page(w http.ResponseWriter, r *http.Request, vis visitor) {
-	app, ok := d.srv.Tenants.ByID(r.PathValue("app"))
-	if !ok {
-		d.notFound(w, r, vis, t(vis.lang, "unknown_app")+r.PathValue("app"))
-		return
-	}
-	name, asCSV := strings.CutSuffix(r.PathValue("page"), ".csv")
-	a, ok := analysis.Get(name)
-	if !ok {
-		d.notFound(w, r, vis, t(vis.lang, "unknown_name")+name)
-		return
-	}
-	qs := r.URL.Query()
-	from, to := d.dateRange(app, qs)
-	params := url.Values{}
-	for k, vs := range qs {
-		if !reserved[k] {
-			params[k] = vs
-		}
-	}
-	v := d.frame(r, vis, app)
-	v.Analysis, v.Title, v.Description = name, analysisLabel(vis.lang, name), a.Description
-	v.Path = pagePath(app.ID, name)
-	v.From, v.To = from, to
-	v.Params = paramFields(vis.lang, name, params)
-	v.navigate(d.srv.Tenants.Apps(), app, name, from, to, params)
-
-	// The analysis sees the parameters as the JSON API passes them,
-	// the range included, so both answer the same.
-	runParams := url.Values{"from": {from}, "to": {to}}
-	for k, vs := range params {
-		runParams[k] = vs
-	}
-	q, err := analysis.ParseQuery(app, from, to, runParams)
-	if err != nil {
-		v.Error = t(vis.lang, "bad_request") + err.Error()
-		d.render(w, http.StatusBadRequest, "analysis", v)
-		return
-	}
-	res, err := a.Run(r.Context(), d.srv.Store, q)
-	if err != nil {
-		if bad, ok := errors.AsType[*analysis.BadRequest](err); ok {
-			v.Error = t(vis.lang, "bad_request") + bad.Error()
-			d.render(w, http.StatusBadRequest, "analysis", v)
-			return
-		}
-		id := server.RequestID(r.Context())
-		d.log.Error("dashboard analysis failed", "request_id", id, "analysis", name, "app", app.ID, "error", err)
-		v.Error = t(vis.lang, "failed") + id
-		d.render(w, http.StatusServiceUnavailable, "analysis", v)
-		return
-	}
-	if asCSV {
-		server.WriteCSV(w, res)
-		return
-	}
-	v.Table = newTable(vis.lang, res)
-	switch shape(name, res) {
-	case "line":
-		v.Charts = lineCharts(vis.lang, res)
-	case "funnel":
-		v.Charts = funnelCharts(vis.lang, res)
-	case "bar":
-		by := barChoice(res, qs.Get("chart"))
-		v.Charts = []chart{barChart(vis.lang, res, by)}
-		v.Choices = v.barChoices(res, by, r.URL)
-	}
-	d.render(w, http.StatusOK, "analysis", v)
-}
-
-// dateRange reads from and to, defaulting to the last 7 days (today
-// included) in the app's time zone.
-func (d *dashboard) dateRange(app *tenant.App, qs url.Values) (string, string) {
-	today := d.now().In(app.Location)
-	from, to := qs.Get("from"), qs.Get("to")
-	if to == "" {
-		to = today.Format("2006-01-02")
-	}
-	if from == "" {
-		end, err := time.ParseInLocation("2006-01-02", to, app.Location)
-		if err != nil {
-			end = today
-		}
-		from = end.AddDate(0, 0, -6).Format("2006-01-02")
-	}
-	return from, to
 }
 
 func (d *dashboard) notFound(w http.ResponseWriter, r *http.Request, vis visitor, msg string) {
@@ -525,230 +428,63 @@ func serveStatic(w http.ResponseWriter, r *http.Request) {
 	} else {
 		w.Header().Set("Cache-Control", "no-cache")
 	}
-	w.Header().Set("ETag", `"`+sum+`"`)
+	w.Header().Add("Vary", "Accept-Encoding")
+	etag := sum
+	// ECharts is 715 KB as it is and 240 KB gzipped: a phone on a shop's
+	// Wi-Fi should not wait for the difference.
+	if gz := gzipped(name, b); gz != nil && acceptsGzip(r) {
+		b, etag = gz, sum+"-gz"
+		w.Header().Set("Content-Encoding", "gzip")
+	}
+	w.Header().Set("ETag", `"`+etag+`"`)
 	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
 }
 
-// Views.
+// gzipCache holds the gzipped scripts and style sheets, made on first use.
+var gzipCache sync.Map // name → []byte
 
-// view is what every template renders.
-type view struct {
-	Lang        string
-	User        string
-	CSS         string
-	Apps        []link
-	App         *tenant.App
-	Nav         []link
-	LangLinks   []link
-	Analysis    string
-	Path        string
-	Title       string
-	Description string
-	From, To    string
-	Params      []field
-	Table       *table
-	Charts      []chart
-	Choices     []choice
-	CSV         string
-	Error       string
-	Next        string
-	LoginName   string
-}
-
-// AppLabel names the current app in the switcher.
-func (v *view) AppLabel() string {
-	if v.App == nil {
-		return ""
+// gzipped is the gzip of a static text file, nil for other files.
+func gzipped(name string, b []byte) []byte {
+	if ext := path.Ext(name); ext != ".js" && ext != ".css" {
+		return nil
 	}
-	if v.App.Name != "" {
-		return v.App.Name
+	if gz, ok := gzipCache.Load(name); ok {
+		return gz.([]byte)
 	}
-	return v.App.ID
-}
-
-// T is a UI word in the page's language: {{.T "login"}}.
-func (v *view) T(key string) string { return t(v.Lang, key) }
-
-type link struct {
-	Label, URL string
-	Current    bool
-}
-
-// frame fills what every page shows: the user and the language links.
-func (d *dashboard) frame(r *http.Request, vis visitor, app *tenant.App) *view {
-	v := &view{Lang: vis.lang, User: vis.user, App: app, CSS: staticURL("style.css")}
-	if v.User == "admin" {
-		v.User = t(vis.lang, "user_admin")
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return nil
 	}
-	for _, l := range []struct{ code, name string }{{langZH, "中文"}, {langEN, "English"}} {
-		q := r.URL.Query()
-		q.Set("lang", l.code)
-		v.LangLinks = append(v.LangLinks, link{l.name, r.URL.Path + "?" + q.Encode(), l.code == vis.lang})
+	if _, err := zw.Write(b); err != nil || zw.Close() != nil {
+		return nil
 	}
-	return v
+	gzipCache.Store(name, buf.Bytes())
+	return buf.Bytes()
 }
 
-// navigate fills the app switcher, the analyses' nav and the CSV link.
-func (v *view) navigate(apps []*tenant.App, app *tenant.App, name, from, to string, params url.Values) {
-	keep := url.Values{"from": {from}, "to": {to}}
-	for _, a := range orderedAnalyses() {
-		v.Nav = append(v.Nav, link{analysisLabel(v.Lang, a.Name), pagePath(app.ID, a.Name) + "?" + keep.Encode(), a.Name == name})
-	}
-	// Another app keeps the analysis and the range, not app-specific params.
-	for _, a := range apps {
-		l := a.Name
-		if l == "" {
-			l = a.ID
-		}
-		v.Apps = append(v.Apps, link{l, pagePath(a.ID, name) + "?" + keep.Encode(), a.ID == app.ID})
-	}
-	all := url.Values{}
-	for k, vs := range params {
-		all[k] = vs
-	}
-	all.Set("from", from)
-	all.Set("to", to)
-	v.CSV = pagePath(app.ID, name) + ".csv?" + all.Encode()
-}
-
-func (v *view) barChoices(res *analysis.Result, by int, u *url.URL) []choice {
-	var out []choice
-	for i, c := range res.Columns {
-		if !numeric(c.Type) {
-			continue
-		}
-		q := u.Query()
-		q.Set("chart", c.Name)
-		out = append(out, choice{label(v.Lang, c.Name, c.Label), u.Path + "?" + q.Encode(), i == by})
-	}
-	return out
-}
-
-// orderedAnalyses lists the analyses in the order a merchant reads them:
-// the overview first, then the ones about people, goods, channels and
-// money, then whatever else is registered, by name.
-func orderedAnalyses() []analysis.Analysis {
-	order := []string{"overview", "funnel", "retention", "skus", "search", "channels", "guides", "live",
-		"stores", "official-account", "ads", "orders", "reconciliation", "pages", "events"}
-	all := analysis.All()
-	slices.SortStableFunc(all, func(a, b analysis.Analysis) int {
-		ia, ib := slices.Index(order, a.Name), slices.Index(order, b.Name)
-		if ia < 0 {
-			ia = len(order)
-		}
-		if ib < 0 {
-			ib = len(order)
-		}
-		return ia - ib
-	})
-	return all
-}
-
-// field is one input of an analysis's parameter form.
-type field struct {
-	Name, Label, Value, Placeholder string
-	Options                         []option
-}
-
-type option struct {
-	Value, Label string
-	Selected     bool
-}
-
-// paramFields is the form of the parameters the analysis declares
-// (analysis.Param), with a plain field for any other parameter in the URL,
-// which is passed through too.
-func paramFields(lang, name string, params url.Values) []field {
-	var out []field
-	known := map[string]bool{}
-	a, _ := analysis.Get(name)
-	for _, p := range a.Params {
-		known[p.Name] = true
-		f := field{Name: p.Name, Label: t(lang, "param_"+p.Name), Value: params.Get(p.Name), Placeholder: p.Default}
-		if len(p.Options) > 0 {
-			if f.Value == "" {
-				f.Value = p.Default
+// acceptsGzip reads Accept-Encoding, refusing gzip;q=0.
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			q, ok := strings.CutPrefix(strings.TrimSpace(params), "q=")
+			if !ok {
+				return true
 			}
-			opts := p.Options
-			if p.Default == "" { // absent is a choice of its own
-				opts = append([]string{""}, opts...)
-			}
-			for _, o := range opts {
-				l := label(lang, o, "")
-				if o == "" {
-					l = t(lang, "param_none")
-				}
-				f.Options = append(f.Options, option{o, l, o == f.Value})
-			}
-		}
-		out = append(out, f)
-	}
-	var extra []string
-	for k := range params {
-		if !known[k] {
-			extra = append(extra, k)
+			f, err := strconv.ParseFloat(q, 64)
+			return err == nil && f > 0
 		}
 	}
-	slices.Sort(extra)
-	for _, k := range extra {
-		out = append(out, field{Name: k, Label: k, Value: params.Get(k)})
-	}
-	return out
-}
-
-// table is a Result formatted for reading.
-type table struct {
-	Head []head
-	Rows [][]td
-	Note string
-}
-
-type head struct {
-	Name, Label, Type string
-	Num               bool
-}
-
-type td struct {
-	Text string
-	Num  bool
-	Heat string // class h0…h9 shading ratios, so a retention table reads as a heat map
-}
-
-func newTable(lang string, res *analysis.Result) *table {
-	tb := &table{}
-	for _, c := range res.Columns {
-		tb.Head = append(tb.Head, head{c.Name, label(lang, c.Name, c.Label), c.Type, numeric(c.Type)})
-	}
-	rows := res.Rows
-	if len(rows) > maxTableRows {
-		tb.Note = fmt.Sprintf(t(lang, "rows_cut"), maxTableRows, len(rows))
-		rows = rows[:maxTableRows]
-	}
-	for _, row := range rows {
-		cells := make([]td, len(res.Columns))
-		for i, c := range res.Columns {
-			var v any
-			if i < len(row) {
-				v = row[i]
-			}
-			cells[i] = td{Text: cell(lang, c.Type, v), Num: numeric(c.Type)}
-			if c.Type == "ratio" {
-				if f, ok := number(v); ok {
-					cells[i].Heat = "h" + strconv.Itoa(int(math.Round(min(max(f, 0), 1)*9)))
-				}
-			}
-		}
-		tb.Rows = append(tb.Rows, cells)
-	}
-	return tb
+	return false
 }
 
 // Rendering.
 
 var templates = func() map[string]*template.Template {
 	funcs := template.FuncMap{
-		"f":   func(x float64) string { return strconv.FormatFloat(x, 'f', 1, 64) },
-		"add": func(a, b float64) float64 { return a + b },
+		"json": jsonText,
+		"rich": richText,
 	}
 	m := map[string]*template.Template{}
 	for _, page := range []string{"login", "analysis", "message"} {
@@ -769,9 +505,10 @@ func (d *dashboard) render(w http.ResponseWriter, status int, page string, v *vi
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	// Pages show a merchant's figures: no caching, no framing, no script.
+	// Pages show a merchant's figures: no caching, no framing, scripts
+	// only from this server's own files (the charts), none inline.
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	w.WriteHeader(status)

@@ -1,7 +1,10 @@
 package web_test
 
 import (
+	"compress/gzip"
+	"encoding/csv"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -195,9 +198,11 @@ func TestSessionExpires(t *testing.T) {
 }
 
 var (
-	thRe = regexp.MustCompile(`<th data-name="([^"]*)"[^>]*>([^<]*)</th>`)
-	trRe = regexp.MustCompile(`(?s)<tr>(.*?)</tr>`)
-	tdRe = regexp.MustCompile(`(?s)<td[^>]*>(.*?)</td>`)
+	thRe  = regexp.MustCompile(`<th data-name="([^"]*)"[^>]*>([^<]*)</th>`)
+	trRe  = regexp.MustCompile(`(?s)<tr[^>]*>(.*?)</tr>`)
+	tdRe  = regexp.MustCompile(`(?s)<td([^>]*)>(.*?)</td>`)
+	rawRe = regexp.MustCompile(`data-raw="([^"]*)"`)
+	tagRe = regexp.MustCompile(`<[^>]*>`)
 )
 
 // headers returns column name → shown label of a page's table.
@@ -209,9 +214,15 @@ func headers(body string) map[string]string {
 	return m
 }
 
-// cells reads the body rows of a page's table.
+// cells reads the body rows of a page's main table: a cell's text, or the
+// API's value where the cell names it otherwise (data-raw: a behaviour's
+// or a scene's name, "no guide" for none).
 func cells(body string) [][]string {
-	_, tbody, ok := strings.Cut(body, "<tbody>")
+	_, table, ok := strings.Cut(body, `id="data"`)
+	if !ok {
+		return nil
+	}
+	_, tbody, ok := strings.Cut(table, "<tbody>")
 	if !ok {
 		return nil
 	}
@@ -220,7 +231,11 @@ func cells(body string) [][]string {
 	for _, tr := range trRe.FindAllStringSubmatch(tbody, -1) {
 		var row []string
 		for _, td := range tdRe.FindAllStringSubmatch(tr[1], -1) {
-			row = append(row, html.UnescapeString(td[1]))
+			if m := rawRe.FindStringSubmatch(td[1]); m != nil {
+				row = append(row, html.UnescapeString(m[1]))
+				continue
+			}
+			row = append(row, html.UnescapeString(tagRe.ReplaceAllString(td[2], "")))
 		}
 		rows = append(rows, row)
 	}
@@ -238,10 +253,10 @@ func TestLanguage(t *testing.T) {
 		accept, lang, users, nav string
 	}{
 		{"en-US,en;q=0.9", "en", "Users", ">Events<"},
-		{"zh-CN,zh;q=0.9,en;q=0.8", "zh-CN", "用户数", ">事件<"},
-		{"fr-FR,en;q=0.5,zh;q=0.8", "zh-CN", "用户数", ">事件<"},
-		{"de-DE", "zh-CN", "用户数", ">事件<"},
-		{"", "zh-CN", "用户数", ">事件<"},
+		{"zh-CN,zh;q=0.9,en;q=0.8", "zh-CN", "用户数", ">行为事件<"},
+		{"fr-FR,en;q=0.5,zh;q=0.8", "zh-CN", "用户数", ">行为事件<"},
+		{"de-DE", "zh-CN", "用户数", ">行为事件<"},
+		{"", "zh-CN", "用户数", ">行为事件<"},
 	}
 	for _, tc := range cases {
 		r := do(t, c, "GET", page, nil, map[string]string{"Accept-Language": tc.accept})
@@ -259,7 +274,7 @@ func TestLanguage(t *testing.T) {
 		t.Fatalf("?lang=en: %d %q", r.status, r.header.Get("Location"))
 	}
 	r = do(t, c, "GET", page, nil, map[string]string{"Accept-Language": "zh-CN"})
-	if h := headers(r.body); h["users"] != "Users" || h["day"] != "Day" || h["type"] != "Event type" {
+	if h := headers(r.body); h["users"] != "Users" || h["day"] != "Day" || h["type"] != "Behaviour" {
 		t.Errorf("after ?lang=en with a Chinese browser: %v", h)
 	}
 	do(t, c, "GET", page+"&lang=zh", nil, nil)
@@ -300,6 +315,9 @@ func TestEveryAnalysisPage(t *testing.T) {
 				t.Errorf("no CSV link %s", csv)
 			}
 			for _, other := range all {
+				if other.Name == "totals" { // shown as the overview's cards
+					continue
+				}
 				if !strings.Contains(r.body, `href="/apps/shop/`+other.Name+`?from=2026-03-04&amp;to=2026-03-10"`) {
 					t.Errorf("nav lacks %s", other.Name)
 				}
@@ -307,7 +325,7 @@ func TestEveryAnalysisPage(t *testing.T) {
 			if !strings.Contains(r.body, `href="/apps/empty/`+a.Name+`?from=2026-03-04&amp;to=2026-03-10"`) {
 				t.Errorf("app switcher lacks the other app")
 			}
-			if len(res.Rows) > 0 && !strings.Contains(r.body, "<svg viewBox") {
+			if len(res.Rows) > 0 && !strings.Contains(r.body, `id="chart-data"`) && a.Name != "totals" {
 				t.Errorf("rows but no chart")
 			}
 			// An empty result shows "no data" instead of a table.
@@ -349,12 +367,13 @@ func TestEventsPageFigures(t *testing.T) {
 	if !found {
 		t.Fatalf("no app_launch row on 2026-03-10: %v", rows)
 	}
-	// Lines per event type, one chart per numeric column.
-	if n := strings.Count(r.body, `<figure class="chart chart-line">`); n != 2 {
+	// Lines per event type, one chart per numeric column, the types by
+	// their names.
+	if n := strings.Count(r.body, `<figure class="chart chart-line"`); n != 2 {
 		t.Errorf("%d line charts, want 2 (events, users)", n)
 	}
-	if !strings.Contains(r.body, `<ul class="legend">`) || !strings.Contains(r.body, "app_launch") {
-		t.Errorf("legend names the event types")
+	if !strings.Contains(r.body, `"name":"App launch"`) || !strings.Contains(r.body, `data-raw="app_launch">App launch</td>`) {
+		t.Errorf("the series and cells name the event types")
 	}
 }
 
@@ -371,16 +390,19 @@ func TestBadRequests(t *testing.T) {
 		{"/apps/nope/events", http.StatusNotFound, "没有这个小程序：nope"},
 		{"/apps/shop/nope", http.StatusNotFound, "没有这个分析：nope"},
 		{"/apps/shop/nope.csv", http.StatusNotFound, "没有这个分析：nope"},
-		{"/apps/shop/events?from=yesterday", http.StatusBadRequest, "from: must be a date YYYY-MM-DD"},
-		{"/apps/shop/events?from=2026-03-10&to=2026-03-01", http.StatusBadRequest, "to: must not be before from"},
-		{"/apps/shop/events?from=2020-01-01&to=2026-03-01", http.StatusBadRequest, "at most 366"},
-		{"/apps/shop/events?to=2026-02-30", http.StatusBadRequest, "to: must be a date"},
-		{"/apps/shop/events.csv?from=2026-13-01", http.StatusBadRequest, "from: must be a date"},
+		{"/apps/shop/events?from=yesterday", http.StatusBadRequest, `开始日期：应为日期（格式 YYYY-MM-DD），收到 "yesterday"`},
+		{"/apps/shop/events?from=2026-03-10&to=2026-03-01", http.StatusBadRequest, "结束日期：不能早于开始日期"},
+		{"/apps/shop/events?from=2020-01-01&to=2026-03-01", http.StatusBadRequest, "最多 366 天"},
+		{"/apps/shop/events?to=2026-02-30", http.StatusBadRequest, "结束日期：应为日期"},
+		{"/apps/shop/events.csv?from=2026-13-01", http.StatusBadRequest, "开始日期：应为日期"},
+		{"/apps/shop/funnel?by=nope", http.StatusBadRequest, `分组：应为以下之一：guide_id, room_id, ad_id, store_id, chan_id；收到 "nope"`},
+		{"/apps/shop/skus?limit=0", http.StatusBadRequest, "显示条数：应为 1 到 10000 之间的整数"},
+		{"/apps/shop/guides/detail?from=2026-03-01", http.StatusBadRequest, "编号：必须填写，最长 256 个字符"},
 		{"/static/nope.css", http.StatusNotFound, ""},
 	}
 	for _, tc := range cases {
 		r := do(t, c, "GET", e.srv.URL+tc.path, nil, nil)
-		if r.status != tc.status || !strings.Contains(html.UnescapeString(r.body), tc.says) {
+		if r.status != tc.status || !strings.Contains(html.UnescapeString(tagRe.ReplaceAllString(r.body, "")), tc.says) {
 			t.Errorf("%s: %d, want %d saying %q:\n%.400s", tc.path, r.status, tc.status, tc.says, r.body)
 		}
 	}
@@ -405,15 +427,56 @@ func TestCSVExport(t *testing.T) {
 		r.header.Get("Content-Disposition") != `attachment; filename="shop-events-2026-03-04_2026-03-10.csv"` {
 		t.Fatalf("CSV: %d %v", r.status, r.header)
 	}
+	// The page's CSV is what the page shows, for a spreadsheet: a BOM,
+	// the headers and names in the page's language, numbers as shown.
+	if !strings.HasPrefix(r.body, "\ufeff") {
+		t.Fatalf("no UTF-8 BOM: %q", r.body[:20])
+	}
+	recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(r.body, "\ufeff"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(recs[0], ",") != "日期,行为,类别,事件数,用户数" {
+		t.Errorf("zh header %v", recs[0])
+	}
+	page := do(t, c, "GET", e.srv.URL+"/apps/shop/events?from=2026-03-04&to=2026-03-10", nil, nil)
+	shown := shownText(page.body)
+	if len(recs)-1 != len(shown) {
+		t.Fatalf("%d CSV rows, %d shown", len(recs)-1, len(shown))
+	}
+	for i, row := range shown {
+		if strings.Join(recs[i+1], "|") != strings.Join(row, "|") {
+			t.Errorf("CSV row %d %v, page shows %v", i, recs[i+1], row)
+		}
+	}
+	// English headers with ?lang=en remembered.
+	do(t, c, "GET", e.srv.URL+path+"&lang=en", nil, nil)
+	r = do(t, c, "GET", e.srv.URL+path, nil, nil)
+	if first, _, _ := strings.Cut(strings.TrimPrefix(r.body, "\ufeff"), "\n"); strings.TrimSpace(first) != "Day,Behaviour,Kind,Events,Users" {
+		t.Errorf("en header %q", first)
+	}
+	// The API's CSV stays raw, for programs.
 	api := do(t, http.DefaultClient, "GET", e.srv.URL+"/api/v1/apps/shop/analysis/events?from=2026-03-04&to=2026-03-10&format=csv", nil,
 		map[string]string{"Authorization": "Bearer " + adminKey})
-	if api.status != http.StatusOK || r.body != api.body {
-		t.Fatalf("dashboard CSV differs from the API's:\n%s\n---\n%s", r.body, api.body)
+	if api.status != http.StatusOK || !strings.HasPrefix(api.body, "day,type,kind,events,users\n") {
+		t.Fatalf("API CSV:\n%.200s", api.body)
 	}
-	lines := strings.Split(strings.TrimSpace(r.body), "\n")
-	if lines[0] != "day,type,kind,events,users" || len(lines) < 2 {
-		t.Fatalf("CSV:\n%s", r.body)
+}
+
+// shownText is the text of the main table's body cells, as shown.
+func shownText(body string) [][]string {
+	_, table, _ := strings.Cut(body, `id="data"`)
+	_, tbody, _ := strings.Cut(table, "<tbody>")
+	tbody, _, _ = strings.Cut(tbody, "</tbody>")
+	var rows [][]string
+	for _, tr := range trRe.FindAllStringSubmatch(tbody, -1) {
+		var row []string
+		for _, td := range tdRe.FindAllStringSubmatch(tr[1], -1) {
+			row = append(row, html.UnescapeString(tagRe.ReplaceAllString(td[2], "")))
+		}
+		rows = append(rows, row)
 	}
+	return rows
 }
 
 func TestExtraParamsPassThrough(t *testing.T) {
@@ -442,7 +505,8 @@ func TestStaticAndHeaders(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no style sheet link")
 	}
-	if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "http") {
+	if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "http") ||
+		!strings.Contains(csp, "script-src 'self';") || strings.Contains(csp, "unsafe") {
 		t.Errorf("CSP %q", csp)
 	}
 	s := do(t, c, "GET", e.srv.URL+m[1], nil, nil)
@@ -453,8 +517,60 @@ func TestStaticAndHeaders(t *testing.T) {
 	// Nothing is loaded from elsewhere: the dashboard works offline.
 	e.login(t, c, userName, userPassword, "/")
 	page := do(t, c, "GET", e.srv.URL+"/apps/shop/events", nil, nil).body
-	if regexp.MustCompile(`(src|href)="(https?:)?//`).MatchString(page) || strings.Contains(page, "<script") {
-		t.Errorf("the page refers to another site or runs a script")
+	if regexp.MustCompile(`(src|href)="(https?:)?//`).MatchString(page) {
+		t.Errorf("the page refers to another site")
+	}
+	// Scripts only from our own static files, none inline but the charts'
+	// JSON data.
+	scripts := regexp.MustCompile(`<script[^>]*>`).FindAllString(page, -1)
+	if len(scripts) != 3 {
+		t.Errorf("scripts %v", scripts)
+	}
+	for _, sc := range scripts {
+		if !strings.Contains(sc, `src="/static/`) && sc != `<script type="application/json" id="chart-data">` {
+			t.Errorf("script %s", sc)
+		}
+	}
+	for _, name := range []string{"echarts.min.js", "dashboard.js"} {
+		m := regexp.MustCompile(`src="(/static/` + regexp.QuoteMeta(name) + `\?v=[0-9a-f]+)"`).FindStringSubmatch(page)
+		if m == nil {
+			t.Fatalf("no %s", name)
+		}
+		js := do(t, c, "GET", e.srv.URL+html.UnescapeString(m[1]), nil, nil)
+		if js.status != http.StatusOK || !strings.Contains(js.header.Get("Content-Type"), "javascript") {
+			t.Errorf("%s: %d %v", name, js.status, js.header)
+		}
+	}
+}
+
+// TestStaticGzip: scripts go gzipped to browsers that take it, plain to
+// others, with distinct validators.
+func TestStaticGzip(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.client(t)
+	e.login(t, c, userName, userPassword, "/")
+	page := do(t, c, "GET", e.srv.URL+"/apps/shop/events", nil, nil).body
+	m := regexp.MustCompile(`src="(/static/echarts\.min\.js\?v=[0-9a-f]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no echarts script")
+	}
+	plain := do(t, c, "GET", e.srv.URL+m[1], nil, map[string]string{"Accept-Encoding": "identity"})
+	gz := do(t, c, "GET", e.srv.URL+m[1], nil, map[string]string{"Accept-Encoding": "gzip, deflate, br"})
+	refused := do(t, c, "GET", e.srv.URL+m[1], nil, map[string]string{"Accept-Encoding": "gzip;q=0"})
+	if plain.header.Get("Content-Encoding") != "" || refused.header.Get("Content-Encoding") != "" || gz.header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("encodings: %q %q %q", plain.header.Get("Content-Encoding"), refused.header.Get("Content-Encoding"), gz.header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(strings.NewReader(gz.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unzipped, err := io.ReadAll(zr)
+	if err != nil || string(unzipped) != plain.body || len(gz.body)*2 > len(plain.body) {
+		t.Errorf("gzipped %d bytes of %d: %v", len(gz.body), len(plain.body), err)
+	}
+	if plain.header.Get("ETag") == gz.header.Get("ETag") || !strings.Contains(gz.header.Get("Vary"), "Accept-Encoding") {
+		t.Errorf("validators: %v / %v", plain.header, gz.header)
 	}
 }
 

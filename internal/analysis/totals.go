@@ -1,0 +1,42 @@
+package analysis
+
+import (
+	"context"
+
+	"github.com/shuyuan-dev/shuyuan/internal/store"
+)
+
+func init() {
+	register(Analysis{
+		Name: "totals",
+		Description: "The overview's figures for the range as a whole, in one row: visitors, new visitors, sessions, page views, " +
+			"stay time, searchers, add-to-cart, ordering and paying users, orders, GMV, average order value, visitor-to-payer " +
+			"conversion. People are counted once over the range, not summed over days.",
+		Run: totals,
+	})
+}
+
+func totals(ctx context.Context, st store.Store, q Query) (*Result, error) {
+	data := newSQLData(q)
+	args, err := withOrders(ctx, st, q, &data, baseArgs(q))
+	if err != nil {
+		return nil, err
+	}
+	return templated(ctx, st, q, "totals", []Column{
+		{Name: "visitors", Type: "int"},
+		{Name: "new_visitors", Type: "int"},
+		{Name: "sessions", Type: "int"},
+		{Name: "page_views", Type: "int"},
+		{Name: "stay_ms", Type: "ms"},
+		{Name: "avg_stay_ms", Type: "ms"},
+		{Name: "searchers", Type: "int"},
+		{Name: "cart_users", Type: "int"},
+		{Name: "ordering_users", Type: "int"},
+		{Name: "orders", Type: "int"},
+		{Name: "paying_users", Type: "int"},
+		{Name: "paid_orders", Type: "int"},
+		{Name: "gmv_fen", Type: "fen"},
+		{Name: "avg_order_fen", Type: "fen"},
+		{Name: "pay_conversion", Type: "ratio"},
+	}, data, args...)
+}
