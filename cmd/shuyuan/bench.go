@@ -34,7 +34,7 @@ func bench(args []string) error {
 	}
 	fs := flag.NewFlagSet("bench ingest", flag.ContinueOnError)
 	var opt loadtest.Options
-	fs.StringVar(&opt.URL, "url", "http://127.0.0.1:8080", "base URL of the server (loopback only)")
+	fs.StringVar(&opt.URL, "url", "http://127.0.0.1:8080", "base URL of the server, or a comma-separated list of nodes (loopback only)")
 	fs.StringVar(&opt.Token, "token", demo.SDKToken, "SDK token of an app of the server (the demo app's by default)")
 	fs.IntVar(&opt.Clients, "clients", 16, "concurrent clients")
 	fs.DurationVar(&opt.Duration, "duration", 30*time.Second, "how long to send")

@@ -15,6 +15,7 @@ import (
 	"github.com/shuyuan-dev/shuyuan/internal/demo"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 	"github.com/shuyuan-dev/shuyuan/internal/store/duckdb"
+	"github.com/shuyuan-dev/shuyuan/internal/store/postgres"
 )
 
 // BenchmarkAnalyses times every analysis over the last 30 days of a store
@@ -26,6 +27,11 @@ import (
 // while it holds the same generated data, so only the first run fills it.
 //
 //	SHUYUAN_BENCH_EVENTS=10000000 go test -run '^$' -bench Analyses -benchtime 20x -cpu 2 ./internal/analysis/
+//
+// With SHUYUAN_BENCH_DSN (a PostgreSQL database) it times the same
+// questions on PostgreSQL, the database filled once by copying the
+// embedded store above into it (shuyuan store copy), so both hold the same
+// data; the copy's rate is logged.
 func BenchmarkAnalyses(b *testing.B) {
 	target, _ := strconv.Atoi(os.Getenv("SHUYUAN_BENCH_EVENTS"))
 	if target <= 0 {
@@ -68,6 +74,36 @@ func BenchmarkAnalyses(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	var on store.Store = st
+	if dsn := os.Getenv("SHUYUAN_BENCH_DSN"); dsn != "" {
+		pg, err := postgres.Open(context.Background(), dsn, postgres.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer pg.Close()
+		if got, _, _ := pg.AppState(context.Background(), "", "bench_filled"); got != want {
+			b.Logf("copying %s into PostgreSQL (once)", dir)
+			t0 := time.Now()
+			var rows int64
+			err := pg.CopyFrom(context.Background(), st.DB(), postgres.CopyOptions{AllowNonEmpty: true, Progress: func(p postgres.CopyProgress) {
+				if p.Done {
+					rows += p.Copied
+					b.Logf("  %s: %d rows in %v (%.0f rows/s)", p.Table, p.Copied, p.Elapsed.Round(time.Millisecond), p.Rate())
+				}
+			}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Logf("copied %d rows and rolled up in %v", rows, time.Since(t0).Round(time.Second))
+			if _, err := pg.DB().Exec("VACUUM ANALYZE"); err != nil {
+				b.Fatal(err)
+			}
+			if err := pg.SetAppState(context.Background(), "", "bench_filled", want, time.Now()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		on = pg
+	}
 	from := end.AddDate(0, 0, -29).Format("2006-01-02")
 	to := end.Format("2006-01-02")
 	// Every analysis with its defaults, or the questions listed in
@@ -93,7 +129,7 @@ func BenchmarkAnalyses(b *testing.B) {
 			var times []time.Duration
 			for b.Loop() {
 				t0 := time.Now()
-				res, err := askApp(st, demoApp, qq.name, from, to, qq.params, false)
+				res, err := askApp(on, demoApp, qq.name, from, to, qq.params, false)
 				if err != nil {
 					b.Fatal(err)
 				}

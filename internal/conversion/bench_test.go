@@ -3,6 +3,8 @@ package conversion_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/shuyuan-dev/shuyuan/internal/conversion"
 	"github.com/shuyuan-dev/shuyuan/internal/event"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
+	"github.com/shuyuan-dev/shuyuan/internal/store/storetest"
 	"github.com/shuyuan-dev/shuyuan/internal/wxfake"
 )
 
@@ -142,4 +145,72 @@ func BenchmarkPaidToFakeDelay(b *testing.B) {
 func newBenchRig(b *testing.B) *rig {
 	b.Helper()
 	return newRig(b, rigOptions{realClock: true})
+}
+
+// BenchmarkOutboxNodes is BenchmarkOutboxBacklog on PostgreSQL with three
+// nodes: three services and workers, each with its own connection pool
+// and lease holder name, deliver one backlog together, claiming with
+// FOR UPDATE SKIP LOCKED. Every action must reach the fake once. It skips
+// without SHUYUAN_TEST_POSTGRES. Run with -benchtime 1x.
+func BenchmarkOutboxNodes(b *testing.B) {
+	const backlog, nodes = 60_000, 3
+	storetest.SkipWithoutPostgres(b)
+	for range b.N {
+		b.StopTimer()
+		r := newRig(b, rigOptions{realClock: true, store: storetest.Postgres})
+		if _, err := r.st.DB().Exec(`INSERT INTO ad_conversions (id, app_id, kind, ref_id, action_type, source, open_id,
+				occurred_at, value_fen, click_id, payload, status, attempts, created_at, deadline, next_attempt_at)
+			SELECT md5('bench' || i), $1, 'order', 'ord-' || i, 'COMPLETE_ORDER', 'backend', 'o-' || (i % 30000),
+				$2::timestamptz, 100 + i % 5000, 'wx' || lpad(i::text, 16, '0'),
+				'{"action_time":' || extract(epoch FROM $2::timestamptz)::bigint || ',"action_type":"COMPLETE_ORDER","url":"https://shop.example.com/","trace":{"click_id":"wx'
+					|| lpad(i::text, 16, '0') || '"},"action_param":{"value":' || (100 + i % 5000) || '},"outer_action_id":"' || md5('bench' || i) || '"}',
+				'pending', 0, $2::timestamptz, $2::timestamptz + interval '1 day', $2::timestamptz
+			FROM generate_series(0, `+fmt.Sprint(backlog-1)+`) i`, shopApp, time.Now().Add(-time.Minute).UTC()); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := r.svc.EnsureDataSource(context.Background(), shopApp); err != nil {
+			b.Fatal(err)
+		}
+		workers := []*conversion.Worker{r.worker}
+		for range nodes - 1 {
+			svc := conversion.NewService(storetest.Postgres.Node(b, r.st), r.apps, conversion.Options{
+				BaseURL: r.hs.URL, HTTPClient: r.hs.Client(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			})
+			workers = append(workers, conversion.NewWorker(svc, conversion.WorkerOptions{}))
+		}
+		b.StartTimer()
+		start := time.Now()
+		var wg sync.WaitGroup
+		delivered := make([]int, nodes)
+		for i, w := range workers {
+			wg.Go(func() {
+				for {
+					res, err := w.Flush(context.Background())
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					delivered[i] += res.Delivered
+					if res.Delivered+res.Retried+res.Dead == 0 {
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		took := time.Since(start)
+		b.StopTimer()
+		seen := map[string]bool{}
+		for _, a := range r.fake.Actions() {
+			if seen[a.OuterActionID] {
+				b.Fatalf("action %s delivered twice", a.OuterActionID)
+			}
+			seen[a.OuterActionID] = true
+		}
+		if len(seen) != backlog {
+			b.Fatalf("the fake has %d actions, want %d", len(seen), backlog)
+		}
+		b.ReportMetric(float64(backlog)/took.Seconds(), "actions/s")
+		b.Logf("delivered per node: %v", delivered)
+	}
 }

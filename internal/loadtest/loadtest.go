@@ -30,8 +30,11 @@ import (
 // Options describe one run.
 type Options struct {
 	// URL is the server's base URL; uploads go to URL/api/report and the
-	// memory is read from URL/metrics. Only loopback addresses are allowed:
-	// this is a tool to measure this machine, not to load someone else's.
+	// memory is read from URL/metrics. Several nodes are given as a comma-
+	// separated list: client i posts to node i mod n, as a round-robin
+	// balancer would spread connections. Only loopback addresses are
+	// allowed: this is a tool to measure this machine, not to load someone
+	// else's.
 	URL   string
 	Token string
 	// Clients is the number of concurrent connections (default 16).
@@ -65,8 +68,14 @@ type Result struct {
 	// Latency of acknowledged requests.
 	P50, P99, Max time.Duration
 	// RSS and PeakRSS are the server's process_resident_memory_bytes at the
-	// end and the highest sampled (once a second); 0 when unknown.
+	// end and the highest sampled (once a second); 0 when unknown. With
+	// several nodes, the first node's.
 	RSS, PeakRSS float64
+	// CPUSeconds is the CPU the servers used during the run, summed over
+	// the nodes (process_cpu_seconds_total); 0 when unknown.
+	CPUSeconds float64
+	// Nodes is how many servers the load was spread over.
+	Nodes int
 }
 
 // EventsPerSecond is the acknowledged event rate.
@@ -93,11 +102,16 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	if opt.Events <= 0 {
 		opt.Events = 10
 	}
-	base, err := loopbackURL(opt.URL)
-	if err != nil {
-		return nil, err
+	var bases, reports []string
+	for _, raw := range strings.Split(opt.URL, ",") {
+		base, err := loopbackURL(strings.TrimSpace(raw))
+		if err != nil {
+			return nil, err
+		}
+		bases = append(bases, base)
+		reports = append(reports, base+"/api/report?token="+url.QueryEscape(opt.Token))
 	}
-	report := base + "/api/report?token=" + url.QueryEscape(opt.Token)
+	base := bases[0]
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -133,7 +147,8 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 
-	res := &Result{Target: base, Clients: opt.Clients, Codes: map[int]int64{}}
+	res := &Result{Target: strings.Join(bases, ","), Clients: opt.Clients, Codes: map[int]int64{}, Nodes: len(bases)}
+	cpuBefore := cpuOf(client, bases)
 	var mem memory
 	memDone := make(chan struct{})
 	memCtx, memStop := context.WithCancel(ctx)
@@ -162,7 +177,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 				if !ok {
 					break
 				}
-				req, err := newRequest(ctx, report, up.Body, opt.Encrypt, c, n)
+				req, err := newRequest(ctx, reports[c%len(reports)], up.Body, opt.Encrypt, c, n)
 				if err != nil {
 					errs.Add(1)
 					mu.Lock()
@@ -203,6 +218,9 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	// One more reading after the load, now that the server is idle.
 	if v, err := readRSS(client, base+"/metrics"); err == nil {
 		mem.observe(v)
+	}
+	if before, after := cpuBefore, cpuOf(client, bases); before >= 0 && after >= 0 {
+		res.CPUSeconds = after - before
 	}
 	res.Uploads, res.Events, res.Bytes = uploads.Load(), events.Load(), bytesSent.Load()
 	res.Refused, res.Errors = refused.Load(), errs.Load()
@@ -318,6 +336,24 @@ func (m *memory) sample(ctx context.Context, client *http.Client, metrics string
 
 // readRSS reads process_resident_memory_bytes from a Prometheus text page.
 func readRSS(client *http.Client, metrics string) (float64, error) {
+	return readMetric(client, metrics, "process_resident_memory_bytes")
+}
+
+// cpuOf sums the CPU seconds the servers have used (-1 if one is unknown).
+func cpuOf(client *http.Client, bases []string) float64 {
+	total := 0.0
+	for _, b := range bases {
+		v, err := readMetric(client, b+"/metrics", "process_cpu_seconds_total")
+		if err != nil {
+			return -1
+		}
+		total += v
+	}
+	return total
+}
+
+// readMetric reads an unlabelled metric of a server's /metrics.
+func readMetric(client *http.Client, metrics, name string) (float64, error) {
 	resp, err := client.Get(metrics)
 	if err != nil {
 		return 0, err
@@ -328,9 +364,9 @@ func readRSS(client *http.Client, metrics string) (float64, error) {
 		return 0, err
 	}
 	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "process_resident_memory_bytes "); ok {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
 			return strconv.ParseFloat(strings.TrimSpace(v), 64)
 		}
 	}
-	return 0, errors.New("no process_resident_memory_bytes in " + metrics)
+	return 0, errors.New("no " + name + " in " + metrics)
 }

@@ -31,6 +31,9 @@ func Print(w io.Writer, name string, r *Result) {
 		}
 		fmt.Fprintln(w)
 	}
+	if r.CPUSeconds > 0 && r.Events > 0 {
+		fmt.Fprintf(w, "  server CPU    %.1f s over %d node(s): %.0f ms per 1,000 events\n", r.CPUSeconds, r.Nodes, 1000*r.CPUSeconds/float64(r.Events)*1000)
+	}
 	if r.RSS > 0 {
 		fmt.Fprintf(w, "  server RSS    %.0f MiB at the end, %.0f MiB peak (sampled every second)\n", r.RSS/(1<<20), r.PeakRSS/(1<<20))
 	}
