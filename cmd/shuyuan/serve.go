@@ -131,7 +131,7 @@ func serve(args []string) error {
 		Orders:   order.NewService(st, tenants, order.Options{OnPaid: adsLoop.svc.OnOrderPaid}),
 		AdminKey: cfg.AdminKey, MaxBody: cfg.Limits.MaxBodyBytes, MaxBatch: cfg.Limits.MaxBatchEvents,
 		MetricsToken: cfg.MetricsToken, MetricsAddr: cfg.MetricsAddr,
-		Extra: []func(*http.ServeMux, *server.Server){
+		Routes: []func(*server.Server) []server.Route{
 			web.Mount(web.Options{Users: cfg.Users}),
 			server.WX(adsLoop.svc),
 		},

@@ -40,32 +40,6 @@ var dataAPIPaths = []string{
 	"/data_source/add", "/data_source/get",
 }
 
-// dataAPIRoutes adds the backend data-api (signed like Youshu's).
-func (s *Server) dataAPIRoutes() {
-	if s.Orders == nil {
-		return
-	}
-	o := s.Orders
-	s.mux.HandleFunc("POST /data-api/v1/order/add_order", s.dataAPI(func(ctx context.Context, c order.Call) (any, error) {
-		return o.AddOrders(ctx, c)
-	}))
-	s.mux.HandleFunc("POST /data-api/v1/order/add_order_sum", s.dataAPI(func(ctx context.Context, c order.Call) (any, error) {
-		return o.AddOrderSums(ctx, c)
-	}))
-	s.mux.HandleFunc("POST /data-api/v1/analysis/add_wxapp_visit_page", s.dataAPI(func(ctx context.Context, c order.Call) (any, error) {
-		return o.AddVisitPages(ctx, c)
-	}))
-	s.mux.HandleFunc("POST /data-api/v1/data_source/add", s.dataAPI(func(ctx context.Context, c order.Call) (any, error) {
-		return o.AddDataSource(ctx, c)
-	}))
-	get := s.dataAPI(func(ctx context.Context, c order.Call) (any, error) {
-		return o.GetDataSources(ctx, c)
-	})
-	s.mux.HandleFunc("GET /data-api/v1/data_source/get", get)
-	s.mux.HandleFunc("POST /data-api/v1/data_source/get", get)
-	s.mux.HandleFunc("/data-api/v1/", s.dataAPIUnknown)
-}
-
 // dataAPI wraps one endpoint: read the credentials and the body, call the
 // domain, answer {"retcode","errmsg","data"}.
 func (s *Server) dataAPI(call func(ctx context.Context, c order.Call) (any, error)) http.HandlerFunc {

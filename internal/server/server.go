@@ -50,8 +50,9 @@ type Deps struct {
 	MetricsAddr string
 	// Now is the clock of readiness probes (default time.Now).
 	Now func() time.Time
-	// Extra lets other parts (data-api, WeChat routes, dashboard) add routes.
-	Extra []func(mux *http.ServeMux, s *Server)
+	// Routes adds the routes of other parts (the WeChat routes, the
+	// dashboard) to the table (Server.Routes).
+	Routes []func(s *Server) []Route
 	// Orders serves the backend data-api (/data-api/v1/...); nil leaves it out.
 	Orders *order.Service
 }
@@ -80,19 +81,8 @@ func New(d Deps) *Server {
 	}
 	d.Metrics.now = d.Now // commits and probes on one clock
 	s := &Server{Deps: d, mux: http.NewServeMux(), adminSum: sha256.Sum256([]byte(d.AdminKey))}
-	s.mux.HandleFunc("POST /api/report", s.report)
-	s.mux.HandleFunc("/api/report", s.reportMethod)
-	s.mux.HandleFunc("GET /healthz", s.healthz)
-	s.mux.HandleFunc("GET /readyz", s.readyz)
-	if d.MetricsAddr == "" {
-		s.mux.Handle("GET /metrics", s.metricsHandler())
-	}
-	s.mux.Handle("GET /api/v1/apps", s.Admin(http.HandlerFunc(s.listApps)))
-	s.mux.Handle("GET /api/v1/apps/{app}/analysis", s.Admin(http.HandlerFunc(s.listAnalyses)))
-	s.mux.Handle("GET /api/v1/apps/{app}/analysis/{name}", s.Admin(http.HandlerFunc(s.analysis)))
-	s.dataAPIRoutes()
-	for _, add := range d.Extra {
-		add(s.mux, s)
+	for _, r := range s.Routes() {
+		s.mux.Handle(r.Pattern, r.Handler)
 	}
 	return s
 }

@@ -37,23 +37,25 @@ const (
 //	GET  /wx/token          the app's current access token
 //	GET  /wx/outbox         conversions by state, and the latest ones
 //	POST /wx/outbox/replay  send the dead letters again
-func WX(ads *conversion.Service) func(*http.ServeMux, *Server) {
-	return func(mux *http.ServeMux, s *Server) {
+func WX(ads *conversion.Service) func(*Server) []Route {
+	return func(s *Server) []Route {
 		h := &wxRoutes{s: s, ads: ads}
-		for pattern, fn := range map[string]http.HandlerFunc{
-			"POST /wx/advert/add":    h.advertAdd,
-			"GET /wx/advert/get":     h.advertGet,
-			"POST /wx/actions/add":   h.actionsAdd,
-			"GET /wx/actions/get":    h.actionsGet,
-			"GET /wx/token":          h.token,
-			"GET /wx/outbox":         h.outbox,
-			"POST /wx/outbox/replay": h.replay,
-		} {
-			mux.Handle(pattern, h.admin(fn))
+		const docs = " ([docs/wechat-ads.md](docs/wechat-ads.md))"
+		route := func(pattern, doc string, fn http.HandlerFunc) Route {
+			return Route{pattern, AuthAdmin, EnvWeChat, doc, h.admin(fn)}
 		}
-		mux.Handle("/wx/", h.admin(func(w http.ResponseWriter, r *http.Request) {
-			wxError(w, http.StatusNotFound, wxCodeUnknownRoute, "no route "+r.Method+" "+r.URL.Path)
-		}))
+		return []Route{
+			route("POST /wx/advert/add", "create (or adopt) the app's WeChat Ads data source"+docs, h.advertAdd),
+			route("GET /wx/advert/get", "the account's data sources", h.advertGet),
+			route("POST /wx/actions/add", "report actions, through the outbox", h.actionsAdd),
+			route("GET /wx/actions/get", "WeChat's report beside our delivered counts", h.actionsGet),
+			route("GET /wx/token", "the app's current access token, the one every node uses", h.token),
+			route("GET /wx/outbox", "conversions by state, and the latest ones", h.outbox),
+			route("POST /wx/outbox/replay", "send the dead letters again", h.replay),
+			route("/wx/", "", func(w http.ResponseWriter, r *http.Request) {
+				wxError(w, http.StatusNotFound, wxCodeUnknownRoute, "no route "+r.Method+" "+r.URL.Path)
+			}),
+		}
 	}
 }
 

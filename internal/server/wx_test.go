@@ -59,7 +59,7 @@ func newWXEnv(t *testing.T, apps ...*tenant.App) *wxEnv {
 	svc := conversion.NewService(st, reg, conversion.Options{BaseURL: fs.URL, HTTPClient: fs.Client(), Now: clock.Now, Logger: log})
 	srv := server.New(server.Deps{
 		Tenants: reg, Store: st, Logger: log, AdminKey: wxTestAdminKey, MaxBody: 1 << 20,
-		Extra: []func(*http.ServeMux, *server.Server){server.WX(svc)},
+		Routes: []func(*server.Server) []server.Route{server.WX(svc)},
 	})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)

@@ -119,7 +119,7 @@ func newEnv(t testing.TB) *env {
 	s := server.New(server.Deps{
 		Tenants: tenants, Store: st, AdminKey: adminKey,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Extra: []func(*http.ServeMux, *server.Server){web.Mount(web.Options{
+		Routes: []func(*server.Server) []server.Route{web.Mount(web.Options{
 			Users:      []config.User{{Name: userName, PasswordBcrypt: aliceHash()}},
 			SessionTTL: time.Hour,
 			Now:        ck.Now,

@@ -54,7 +54,7 @@ func newLoginEnv(t *testing.T, logs io.Writer) *env {
 	s := server.New(server.Deps{
 		Tenants: tenants, Store: st, AdminKey: adminKey,
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
-		Extra: []func(*http.ServeMux, *server.Server){web.Mount(web.Options{
+		Routes: []func(*server.Server) []server.Route{web.Mount(web.Options{
 			Users: []config.User{{Name: userName, PasswordBcrypt: aliceHash()}}, SessionTTL: time.Hour, Now: ck.Now,
 		})},
 	})
@@ -156,7 +156,7 @@ func newThrottleEnv(t *testing.T) (http.Handler, *clock) {
 	s := server.New(server.Deps{
 		Tenants: tenants, Store: storetest.Open(t), AdminKey: adminKey,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Extra: []func(*http.ServeMux, *server.Server){web.Mount(web.Options{
+		Routes: []func(*server.Server) []server.Route{web.Mount(web.Options{
 			Users: []config.User{{Name: userName, PasswordBcrypt: aliceHash()}}, SessionTTL: time.Hour, Now: ck.Now,
 		})},
 	})

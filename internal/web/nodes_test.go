@@ -79,7 +79,7 @@ func dashboardNode(t *testing.T, st store.Store) string {
 	s := server.New(server.Deps{
 		Tenants: tenants, Store: st, AdminKey: nodesAdminKey,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Extra:  []func(*http.ServeMux, *server.Server){web.Mount(web.Options{SessionTTL: time.Hour})},
+		Routes: []func(*server.Server) []server.Route{web.Mount(web.Options{SessionTTL: time.Hour})},
 	})
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)

@@ -60,11 +60,10 @@ const DefaultSessionTTL = 12 * time.Hour
 
 const sessionCookie = "shuyuan_session"
 
-// Mount returns the function server.Deps.Extra calls to add the dashboard's
-// routes to the server's mux.
-func Mount(opt Options) func(mux *http.ServeMux, s *server.Server) {
-	return func(mux *http.ServeMux, s *server.Server) {
-		newDashboard(s, opt).routes(mux)
+// Mount returns the dashboard's routes, for server.Deps.Routes.
+func Mount(opt Options) func(s *server.Server) []server.Route {
+	return func(s *server.Server) []server.Route {
+		return newDashboard(s, opt).routes()
 	}
 }
 
@@ -100,19 +99,24 @@ func newDashboard(s *server.Server, opt Options) *dashboard {
 	return d
 }
 
-func (d *dashboard) routes(mux *http.ServeMux) {
+func (d *dashboard) routes() []server.Route {
 	// Logging in and out are the only writes; the session cookie is
 	// SameSite=Lax and these reject cross-origin posts besides.
 	cop := http.NewCrossOriginProtection()
-	mux.HandleFunc("GET /{$}", d.home)
-	mux.HandleFunc("GET /login", d.loginPage)
-	mux.Handle("POST /login", cop.Handler(http.HandlerFunc(d.login)))
-	mux.Handle("POST /logout", cop.Handler(http.HandlerFunc(d.logout)))
-	mux.HandleFunc("GET /static/{file}", serveStatic)
-	mux.HandleFunc("GET /apps/{app}", d.authed(d.appHome))
-	mux.HandleFunc("GET /apps/{app}/{$}", d.authed(d.appHome))
-	mux.HandleFunc("GET /apps/{app}/{page}", d.authed(d.page))
-	mux.HandleFunc("GET /apps/{app}/{page}/detail", d.authed(d.detail))
+	page := func(pattern, doc string, h http.HandlerFunc) server.Route {
+		return server.Route{Pattern: pattern, Auth: server.AuthLogin, Envelope: server.EnvHTML, Doc: doc, Handler: h}
+	}
+	return []server.Route{
+		page("GET /{$}", "the dashboard: the apps", d.home),
+		{Pattern: "GET /login", Auth: server.AuthNone, Envelope: server.EnvHTML, Doc: "the login form", Handler: http.HandlerFunc(d.loginPage)},
+		{Pattern: "POST /login", Auth: server.AuthNone, Envelope: server.EnvHTML, Doc: "log in (a user's password or the admin key; throttled)", Handler: cop.Handler(http.HandlerFunc(d.login))},
+		{Pattern: "POST /logout", Auth: server.AuthLogin, Envelope: server.EnvHTML, Doc: "log out, on every node", Handler: cop.Handler(http.HandlerFunc(d.logout))},
+		{Pattern: "GET /static/{file}", Auth: server.AuthNone, Envelope: server.EnvStatic, Doc: "the dashboard's script, styles and ECharts", Handler: http.HandlerFunc(serveStatic)},
+		page("GET /apps/{app}", "", d.authed(d.appHome)),
+		page("GET /apps/{app}/{$}", "an app's overview", d.authed(d.appHome)),
+		page("GET /apps/{app}/{page}", "one analysis: figures, charts, table, CSV", d.authed(d.page)),
+		page("GET /apps/{app}/{page}/detail", "one guide, live room, store, ad, SKU or article: its days and funnel", d.authed(d.detail)),
+	}
 }
 
 // visitor is who asks, in which language.

@@ -69,8 +69,8 @@ var descriptions = map[string][2]string{
 		"Users who came in through your official account (its scenes, its appid, its article links) and users whose UnionID is known: visitors, buyers, GMV, and the share of buyers whose UnionID is known. The first row is all users, for comparison.",
 	},
 	"ads": {
-		"每天每条微信广告带来的访客、新访客、加购人数，归因到广告的订单、支付人数和成交额，以及回传给微信广告的转化：已回传、待回传、回传失败。“未知广告”是带点击 ID 却没有广告编号的访问。",
-		"Each day and WeChat ad: the visitors, new visitors and add-to-cart users it brought, the orders, paying users and GMV attributed to it, and the conversions reported to WeChat Ads: reported, pending, failed. \"Unknown ad\" is visits with a click id but no ad id.",
+		"每天每条微信广告带来的访客、新访客、加购人数，归因到广告的订单、支付人数和成交额，以及回传给微信广告的转化：已回传、待回传、回传失败，以及重发（微信的应答丢失后再次发送，微信只计一次）。“未知广告”是带点击 ID 却没有广告编号的访问。",
+		"Each day and WeChat ad: the visitors, new visitors and add-to-cart users it brought, the orders, paying users and GMV attributed to it, and the conversions reported to WeChat Ads: reported, pending, failed, and re-sent (sent again after WeChat's answer was lost; WeChat counts them once). \"Unknown ad\" is visits with a click id but no ad id.",
 	},
 	"orders": {
 		"商户后台通过数据接口（`add_order`）上报的订单，按天统计：下单、支付、成交额、支付人数、退款和平均每笔支付金额。",

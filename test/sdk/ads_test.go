@@ -72,7 +72,7 @@ func TestAdClickToWeChatConversion(t *testing.T) {
 		Tenants: tenants, Store: st, Writer: w, Collector: collect.New(w, collect.NewTypeGate(collect.StoredTypes(st), collect.DefaultMaxNewTypes)), Logger: log,
 		Metrics: server.NewMetrics(prometheus.NewRegistry(), w), AdminKey: adminKey, MaxBody: 1 << 20, MaxBatch: 500,
 		Orders: order.NewService(st, tenants, order.Options{OnPaid: ads.OnOrderPaid}),
-		Extra:  []func(*http.ServeMux, *server.Server){server.WX(ads)},
+		Routes: []func(*server.Server) []server.Route{server.WX(ads)},
 	})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
