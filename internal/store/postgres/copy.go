@@ -20,17 +20,15 @@ type copyTable struct {
 	columns []string
 	// selects overrides the source expression of a column.
 	selects map[string]string
-	// order keeps the source's insertion order where later reads care.
-	order string
 }
 
 // copyTables are the tables a copy moves, in an order that keeps every
 // reference valid while it runs. The roll-ups are not copied: RollUp
 // derives them from the copied events, as it would from ingested ones.
 var copyTables = []copyTable{
-	{name: "events", columns: eventColumns[:len(eventColumns)-1], selects: map[string]string{"props": "CAST(props AS VARCHAR)"}, order: "seq, ts"},
+	{name: "events", columns: eventColumns[:len(eventColumns)-1], selects: map[string]string{"props": "CAST(props AS VARCHAR)"}},
 	{name: "event_contexts", columns: []string{"app_id", "context_id", "context", "first_seen"}, selects: map[string]string{"context": "CAST(context AS VARCHAR)"}},
-	{name: "quarantine", columns: []string{"app_id", "received_at", "source", "type", "reason", "raw"}, order: "received_at"},
+	{name: "quarantine", columns: []string{"app_id", "received_at", "source", "type", "reason", "raw"}},
 	{name: "ad_touches", columns: []string{"app_id", "user_key", "open_id", "union_id", "click_id", "ad_id", "first_seen"}},
 	{name: "orders", columns: store.OrderColumns},
 	{name: "order_goods", columns: store.GoodsColumns},
@@ -157,11 +155,10 @@ func (s *Store) copyTable(ctx context.Context, src *sql.DB, t copyTable, opt Cop
 			sel[i] = e
 		}
 	}
-	q := `SELECT ` + strings.Join(sel, ", ") + ` FROM ` + t.name
-	if t.order != "" {
-		q += ` ORDER BY ` + t.order
-	}
-	rows, err := src.QueryContext(ctx, q)
+	// Streamed in the source's own order: sorting a large store would need
+	// the embedded store's memory (its limit is small) for nothing, since
+	// every row is keyed and the roll-ups are derived afterwards.
+	rows, err := src.QueryContext(ctx, `SELECT `+strings.Join(sel, ", ")+` FROM `+t.name)
 	if err != nil {
 		return fmt.Errorf("read source: %w", err)
 	}
