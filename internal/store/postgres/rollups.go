@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -176,7 +177,26 @@ func (s *Store) RollUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
+	// In slices of about rollupSlice events, each its own transaction with
+	// its mark: a backlog (after a copy, or a long pause of the elected
+	// node) never makes one statement run past the statement timeout, and
+	// a crash keeps what was rolled up.
+	for {
+		done, err := s.rollUpSlice(ctx, upto)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// rollupSlice is about how many events one roll-up transaction adds.
+const rollupSlice = 300_000
+
+// rollUpSlice adds the flushes after the mark, up to upto and about
+// rollupSlice events, and moves the mark; done is true once the mark has
+// reached upto.
+func (s *Store) rollUpSlice(ctx context.Context, upto int64) (done bool, err error) {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockRollUp); err != nil {
 			return unavailable("roll-ups: lock", err)
 		}
@@ -185,19 +205,33 @@ func (s *Store) RollUp(ctx context.Context) error {
 			return unavailable("roll-ups: read state (migrations not applied?)", err)
 		}
 		if rolled >= upto {
-			return nil // another node rolled them up
+			done = true // another node rolled them up
+			return nil
 		}
-		ev := fmt.Sprintf("(SELECT * FROM events WHERE seq > %d AND seq <= %d)", rolled, upto) // our own integers
+		// The flush at which the slice is full, through the seq index;
+		// none means the rest fits.
+		end := upto
+		var cut *int64
+		if err := tx.QueryRow(ctx, `SELECT seq FROM events WHERE seq > $1 AND seq <= $2 ORDER BY seq OFFSET $3 LIMIT 1`,
+			rolled, upto, rollupSlice).Scan(&cut); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return unavailable("roll-ups: cut a slice", err)
+		}
+		if cut != nil && *cut < upto {
+			end = *cut
+		}
+		done = end >= upto
+		ev := fmt.Sprintf("(SELECT * FROM events WHERE seq > %d AND seq <= %d)", rolled, end) // our own integers
 		for _, q := range rollupStatements(ev) {
 			if _, err := tx.Exec(ctx, q); err != nil {
 				return unavailable("roll up events", err)
 			}
 		}
-		if _, err := tx.Exec(ctx, `UPDATE rollup_state SET rolled_seq = $1`, upto); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE rollup_state SET rolled_seq = $1`, end); err != nil {
 			return unavailable("roll-ups: write state", err)
 		}
 		return nil
 	})
+	return done, err
 }
 
 // barrier returns the highest flush number such that every flush with a
@@ -217,9 +251,11 @@ func (s *Store) barrier(ctx context.Context) (int64, error) {
 	return upto, err
 }
 
-// ensureRollups rebuilds the roll-ups from the events when they were built
-// by another roll-up definition, or never (the migration creates them
-// empty). It runs under the migration lock that conn holds.
+// ensureRollups starts the roll-ups again from the first event when they
+// were built by another roll-up definition, or never (the migration
+// creates them empty): it empties them and sets the mark to 0, and RollUp
+// rebuilds them in slices, as it catches up any backlog. It runs under the
+// migration lock that conn holds.
 func (s *Store) ensureRollups(ctx context.Context, conn *sql.Conn) error {
 	var n int
 	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM rollup_state WHERE version = $1`, rollupVersion).Scan(&n); err != nil {
@@ -233,25 +269,19 @@ func (s *Store) ensureRollups(ctx context.Context, conn *sql.Conn) error {
 		return fmt.Errorf("roll-ups: begin rebuild: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	// The rebuild takes every flush that has ended, behind the barrier.
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockFlushes); err != nil {
-		return fmt.Errorf("roll-ups: barrier: %w", err)
-	}
-	stmts := []string{`TRUNCATE rollup_users, rollup_sessions, rollup_skus, rollup_order_events,
-		rollup_event_types, rollup_event_users, rollup_step_events, rollup_pages, rollup_state`}
-	stmts = append(stmts, rollupStatements("events")...)
-	for _, q := range stmts {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("roll-ups: rebuild: %w", err)
+	for _, q := range []string{`TRUNCATE rollup_users, rollup_sessions, rollup_skus, rollup_order_events,
+		rollup_event_types, rollup_event_users, rollup_step_events, rollup_pages, rollup_state`,
+		`INSERT INTO rollup_state (version, built_at, rolled_seq) VALUES ($1, $2, 0)`} {
+		args := []any{}
+		if strings.Contains(q, "$1") {
+			args = []any{rollupVersion, time.Now().UTC()}
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("roll-ups: start again: %w", err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO rollup_state (version, built_at, rolled_seq)
-		VALUES ($1, $2, (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM event_flush_seq))`,
-		rollupVersion, time.Now().UTC()); err != nil {
-		return fmt.Errorf("roll-ups: write state: %w", err)
-	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("roll-ups: commit rebuild: %w", err)
+		return fmt.Errorf("roll-ups: commit the new start: %w", err)
 	}
 	return nil
 }
