@@ -4,6 +4,7 @@ package analysis
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -194,6 +195,15 @@ func querySQL(d store.Dialect, name string) (string, error) {
 	return string(b), nil
 }
 
+// sessionSQL is the dialect's settings for analyses, if it has any.
+func sessionSQL(d store.Dialect) (string, bool) {
+	b, err := fs.ReadFile(sqlFS, "sql/session."+string(d)+".sql")
+	if err != nil {
+		return "", false
+	}
+	return stripComments(string(b)), true
+}
+
 // table runs a query and returns its rows as a Result with the columns given.
 func table(ctx context.Context, st store.Store, q Query, name string, cols []Column, args ...any) (*Result, error) {
 	text, err := querySQL(st.Dialect(), name)
@@ -206,7 +216,21 @@ func table(ctx context.Context, st store.Store, q Query, name string, cols []Col
 // runSQL runs the query text and returns its rows as a Result named name
 // with the columns given.
 func runSQL(ctx context.Context, st store.Store, q Query, name, text string, cols []Column, args ...any) (*Result, error) {
-	rows, err := st.DB().QueryContext(ctx, text, args...)
+	// A dialect with settings for analyses (sql/session.<dialect>.sql)
+	// gets them in a read-only transaction of the analysis's own.
+	query := st.DB().QueryContext
+	if settings, ok := sessionSQL(st.Dialect()); ok {
+		tx, err := st.DB().BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			return nil, fmt.Errorf("analysis %s: %w", name, err)
+		}
+		defer tx.Rollback() //nolint:errcheck // read-only: nothing to keep
+		if _, err := tx.ExecContext(ctx, settings); err != nil {
+			return nil, fmt.Errorf("analysis %s: session settings: %w", name, err)
+		}
+		query = tx.QueryContext
+	}
+	rows, err := query(ctx, text, args...)
 	if err != nil {
 		return nil, fmt.Errorf("analysis %s: %w", name, err)
 	}

@@ -52,6 +52,9 @@ type Options struct {
 	// RetentionDays, if positive, is how many days of raw events are kept:
 	// Maintain drops whole partitions older than that.
 	RetentionDays int
+	// WorkMem is each connection's work_mem (default 64MB): the memory one
+	// sort or hash of an analysis may use before it spills to disk.
+	WorkMem string
 }
 
 // Store is the PostgreSQL implementation of store.Store.
@@ -95,6 +98,9 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	if opt.PartitionsAhead <= 0 {
 		opt.PartitionsAhead = 7
 	}
+	if opt.WorkMem == "" {
+		opt.WorkMem = "64MB"
+	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store.dsn: not a PostgreSQL connection string: %w", err)
@@ -105,6 +111,12 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	// Analyses cut days with AT TIME ZONE; the session's own zone must not
 	// change what a timestamptz prints as.
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	// The analyses hash and sort hundreds of thousands of roll-up rows: with
+	// the server's default 4 MB they spill to disk and run 30 times slower
+	// (BENCHMARKS.md); JIT compiling costs more than it saves on queries of
+	// a second.
+	cfg.ConnConfig.RuntimeParams["work_mem"] = opt.WorkMem
+	cfg.ConnConfig.RuntimeParams["jit"] = "off"
 	cfg.AfterConnect = prepareConn
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
