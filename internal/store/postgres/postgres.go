@@ -117,7 +117,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 	// a second.
 	cfg.ConnConfig.RuntimeParams["work_mem"] = opt.WorkMem
 	cfg.ConnConfig.RuntimeParams["jit"] = "off"
-	cfg.AfterConnect = prepareConn
+	cfg.PrepareConn = prepareConn
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store.dsn: %w", err)
@@ -172,19 +172,37 @@ func (f firstLine) Error() string {
 func (f firstLine) Unwrap() error { return f.err }
 
 // prepareConn creates the session's staging tables, once per connection:
-// a flush copies into them and they empty themselves at every commit.
-func prepareConn(ctx context.Context, c *pgx.Conn) error {
-	// A brand-new database has no events table yet: the migrations create
-	// it, and the next connections prepare themselves.
-	var ready bool
-	if err := c.QueryRow(ctx, `SELECT to_regclass('events') IS NOT NULL AND to_regclass('orders') IS NOT NULL`).Scan(&ready); err != nil || !ready {
-		return err
+// a flush copies into them and they empty themselves at every commit. It
+// runs before every acquire, and does nothing once a connection is ready.
+func prepareConn(ctx context.Context, c *pgx.Conn) (bool, error) {
+	data := c.PgConn().CustomData()
+	if data[stagedKey] == true {
+		return true, nil
 	}
-	_, err := c.Exec(ctx, `
+	// The events table may not exist yet: another node, or this one, is
+	// migrating a brand-new database. The connection stays usable (the
+	// migrations need it) and prepares itself at a later acquire; a
+	// connection prepared only once, when it opened, would stay without
+	// staging for ever and fail every flush it served.
+	var ready bool
+	if err := c.QueryRow(ctx, `SELECT to_regclass('events') IS NOT NULL AND to_regclass('orders') IS NOT NULL`).Scan(&ready); err != nil {
+		return false, err
+	}
+	if !ready {
+		return true, nil
+	}
+	if _, err := c.Exec(ctx, `
 		CREATE TEMP TABLE IF NOT EXISTS ev_stage (LIKE events) ON COMMIT DELETE ROWS;
-		CREATE TEMP TABLE IF NOT EXISTS ord_stage (LIKE orders) ON COMMIT DELETE ROWS`)
-	return err
+		CREATE TEMP TABLE IF NOT EXISTS ord_stage (LIKE orders) ON COMMIT DELETE ROWS`); err != nil {
+		return false, err
+	}
+	data[stagedKey] = true
+	return true, nil
 }
+
+// stagedKey marks, in a connection's custom data, that its staging tables
+// exist.
+const stagedKey = "shuyuan.staged"
 
 // Migrate applies pending migrations, under a lock so that nodes starting
 // together apply each once, then rebuilds the roll-ups if their
@@ -208,7 +226,8 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 		return n, err
 	}
 	if n > 0 {
-		// Connections opened before the tables existed have no staging.
+		// Staging tables made before a migration copy the old shape of
+		// their tables.
 		s.pool.Reset()
 	}
 	return n, s.ensureRollups(ctx, conn)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/shuyuan-dev/shuyuan/internal/event"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 	"github.com/shuyuan-dev/shuyuan/internal/store/postgres"
@@ -111,6 +113,69 @@ func TestMigrationsOnceAcrossNodes(t *testing.T) {
 	}
 	if n := storetest.Count(t, st, `SELECT count(*) FROM rollup_state`); n != 1 {
 		t.Fatalf("%d roll-up states", n)
+	}
+}
+
+// Two nodes starting together on a brand-new database: the one that waits
+// for the other's migrations opened its connections before any table
+// existed. Those connections make their staging tables when next used, so
+// every flush on that node succeeds (before, each failed with "relation
+// ev_stage does not exist" until the node restarted).
+func TestNodeStartedBeforeMigrations(t *testing.T) {
+	dsn := storetest.NewPostgresDatabase(t)
+	ctx := context.Background()
+	holder, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(ctx)
+	const lockMigrate = 0x7368_7579_0001 // the store's migration lock
+	if _, err := holder.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockMigrate); err != nil {
+		t.Fatal(err)
+	}
+	stores := make(chan *postgres.Store, 2)
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			st, err := postgres.Open(ctx, dsn, postgres.Options{MaxConns: 2})
+			if err != nil {
+				errs <- err
+				return
+			}
+			stores <- st
+		}()
+	}
+	// Both nodes have connected and wait for the lock.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var waiting int
+		if err := holder.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d nodes wait for the migration lock, want 2", waiting)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := holder.Exec(ctx, `SELECT pg_advisory_unlock($1)`, lockMigrate); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for n := range 2 {
+		select {
+		case err := <-errs:
+			t.Fatal(err)
+		case st := <-stores:
+			t.Cleanup(func() { st.Close() })
+			for i := range 3 { // more flushes than connections
+				ev := storetest.SearchEvent(t, "T", now.UnixMilli()+int64(10*n+i), "x", "o1")
+				if res := write(t, st, now, ev); res.Accepted != 1 {
+					t.Fatalf("node %d, flush %d: %+v", n, i, res)
+				}
+			}
+		}
 	}
 }
 
