@@ -214,3 +214,60 @@ func BenchmarkOutboxNodes(b *testing.B) {
 		b.Logf("delivered per node: %v", delivered)
 	}
 }
+
+// BenchmarkLeaseMove measures how long the conversions a dead node had
+// claimed take to reach WeChat through another node: a node claims 1,000
+// due rows with a 3 s lease and dies without settling them; the second
+// node's worker runs as in serve (its idle poll of 1 s). The figure is
+// the lease plus up to one poll, by design: a row is never sent by two
+// nodes inside one lease. It skips without SHUYUAN_TEST_POSTGRES. Run
+// with -benchtime 1x.
+func BenchmarkLeaseMove(b *testing.B) {
+	const rows, lease = 1000, 3 * time.Second
+	storetest.SkipWithoutPostgres(b)
+	for range b.N {
+		b.StopTimer()
+		r := newRig(b, rigOptions{realClock: true, store: storetest.Postgres})
+		if _, err := r.st.DB().Exec(`INSERT INTO ad_conversions (id, app_id, kind, ref_id, action_type, source, open_id,
+				occurred_at, value_fen, click_id, payload, status, attempts, created_at, deadline, next_attempt_at)
+			SELECT md5('lease' || i), $1, 'order', 'ord-' || i, 'COMPLETE_ORDER', 'backend', 'o-' || i,
+				$2::timestamptz, 100, 'wx' || lpad(i::text, 16, '0'),
+				'{"action_time":' || extract(epoch FROM $2::timestamptz)::bigint || ',"action_type":"COMPLETE_ORDER","url":"https://shop.example.com/","trace":{"click_id":"wx'
+					|| lpad(i::text, 16, '0') || '"},"action_param":{"value":100},"outer_action_id":"' || md5('lease' || i) || '"}',
+				'pending', 0, $2::timestamptz, $2::timestamptz + interval '1 day', $2::timestamptz
+			FROM generate_series(0, `+fmt.Sprint(rows-1)+`) i`, shopApp, time.Now().Add(-time.Minute).UTC()); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := r.svc.EnsureDataSource(context.Background(), shopApp); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		died := time.Now()
+		claimed, err := r.st.ClaimConversions(context.Background(), shopApp, "dead-node", died, lease, rows)
+		if err != nil || len(claimed) != rows {
+			b.Fatalf("claimed %d: %v", len(claimed), err)
+		}
+		svc := conversion.NewService(storetest.Postgres.Node(b, r.st), r.apps, conversion.Options{
+			BaseURL: r.hs.URL, HTTPClient: r.hs.Client(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+		w := conversion.NewWorker(svc, conversion.WorkerOptions{Lease: lease})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { w.Run(ctx); close(done) }()
+		for len(r.fake.Actions()) < rows {
+			if time.Since(died) > time.Minute {
+				b.Fatalf("%d of %d actions after a minute", len(r.fake.Actions()), rows)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		took := time.Since(died)
+		b.StopTimer()
+		cancel()
+		<-done
+		if n := len(r.fake.Actions()); n != rows {
+			b.Fatalf("the fake has %d actions, want %d", n, rows)
+		}
+		b.ReportMetric(took.Seconds(), "s-to-delivered")
+		b.ReportMetric(lease.Seconds(), "s-lease")
+	}
+}
