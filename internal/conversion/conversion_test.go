@@ -83,6 +83,59 @@ func TestUnattributedOrdersAreRecordedNotSent(t *testing.T) {
 	}
 }
 
+// An order paid before its ad click reached the store (the SDK queued the
+// click, or its upload came after the backend's order) is credited when
+// the click arrives, sent once with its pay time; a re-send of the click,
+// a click after the payment and one older than the window credit nothing.
+func TestLateTouchCreditsPaidOrderOnce(t *testing.T) { storetest.Each(t, testLateTouchCreditsPaidOrderOnce) }
+
+func testLateTouchCreditsPaidOrderOnce(t *testing.T, so storetest.Opener) {
+	r := newRig(t, rigOptions{store: so})
+	paidAt := t0.Add(2 * time.Hour)
+	r.clock.Set(paidAt.Add(time.Minute))
+	r.pay(shopApp,
+		order("ord-alice", "o-alice", paidAt, 12345),
+		order("ord-bob", "o-bob", paidAt, 200),
+		order("ord-carol", "o-carol", paidAt, 300))
+	if got := r.statuses(shopApp); got[conversion.StateUnattributed] != 3 || len(got) != 1 {
+		t.Fatalf("outbox %v, want three unattributed conversions", got)
+	}
+	r.clock.Set(paidAt.Add(10 * time.Minute))
+	// The clicks arrive: Alice's from before the payment, Bob's after it,
+	// Carol's eight days before it (outside the 7-day window).
+	r.visit(shopApp, "o-alice", click1, "20966864", t0)
+	r.visit(shopApp, "o-bob", click2, "111", paidAt.Add(time.Minute))
+	r.visit(shopApp, "o-carol", click3, "222", paidAt.Add(-8*24*time.Hour))
+	if got := r.statuses(shopApp); got[conversion.StatePending] != 1 || got[conversion.StateUnattributed] != 2 {
+		t.Fatalf("outbox %v, want Alice's pending and two unattributed", got)
+	}
+	// The same click again, and a second, earlier one: Alice's order stays
+	// one conversion, credited once.
+	r.visit(shopApp, "o-alice", click1, "20966864", t0)
+	r.visit(shopApp, "o-alice", click2, "111", t0.Add(-time.Hour))
+	if res := r.drain(); res.Delivered != 1 {
+		t.Fatalf("flush %+v, want one delivered", res)
+	}
+	acts := r.actions()
+	if len(acts) != 1 {
+		t.Fatalf("fake got %d actions, want 1: %+v", len(acts), acts)
+	}
+	a := acts[0]
+	p := payload(t, a)
+	if a.ClickID != click1 || a.ActionTime != paidAt.Unix() || p.ActionParam == nil || p.ActionParam.Value != 12345 ||
+		a.OuterActionID != conversion.ID(shopApp, "ord-alice", wxads.ActionCompleteOrder) {
+		t.Errorf("action %+v payload %s", a, a.Raw)
+	}
+	r.visit(shopApp, "o-alice", click3, "333", t0.Add(time.Hour))
+	if res := r.drain(); res.Delivered != 0 || len(r.actions()) != 1 {
+		t.Errorf("a delivered conversion was credited again: %+v", res)
+	}
+	var ad string
+	if err := r.st.DB().QueryRow(`SELECT ad_id FROM ad_conversions WHERE ref_id = 'ord-alice'`).Scan(&ad); err != nil || ad != "20966864" {
+		t.Errorf("credited to ad %q (%v), want 20966864", ad, err)
+	}
+}
+
 func TestSeveralTouchesLastOneWins(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	r.visit(shopApp, "o-alice", click1, "111", t0)

@@ -105,7 +105,8 @@ func (s *Service) OnOrderPaid(ctx context.Context, tx store.Tx, _ *tenant.App, p
 // events' transaction, the SDK's payed custom_order events (apps whose
 // orders come from the SDK) become COMPLETE_ORDER conversions and the app's
 // lead event becomes its lead action. Batches re-sent by the SDK make the
-// same ids, which the outbox ignores.
+// same ids, which the outbox ignores. The ad touches of the batches then
+// credit the conversions they came too late for (creditLate).
 func (s *Service) OnEvents(ctx context.Context, tx store.Tx, batches []*store.EventBatch) error {
 	byApp := map[string][]candidate{}
 	var order []string
@@ -136,7 +137,118 @@ func (s *Service) OnEvents(ctx context.Context, tx store.Tx, batches []*store.Ev
 			return err
 		}
 	}
+	return s.creditLate(ctx, tx, batches)
+}
+
+// creditLate credits conversions recorded as unattributed to the ad
+// touches of this flush that came too late for them: a click still
+// queued in the SDK when the backend's paid order arrived, or an upload
+// that simply came after the order. A user's order or lead that occurred
+// after one of these touches and inside the window is credited to the
+// last touch before it, as it would have been had the touch come first,
+// and queued once (the row's status guards it); the action keeps the time
+// the order was paid.
+func (s *Service) creditLate(ctx context.Context, tx store.Tx, batches []*store.EventBatch) error {
+	type late struct {
+		opens, unions []string
+		seen          map[string]bool
+		from, to      time.Time
+	}
+	byApp := map[string]*late{}
+	var order []string
+	for _, b := range batches {
+		a, ok := s.apps.ByID(b.AppID)
+		if !ok || !Enabled(a) {
+			continue
+		}
+		window := rulesOf(a).window
+		for i := range b.Events {
+			e := &b.Events[i]
+			if e.ClickID == "" || (e.OpenID == "" && e.UnionID == "") {
+				continue
+			}
+			l := byApp[b.AppID]
+			if l == nil {
+				l = &late{seen: map[string]bool{}, from: e.Time, to: e.Time.Add(window)}
+				byApp[b.AppID] = l
+				order = append(order, b.AppID)
+			}
+			if e.OpenID != "" && !l.seen["o"+e.OpenID] {
+				l.seen["o"+e.OpenID] = true
+				l.opens = append(l.opens, e.OpenID)
+			}
+			if e.UnionID != "" && !l.seen["u"+e.UnionID] {
+				l.seen["u"+e.UnionID] = true
+				l.unions = append(l.unions, e.UnionID)
+			}
+			l.from = minTime(l.from, e.Time)
+			l.to = maxTime(l.to, e.Time.Add(window))
+		}
+	}
+	for _, app := range order {
+		l := byApp[app]
+		rows, err := tx.UnattributedConversions(ctx, app, l.opens, l.unions, l.from, l.to)
+		if err != nil {
+			return fmt.Errorf("late touches of %s: %w", app, err)
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		a, _ := s.apps.ByID(app)
+		r := rulesOf(a)
+		probes := make([]attribution.Probe, len(rows))
+		for i, c := range rows {
+			probes[i] = attribution.Probe{User: attribution.User{OpenID: c.OpenID, UnionID: c.UnionID}, At: c.OccurredAt}
+		}
+		touches, err := attribution.LastTouches(ctx, tx, app, probes, r.window)
+		if err != nil {
+			return fmt.Errorf("late touches of %s: %w", app, err)
+		}
+		now := s.now().UTC()
+		var credited []store.Conversion
+		for i, c := range rows {
+			if touches[i].ClickID == "" {
+				continue
+			}
+			cand := candidate{
+				kind: c.Kind, ref: c.RefID, actionType: c.ActionType, source: c.Source,
+				user: attribution.User{OpenID: c.OpenID, UnionID: c.UnionID}, at: c.OccurredAt, valueFen: c.ValueFen,
+			}
+			conv := s.build(app, r, cand, touches[i], c.SetID, now)
+			conv.ID = c.ID // as recorded, whatever rules changed since
+			row, err := conv.row(now, r.budget)
+			if err != nil {
+				return err
+			}
+			credited = append(credited, row)
+		}
+		if len(credited) == 0 {
+			continue
+		}
+		n, err := tx.AttributeConversions(ctx, credited)
+		if err != nil {
+			return fmt.Errorf("credit late touches of %s: %w", app, err)
+		}
+		if n > 0 {
+			s.log.Info("conversions credited to late ad touches", "app", app, "conversions", n)
+			s.kick(app)
+		}
+	}
 	return nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // fromEvent turns an SDK event into a candidate when a rule applies.

@@ -35,6 +35,17 @@ func SettleSQL(holder string, now time.Time, s Settlement, idsIn func(args *[]an
 	return "", nil, fmt.Errorf("settle: unknown state %q", s.Status)
 }
 
+// AttributeSQL credits one unattributed conversion ($1) to a touch found
+// later: $2 click, $3 ad, $4 touch time, $5 payload, $6 status, $7
+// deadline, $8 next attempt. The status condition makes it happen once.
+const AttributeSQL = `UPDATE ad_conversions SET click_id = $2, ad_id = $3, touch_at = $4, payload = $5,
+	status = $6, deadline = $7, next_attempt_at = $8
+	WHERE id = $1 AND status = 'unattributed' RETURNING status`
+
+// UnattributedColumns are the columns Tx.UnattributedConversions reads.
+const UnattributedColumns = `id, kind, ref_id, action_type, source, open_id, union_id, occurred_at,
+	value_fen, user_action_set_id`
+
 // ReplaySQL revives dead conversions: $1 the app, $2 now, $3 the deadline;
 // the caller appends the ids condition, if any.
 const ReplaySQL = `UPDATE ad_conversions SET status = 'pending', next_attempt_at = $2, deadline = $3,

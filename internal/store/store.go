@@ -156,4 +156,17 @@ type Tx interface {
 	// (the others, and repeats inside cs, are left alone) and returns how
 	// many pending ones it added.
 	AddConversions(ctx context.Context, cs []Conversion) (pending int, err error)
+	// UnattributedConversions lists app's unattributed order and lead
+	// conversions whose user has one of openIDs as open_id or one of
+	// unionIDs as union_id and that occurred in [from, to]: the ones an
+	// ad touch that arrived late may now be credited with. Only the
+	// columns a conversion is made from are set.
+	UnattributedConversions(ctx context.Context, app string, openIDs, unionIDs []string, from, to time.Time) ([]Conversion, error)
+	// AttributeConversions credits conversions recorded as unattributed to
+	// the touch found since: each row of cs's ids that is still
+	// unattributed takes cs's click, ad, touch time, payload, status,
+	// deadline and next attempt; any other row is left alone, so a
+	// conversion is credited once. It returns how many pending rows it
+	// made.
+	AttributeConversions(ctx context.Context, cs []Conversion) (pending int, err error)
 }

@@ -91,6 +91,66 @@ func (h hookTx) StoredConversions(ctx context.Context, ids []string) (map[string
 	return out, nil
 }
 
+// UnattributedConversions implements store.Tx.
+func (h hookTx) UnattributedConversions(ctx context.Context, app string, opens, unions []string, from, to time.Time) ([]store.Conversion, error) {
+	var out []store.Conversion
+	for len(opens)+len(unions) > 0 {
+		no := min(len(opens), maxIDsPerQuery)
+		nu := min(len(unions), maxIDsPerQuery-no)
+		args := []any{app, from.UTC(), to.UTC()}
+		var conds []string
+		if no > 0 {
+			conds = append(conds, "open_id IN ("+marks(&args, opens[:no])+")")
+		}
+		if nu > 0 {
+			conds = append(conds, "union_id IN ("+marks(&args, unions[:nu])+")")
+		}
+		opens, unions = opens[no:], unions[nu:]
+		err := h.t.query(`SELECT `+store.UnattributedColumns+` FROM ad_conversions
+			WHERE app_id = $1 AND status = 'unattributed' AND kind IN ('order', 'lead')
+			  AND occurred_at >= $2 AND occurred_at <= $3 AND (`+strings.Join(conds, " OR ")+`)`,
+			func(v []driver.Value) error {
+				c := store.Conversion{AppID: app, Status: store.ConversionUnattributed}
+				c.ID, _ = v[0].(string)
+				c.Kind, _ = v[1].(string)
+				c.RefID, _ = v[2].(string)
+				c.ActionType, _ = v[3].(string)
+				c.Source, _ = v[4].(string)
+				c.OpenID, _ = v[5].(string)
+				c.UnionID, _ = v[6].(string)
+				at, _ := v[7].(time.Time)
+				c.OccurredAt = at.UTC()
+				c.ValueFen, _ = v[8].(int64)
+				c.SetID, _ = v[9].(int64)
+				out = append(out, c)
+				return nil
+			}, args...)
+		if err != nil {
+			return nil, fmt.Errorf("%w: unattributed conversions of %s: %w", store.ErrUnavailable, app, err)
+		}
+	}
+	return out, nil
+}
+
+// AttributeConversions implements store.Tx.
+func (h hookTx) AttributeConversions(ctx context.Context, cs []store.Conversion) (int, error) {
+	pending := 0
+	for i := range cs {
+		c := &cs[i]
+		err := h.t.query(store.AttributeSQL, func(v []driver.Value) error {
+			if st, _ := v[0].(string); st == store.ConversionPending {
+				pending++
+			}
+			return nil
+		}, c.ID, nullable(c.ClickID), nullable(c.AdID), nullTime(c.TouchAt), nullable(c.Payload), c.Status,
+			nullTime(c.Deadline), nullTime(c.NextAttemptAt))
+		if err != nil {
+			return pending, fmt.Errorf("%w: attribute conversion %s: %w", store.ErrUnavailable, c.ID, err)
+		}
+	}
+	return pending, nil
+}
+
 // idsIn is the condition "id is one of ids" with the ids as one parameter:
 // hundreds of placeholders cost DuckDB more to plan than the update itself.
 // Conversion ids are hex digests, so a comma separates them safely.

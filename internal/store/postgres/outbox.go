@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -72,6 +74,69 @@ func (h hookTx) StoredConversions(ctx context.Context, ids []string) (map[string
 		out[id] = true
 	}
 	return out, nil
+}
+
+// UnattributedConversions implements store.Tx.
+func (h hookTx) UnattributedConversions(ctx context.Context, app string, opens, unions []string, from, to time.Time) ([]store.Conversion, error) {
+	if opens == nil {
+		opens = []string{}
+	}
+	if unions == nil {
+		unions = []string{}
+	}
+	rows, err := h.tx.Query(ctx, `SELECT `+store.UnattributedColumns+` FROM ad_conversions
+		WHERE app_id = $1 AND status = 'unattributed' AND kind IN ('order', 'lead')
+		  AND occurred_at >= $2 AND occurred_at <= $3 AND (open_id = ANY($4) OR union_id = ANY($5))`,
+		app, from.UTC(), to.UTC(), opens, unions)
+	if err != nil {
+		return nil, unavailable("unattributed conversions of "+app, err)
+	}
+	defer rows.Close()
+	var out []store.Conversion
+	for rows.Next() {
+		c := store.Conversion{AppID: app, Status: store.ConversionUnattributed}
+		var open, union *string
+		var value, set *int64
+		if err := rows.Scan(&c.ID, &c.Kind, &c.RefID, &c.ActionType, &c.Source, &open, &union, &c.OccurredAt, &value, &set); err != nil {
+			return nil, unavailable("unattributed conversions of "+app, err)
+		}
+		c.OpenID, c.UnionID, c.OccurredAt = deref(open), deref(union), c.OccurredAt.UTC()
+		if value != nil {
+			c.ValueFen = *value
+		}
+		if set != nil {
+			c.SetID = *set
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable("unattributed conversions of "+app, err)
+	}
+	return out, nil
+}
+
+// AttributeConversions implements store.Tx, in id order so that two nodes
+// crediting the same rows never deadlock.
+func (h hookTx) AttributeConversions(ctx context.Context, cs []store.Conversion) (int, error) {
+	cs = slices.Clone(cs)
+	sort.Slice(cs, func(i, j int) bool { return cs[i].ID < cs[j].ID })
+	pending := 0
+	for i := range cs {
+		c := &cs[i]
+		var status string
+		err := h.tx.QueryRow(ctx, store.AttributeSQL, c.ID, store.Nullable(c.ClickID), store.Nullable(c.AdID),
+			nullTime(c.TouchAt), store.Nullable(c.Payload), c.Status, nullTime(c.Deadline), nullTime(c.NextAttemptAt)).Scan(&status)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue // credited already, or no longer unattributed
+		}
+		if err != nil {
+			return pending, unavailable("attribute conversion "+c.ID, err)
+		}
+		if status == store.ConversionPending {
+			pending++
+		}
+	}
+	return pending, nil
 }
 
 var conversionColumns = []string{

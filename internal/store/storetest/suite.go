@@ -42,6 +42,7 @@ func Run(t *testing.T, o Opener) {
 		{"OutboxLeaseAndFencing", testOutboxLeaseAndFencing},
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
 		{"OutboxReplay", testOutboxReplay},
+		{"OutboxLateAttribution", testOutboxLateAttribution},
 		{"AppState", testAppState},
 		{"Nonces", testNonces},
 		{"NoncesSurviveReopen", testNoncesSurviveReopen},

@@ -94,6 +94,96 @@ func testOutboxAddAndList(t *testing.T, o Opener) {
 	}
 }
 
+// unattributed is conv(id, app) of user open at at, recorded without a
+// touch.
+func unattributed(id, app, open string, at time.Time) store.Conversion {
+	c := conv(id, app)
+	c.OpenID, c.OccurredAt = open, at
+	c.Status, c.Payload, c.ClickID, c.AdID, c.TouchAt, c.Deadline, c.NextAttemptAt = store.ConversionUnattributed, "", "", "", time.Time{}, time.Time{}, time.Time{}
+	return c
+}
+
+// Conversions recorded without a touch are found by user and time, and a
+// touch found later credits each once.
+func testOutboxLateAttribution(t *testing.T, o Opener) {
+	st := o.Open(t)
+	ctx := context.Background()
+	lead := unattributed("lead", "a", "o2", t0)
+	lead.Kind, lead.ActionType, lead.Source, lead.ValueFen = "lead", "RESERVATION", "event", 0
+	byUnion := unattributed("union", "a", "", t0)
+	byUnion.UnionID = "u9"
+	api := unattributed("api", "a", "o1", t0)
+	api.Kind = "api"
+	addConversions(t, st,
+		unattributed("in", "a", "o1", t0), lead, byUnion, api,
+		unattributed("late", "a", "o1", t0.Add(48*time.Hour)), // after the range
+		unattributed("other-app", "b", "o1", t0),
+		unattributed("other-user", "a", "o3", t0),
+		conv("pending", "a"), // o1, already credited
+	)
+	var found []store.Conversion
+	err := st.Transact(ctx, func(tx store.Tx) error {
+		var err error
+		found, err = tx.UnattributedConversions(ctx, "a", []string{"o1", "o2"}, []string{"u9"}, t0.Add(-time.Hour), t0.Add(time.Hour))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Slice(found, func(i, j int) bool { return found[i].ID < found[j].ID })
+	var got []string
+	for _, c := range found {
+		got = append(got, c.ID)
+	}
+	if !reflect.DeepEqual(got, []string{"in", "lead", "union"}) {
+		t.Fatalf("unattributed found %v, want in, lead, union", got)
+	}
+	if c := found[0]; c.AppID != "a" || c.Kind != "order" || c.RefID != "in" || c.ActionType != "COMPLETE_ORDER" ||
+		c.Source != "backend" || c.OpenID != "o1" || !c.OccurredAt.Equal(t0) || c.ValueFen != 9500 {
+		t.Errorf("found %+v", c)
+	}
+	if c := found[2]; c.UnionID != "u9" || c.OpenID != "" {
+		t.Errorf("by union: %+v", c)
+	}
+	credit := func(cs ...store.Conversion) int {
+		t.Helper()
+		var n int
+		if err := st.Transact(ctx, func(tx store.Tx) error {
+			var err error
+			n, err = tx.AttributeConversions(ctx, cs)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	in := conv("in", "a")
+	pend := conv("pending", "a")
+	pend.ClickID = "wx0other"
+	if n := credit(in, pend); n != 1 {
+		t.Fatalf("credited %d, want 1 (the pending row is left alone)", n)
+	}
+	if n := credit(in); n != 0 {
+		t.Fatalf("credited again: %d", n)
+	}
+	list, err := st.ListConversions(ctx, "a", "", 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range list {
+		switch c.ID {
+		case "in":
+			if !reflect.DeepEqual(c, conv("in", "a")) {
+				t.Errorf("credited row %+v, want %+v", c, conv("in", "a"))
+			}
+		case "pending":
+			if c.ClickID != "wx0click" {
+				t.Errorf("a pending row took another touch: %+v", c)
+			}
+		}
+	}
+}
+
 func ids(cs []store.ClaimedConversion) []string {
 	var out []string
 	for _, c := range cs {
