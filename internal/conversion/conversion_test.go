@@ -87,7 +87,9 @@ func TestUnattributedOrdersAreRecordedNotSent(t *testing.T) {
 // click, or its upload came after the backend's order) is credited when
 // the click arrives, sent once with its pay time; a re-send of the click,
 // a click after the payment and one older than the window credit nothing.
-func TestLateTouchCreditsPaidOrderOnce(t *testing.T) { storetest.Each(t, testLateTouchCreditsPaidOrderOnce) }
+func TestLateTouchCreditsPaidOrderOnce(t *testing.T) {
+	storetest.Each(t, testLateTouchCreditsPaidOrderOnce)
+}
 
 func testLateTouchCreditsPaidOrderOnce(t *testing.T, so storetest.Opener) {
 	r := newRig(t, rigOptions{store: so})
