@@ -5,6 +5,8 @@
 // the mini-program's or the official account's — and the two never mix:
 // WeChat rejects a token of the wrong app.
 //
-// This package so far holds the client; the daily puller, its per-day
-// status and the article join are still to come (issue 12).
+// This package so far holds the client and the schedule (Due: which days
+// are owed, from the per-day status store.PullStore keeps). The pull loop
+// that stores what it fetches, its cron task and the article join are
+// still to come (issue 12).
 package datacube
