@@ -140,6 +140,10 @@ type App struct {
 	SDKToken string  `yaml:"sdk_token"`
 	DataAPI  DataAPI `yaml:"data_api"`
 	Ads      Ads     `yaml:"ads"`
+	// OfficialAccount and WechatPull configure the daily pull of WeChat's
+	// own data (pull.go).
+	OfficialAccount OfficialAccount `yaml:"official_account,omitempty"`
+	WechatPull      WechatPull      `yaml:"wechat_pull,omitempty"`
 }
 
 // DataAPI are the credentials the merchant's backend signs with.
@@ -346,13 +350,15 @@ func EnvName(appID string) string {
 }
 
 // secretsFromEnv lets every secret come from the environment instead of
-// the file: SHUYUAN_APP_<ID>_WX_SECRET, _SDK_TOKEN, _DATA_API_SECRET.
+// the file: SHUYUAN_APP_<ID>_WX_SECRET, _SDK_TOKEN, _DATA_API_SECRET,
+// _OA_SECRET.
 func (c *Config) secretsFromEnv(getenv func(string) string) {
 	for i := range c.Apps {
 		a := &c.Apps[i]
 		p := EnvName(a.ID)
 		for key, dst := range map[string]*string{
 			"WX_SECRET": &a.WxSecret, "SDK_TOKEN": &a.SDKToken, "DATA_API_SECRET": &a.DataAPI.AppSecret,
+			"OA_SECRET": &a.OfficialAccount.Secret,
 		} {
 			if v := getenv(p + key); v != "" {
 				*dst = v

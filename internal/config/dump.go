@@ -38,6 +38,11 @@ func (c *Config) Dump() string {
 		a.WxSecret = mask(a.WxSecret)
 		a.SDKToken = mask(a.SDKToken)
 		a.DataAPI.AppSecret = mask(a.DataAPI.AppSecret)
+		a.OfficialAccount.Secret = mask(a.OfficialAccount.Secret)
+		if a.WechatPull.Enabled {
+			h := a.WechatPull.PullHour()
+			a.WechatPull.BackfillDays, a.WechatPull.Hour = a.WechatPull.Backfill(), &h
+		}
 		m.Apps[i] = a
 	}
 	m.Users = make([]User, len(c.Users))

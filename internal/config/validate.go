@@ -152,6 +152,7 @@ func (c *Config) Validate() error {
 			bad(k+".ads.user_action_set_id", "must not be negative")
 		}
 		errs = append(errs, a.Ads.check(k+".ads")...)
+		errs = append(errs, a.checkPull(k)...)
 		if a.Ads.AttributionWindow != "" {
 			if d, err := ParseWindow(a.Ads.AttributionWindow); err != nil || d <= 0 {
 				bad(k+".ads.attribution_window", "must be a positive duration like 7d or 168h, got %q", a.Ads.AttributionWindow)

@@ -38,6 +38,7 @@ type Store interface {
 	OrderStore
 	OutboxStore
 	StateStore
+	PullStore
 
 	// Transact runs fn in one write transaction. On the embedded store it
 	// shares the serialised write path of WriteEvents and AddOrders, so it

@@ -36,6 +36,18 @@
 //     suffix as the real platform does; clients must not match on the whole
 //     text. Marketing messages (9003xxxxx) do not.
 //
+// The datacube endpoints (datacube.go) follow section 6 of
+// wechat-datacube.md: the mini-program getVisitPage, getDailySummary,
+// getDailyVisitTrend and getVisitDistribution; the official account's
+// getusersummary/getusercumulate, the new article family (from 2025-11-01,
+// with is_delay) and the legacy getarticlesummary/getarticletotal. They
+// check the date format per family (61500), the span and "no later than
+// yesterday" rules (61501), readiness by hour (61503 or an empty list or
+// is_delay), the token's app kind (40001) and verification (48001). Their
+// data is generated deterministically per app and day, so a re-pull gets
+// the same answer. Not yet served: weekly/monthly trends, retention,
+// portrait, performance, and the 45009 datacube quota.
+//
 // Inspection: GET /_fake/actions answers every accepted action as JSON;
 // DELETE /_fake/actions forgets them; POST /_fake/reset forgets all state
 // but the registered apps; POST /_fake/clicks {"click_ids":[...]} registers

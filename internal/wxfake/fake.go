@@ -16,7 +16,8 @@ import (
 )
 
 // Endpoint names, as used by Server.Script, Server.Calls and
-// Options.FaultEndpoints. They are the path after /cgi-bin/ or /marketing/.
+// Options.FaultEndpoints. They are the path after /cgi-bin/, /marketing/
+// or /datacube/.
 const (
 	EndpointToken       = "token"
 	EndpointStableToken = "stable_token"
@@ -53,6 +54,12 @@ type App struct {
 	// AllowedIPs is the app's IP whitelist for the token endpoints; empty
 	// allows every caller. A caller outside it gets 40164.
 	AllowedIPs []string
+	// Kind is a mini-program (the zero value) or an official account; the
+	// datacube endpoints accept only the token of their own kind.
+	Kind AppKind
+	// Unverified marks an official account WeChat has not verified: its
+	// datacube calls get 48001.
+	Unverified bool
 }
 
 // Options configures a Server. Zero values take the defaults named on each
@@ -117,6 +124,14 @@ type Options struct {
 	FaultEndpoints []string    // default MarketingEndpoints
 	// SlowDelay is the delay of a FaultSlow without its own (default 5 s).
 	SlowDelay time.Duration
+
+	// MiniReadyHour and OAReadyHour are the GMT+8 hours before which
+	// yesterday's datacube data is not ready (defaults 10 and 8; negative
+	// means always ready). Before it mini-program endpoints answer 61503,
+	// legacy official-account ones an empty list and the new article family
+	// is_delay=true.
+	MiniReadyHour int
+	OAReadyHour   int
 }
 
 // FamilyBActionTypes is the action_type enum of the Tencent Ads Go SDK
@@ -172,6 +187,9 @@ func (o Options) withDefaults() Options {
 	setInt(&o.ForceRefreshDailyLimit, 20)
 	setInt(&o.MaxActions, 50)
 	setInt(&o.MaxBodyBytes, 50*1024)
+	setInt(&o.MiniReadyHour, 10)
+	setInt(&o.OAReadyHour, 8)
+	o.MiniReadyHour, o.OAReadyHour = max(o.MiniReadyHour, 0), max(o.OAReadyHour, 0)
 	if o.WrongSecretCode == 0 {
 		o.WrongSecretCode = 40125
 	}
@@ -446,6 +464,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rep = s.classicToken(r)
 	case EndpointStableToken:
 		rep = s.stableToken(r, body)
+	case EndpointVisitPage, EndpointDailySummary, EndpointDailyVisitTrend, EndpointVisitDistrib,
+		EndpointUserSummary, EndpointUserCumulate, EndpointArticleRead, EndpointArticleShare,
+		EndpointBizSummary, EndpointArticleTotalDet, EndpointArticleSummary, EndpointArticleTotalOld:
+		rep = s.datacube(ep, r, body)
 	default:
 		rep = s.marketing(ep, r, body, truncated)
 	}

@@ -116,3 +116,16 @@ func (s *Store) EndSession(ctx context.Context, idHash string) error {
 	}
 	return nil
 }
+
+// SavePullDay implements store.PullStore.
+func (s *Store) SavePullDay(ctx context.Context, d store.PullDay) error {
+	if err := s.inTx(ctx, func(tx *rawTx) error { return tx.exec(store.SavePullDaySQL, store.PullDayArgs(d)...) }); err != nil {
+		return fmt.Errorf("%w: record pulled day %s of %s: %w", store.ErrUnavailable, d.Day.Format(time.DateOnly), d.App, err)
+	}
+	return nil
+}
+
+// PullDays implements store.PullStore.
+func (s *Store) PullDays(ctx context.Context, app string, from, to time.Time) ([]store.PullDay, error) {
+	return store.PullDays(ctx, s.db, app, from, to)
+}

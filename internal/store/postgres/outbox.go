@@ -413,3 +413,16 @@ func (s *Store) EndSession(ctx context.Context, idHash string) error {
 	}
 	return nil
 }
+
+// SavePullDay implements store.PullStore.
+func (s *Store) SavePullDay(ctx context.Context, d store.PullDay) error {
+	if _, err := s.pool.Exec(ctx, store.SavePullDaySQL, store.PullDayArgs(d)...); err != nil {
+		return unavailable("record a pulled day", err)
+	}
+	return nil
+}
+
+// PullDays implements store.PullStore.
+func (s *Store) PullDays(ctx context.Context, app string, from, to time.Time) ([]store.PullDay, error) {
+	return store.PullDays(ctx, s.db, app, from, to)
+}

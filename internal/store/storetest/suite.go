@@ -47,6 +47,7 @@ func Run(t *testing.T, o Opener) {
 		{"Nonces", testNonces},
 		{"NoncesSurviveReopen", testNoncesSurviveReopen},
 		{"Tokens", testTokens},
+		{"PullDays", testPullDays},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.f(t, o) })
 	}
