@@ -38,7 +38,7 @@ func TestDemoConfig(t *testing.T) {
 	}
 
 	// A configured app and admin key are kept as they are.
-	cfg, _, err = config.Load("serve", []string{"--demo", "--admin-key", "0123456789abcdef0123"}, noEnv)
+	cfg, _, err = config.Load("serve", []string{"--demo", "--admin-key", "0123456789abcdef0123", "--data", t.TempDir()}, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,8 @@ func TestDemoConfig(t *testing.T) {
 }
 
 func TestPrintDemo(t *testing.T) {
-	cfg, _, err := config.Load("serve", []string{"--demo"}, func(string) string { return "" })
+	// Its own data directory: the demo keeps its admin key there.
+	cfg, _, err := config.Load("serve", []string{"--demo", "--data", t.TempDir()}, func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,8 +70,13 @@ func (a App) checkPull(k string) []error {
 	if p.Hour != nil && (*p.Hour < 0 || *p.Hour > 23) {
 		bad(k+".wechat_pull.hour", "must be an hour from 0 to 23, got %d", *p.Hour)
 	}
-	if p.Enabled && (a.WxAppID == "" || a.WxSecret == "") && oa.AppID == "" {
+	switch {
+	case p.Enabled && (a.WxAppID == "" || a.WxSecret == "") && oa.AppID == "":
 		bad(k+".wechat_pull.enabled", "needs wx_appid and wx_secret (mini-program data) or official_account (article data)")
+	case p.Enabled:
+		// Refused rather than accepted and ignored: a merchant who turns
+		// it on must not believe days are being pulled.
+		bad(k+".wechat_pull.enabled", "the daily pull is not in this build yet (docs/wechat-data.md); leave it false")
 	}
 	return errs
 }
