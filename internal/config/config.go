@@ -140,6 +140,8 @@ type App struct {
 	SDKToken string  `yaml:"sdk_token"`
 	DataAPI  DataAPI `yaml:"data_api"`
 	Ads      Ads     `yaml:"ads"`
+	// YoushuRelay forwards accepted data to the real Youshu (relay.go).
+	YoushuRelay YoushuRelay `yaml:"youshu_relay"`
 }
 
 // DataAPI are the credentials the merchant's backend signs with.
@@ -346,13 +348,16 @@ func EnvName(appID string) string {
 }
 
 // secretsFromEnv lets every secret come from the environment instead of
-// the file: SHUYUAN_APP_<ID>_WX_SECRET, _SDK_TOKEN, _DATA_API_SECRET.
+// the file: SHUYUAN_APP_<ID>_WX_SECRET, _SDK_TOKEN, _DATA_API_SECRET,
+// _YOUSHU_RELAY_SDK_TOKEN, _YOUSHU_RELAY_DATA_API_SECRET.
 func (c *Config) secretsFromEnv(getenv func(string) string) {
 	for i := range c.Apps {
 		a := &c.Apps[i]
 		p := EnvName(a.ID)
 		for key, dst := range map[string]*string{
 			"WX_SECRET": &a.WxSecret, "SDK_TOKEN": &a.SDKToken, "DATA_API_SECRET": &a.DataAPI.AppSecret,
+			"YOUSHU_RELAY_SDK_TOKEN":       &a.YoushuRelay.SDKToken,
+			"YOUSHU_RELAY_DATA_API_SECRET": &a.YoushuRelay.DataAPI.AppSecret,
 		} {
 			if v := getenv(p + key); v != "" {
 				*dst = v

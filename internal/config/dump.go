@@ -38,6 +38,11 @@ func (c *Config) Dump() string {
 		a.WxSecret = mask(a.WxSecret)
 		a.SDKToken = mask(a.SDKToken)
 		a.DataAPI.AppSecret = mask(a.DataAPI.AppSecret)
+		if a.YoushuRelay.Enabled && a.YoushuRelay.BaseURL == "" {
+			a.YoushuRelay.BaseURL = DefaultRelayURL
+		}
+		a.YoushuRelay.SDKToken = mask(a.YoushuRelay.SDKToken)
+		a.YoushuRelay.DataAPI.AppSecret = mask(a.YoushuRelay.DataAPI.AppSecret)
 		m.Apps[i] = a
 	}
 	m.Users = make([]User, len(c.Users))
