@@ -37,6 +37,7 @@ type Store interface {
 	EventStore
 	OrderStore
 	OutboxStore
+	RelayStore
 	StateStore
 
 	// Transact runs fn in one write transaction. On the embedded store it
@@ -156,4 +157,7 @@ type Tx interface {
 	// (the others, and repeats inside cs, are left alone) and returns how
 	// many pending ones it added.
 	AddConversions(ctx context.Context, cs []Conversion) (pending int, err error)
+	// AddRelays adds rows to the relay outbox (relay.go), in the order of
+	// rs; they commit or roll back with the data they relay.
+	AddRelays(ctx context.Context, rs []Relay) error
 }
