@@ -33,7 +33,8 @@ type Relay struct {
 	// Body is what the client sent (an SDK upload as sent, encrypted or
 	// not) or the canonical body of a data-api call.
 	Body       string
-	Encrypted  bool // the SDK body is encrypted (encrypt: true)
+	Encrypted  bool   // the SDK body is encrypted (encrypt: true)
+	EncryptKey string // its Content-Encrypting-Key header
 	ReceivedAt time.Time
 }
 
@@ -94,7 +95,7 @@ func ClaimRelaysSQL(lock string) string {
 			  AND (r.ref_id = '' OR NOT EXISTS (SELECT 1 FROM youshu_relay e
 				WHERE e.app_id = r.app_id AND e.ref_id = r.ref_id AND e.seq < r.seq AND e.status = 'pending'))
 			ORDER BY r.seq LIMIT $3 ` + lock + `)
-		RETURNING seq, app_id, kind, ref_id, body, encrypted, received_at, attempts`
+		RETURNING seq, app_id, kind, ref_id, body, encrypted, encrypt_key, received_at, attempts`
 }
 
 // SettleRelaysSQL is the fenced UPDATE recording s for holder's rows;
@@ -128,11 +129,11 @@ const RelayCountsSQL = `SELECT app_id, kind, status, count(*), min(received_at) 
 
 // RelayColumns are the columns an added row sets, in the order of
 // RelayValues.
-var RelayColumns = strings.Split("app_id,kind,ref_id,body,encrypted,received_at,status,attempts,next_attempt_at", ",")
+var RelayColumns = strings.Split("app_id,kind,ref_id,body,encrypted,encrypt_key,received_at,status,attempts,next_attempt_at", ",")
 
 // RelayValues are r's values for RelayColumns: pending, due at once.
 func RelayValues(r *Relay) []any {
-	return []any{r.AppID, r.Kind, r.RefID, r.Body, r.Encrypted, r.ReceivedAt.UTC(), RelayPending, int64(0), r.ReceivedAt.UTC()}
+	return []any{r.AppID, r.Kind, r.RefID, r.Body, r.Encrypted, r.EncryptKey, r.ReceivedAt.UTC(), RelayPending, int64(0), r.ReceivedAt.UTC()}
 }
 
 // RelayCounts implements RelayStore.RelayCounts over db.
@@ -155,4 +156,18 @@ func RelayCounts(ctx context.Context, db *sql.DB) ([]RelayCount, error) {
 		return nil, fmt.Errorf("%w: count relay rows: %w", ErrUnavailable, err)
 	}
 	return out, nil
+}
+
+// BatchRelays are the relay rows of the batches that carry one, in order:
+// the stores add them in WriteEvents' transaction, before anything that
+// skips a flush with no new events, so a re-sent or all-quarantined
+// upload that was acknowledged is relayed all the same.
+func BatchRelays(batches []*EventBatch) []Relay {
+	var out []Relay
+	for _, b := range batches {
+		if b.Relay != nil {
+			out = append(out, *b.Relay)
+		}
+	}
+	return out
 }

@@ -50,13 +50,14 @@ func (s *Store) ClaimRelays(ctx context.Context, app, holder string, now time.Ti
 	var out []store.ClaimedRelay
 	err := s.inTx(ctx, func(tx *rawTx) error {
 		return tx.query(store.ClaimRelaysSQL(""), func(v []driver.Value) error {
-			c := store.ClaimedRelay{Seq: toInt64(v[0]), Attempts: toInt64(v[7])}
+			c := store.ClaimedRelay{Seq: toInt64(v[0]), Attempts: toInt64(v[8])}
 			c.AppID, _ = v[1].(string)
 			c.Kind, _ = v[2].(string)
 			c.RefID, _ = v[3].(string)
 			c.Body, _ = v[4].(string)
 			c.Encrypted, _ = v[5].(bool)
-			c.ReceivedAt = timeOf(v[6])
+			c.EncryptKey, _ = v[6].(string)
+			c.ReceivedAt = timeOf(v[7])
 			out = append(out, c)
 			return nil
 		}, app, now.UTC(), int64(limit), holder, now.Add(lease).UTC())

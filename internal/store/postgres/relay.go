@@ -55,7 +55,7 @@ func (s *Store) ClaimRelays(ctx context.Context, app, holder string, now time.Ti
 		defer rows.Close()
 		for rows.Next() {
 			var c store.ClaimedRelay
-			if err := rows.Scan(&c.Seq, &c.AppID, &c.Kind, &c.RefID, &c.Body, &c.Encrypted, &c.ReceivedAt, &c.Attempts); err != nil {
+			if err := rows.Scan(&c.Seq, &c.AppID, &c.Kind, &c.RefID, &c.Body, &c.Encrypted, &c.EncryptKey, &c.ReceivedAt, &c.Attempts); err != nil {
 				return unavailable("claim relay rows of "+app, err)
 			}
 			c.ReceivedAt = c.ReceivedAt.UTC()

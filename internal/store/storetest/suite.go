@@ -45,6 +45,7 @@ func Run(t *testing.T, o Opener) {
 		{"RelayOrderPerRef", testRelayOrderPerRef},
 		{"RelayLeaseFencingReplay", testRelayLeaseFencingReplay},
 		{"RelayConcurrentClaims", testRelayConcurrentClaims},
+		{"RelayWithEvents", testRelayWithEvents},
 		{"AppState", testAppState},
 		{"Nonces", testNonces},
 		{"NoncesSurviveReopen", testNoncesSurviveReopen},

@@ -2,12 +2,14 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/shuyuan-dev/shuyuan/internal/event"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 )
 
@@ -173,5 +175,36 @@ func testRelayConcurrentClaims(t *testing.T, o Opener) {
 		if n != 1 {
 			t.Errorf("row %d claimed %d times", seq, n)
 		}
+	}
+}
+
+// WriteEvents adds the relay rows of its batches in its transaction: for
+// an upload of only quarantined events and for a re-send of stored events
+// too (both were acknowledged), and none for a batch without one.
+func testRelayWithEvents(t *testing.T, o Opener) {
+	st := o.Open(t)
+	now := t0.Add(time.Hour)
+	ev := SearchEvent(t, "T", 1795373591812, "k", "o1")
+	sdk := func(body string) *store.Relay {
+		return &store.Relay{AppID: "a", Kind: store.RelaySDK, Body: body, Encrypted: true, EncryptKey: "key", ReceivedAt: now}
+	}
+	write(t, st, &store.EventBatch{AppID: "a", ReceivedAt: now, Events: []event.Event{ev}, Relay: sdk("first")},
+		&store.EventBatch{AppID: "a", ReceivedAt: now, Events: []event.Event{ev}},
+		&store.EventBatch{AppID: "a", ReceivedAt: now, Quarantined: []event.Quarantined{
+			{Type: "search", Reason: "props.keyword: required", Raw: json.RawMessage(`{"type":"search"}`)}}, Relay: sdk("quarantined")})
+	write(t, st, &store.EventBatch{AppID: "a", ReceivedAt: now, Events: []event.Event{ev}, Relay: sdk("re-sent")})
+	cs, err := st.ClaimRelays(context.Background(), "a", "h", now, time.Minute, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bodies []string
+	for _, c := range cs {
+		bodies = append(bodies, c.Body)
+	}
+	if want := []string{"first", "quarantined", "re-sent"}; !reflect.DeepEqual(bodies, want) {
+		t.Fatalf("relayed %q, want %q", bodies, want)
+	}
+	if c := cs[0]; !c.Encrypted || c.EncryptKey != "key" || !c.ReceivedAt.Equal(now) {
+		t.Errorf("read back as %+v", c)
 	}
 }

@@ -10,6 +10,7 @@ CREATE TABLE youshu_relay (
     ref_id          VARCHAR     NOT NULL DEFAULT '',
     body            VARCHAR     NOT NULL,
     encrypted       BOOLEAN     NOT NULL DEFAULT false,
+    encrypt_key     VARCHAR     NOT NULL DEFAULT '',
     received_at     TIMESTAMPTZ NOT NULL,
     status          VARCHAR     NOT NULL,
     attempts        BIGINT      NOT NULL DEFAULT 0,

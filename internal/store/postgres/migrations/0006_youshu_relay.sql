@@ -9,6 +9,7 @@ CREATE TABLE youshu_relay (
     ref_id          text        NOT NULL DEFAULT '',
     body            text        NOT NULL,
     encrypted       boolean     NOT NULL DEFAULT false,
+    encrypt_key     text        NOT NULL DEFAULT '',
     received_at     timestamptz NOT NULL,
     status          text        NOT NULL,
     attempts        bigint      NOT NULL DEFAULT 0,
