@@ -238,3 +238,19 @@ func (w *Worker) request(ctx context.Context, rl *tenant.Relay, r store.ClaimedR
 	}
 	return req, nil
 }
+
+// DeliverAll is one round over the apps that relay: each app's due rows.
+// It is the serve's background task, run on every node: claims keep the
+// nodes apart.
+func (w *Worker) DeliverAll(ctx context.Context, apps []*tenant.App) error {
+	var errs []error
+	for _, a := range apps {
+		if a.Relay == nil {
+			continue
+		}
+		if _, err := w.Deliver(ctx, a); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
