@@ -1,18 +1,22 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/shuyuan-dev/shuyuan/internal/collect"
 	"github.com/shuyuan-dev/shuyuan/internal/order"
 	"github.com/shuyuan-dev/shuyuan/internal/order/ordertest"
 	"github.com/shuyuan-dev/shuyuan/internal/relay"
@@ -215,4 +219,75 @@ func testRelayDeliversEverythingOnce(t *testing.T, o storetest.Opener) {
 	if !reflect.DeepEqual(capture.statuses, wantStatuses) {
 		t.Errorf("order statuses relayed %v, want %v", capture.statuses, wantStatuses)
 	}
+}
+
+// BenchmarkSDKAckRelay compares the SDK's acknowledgements with the relay
+// off and on (rows recorded in the commit, and the worker sending them to
+// a local stand-in meanwhile). Run it alone:
+//
+//	go test ./internal/server -run '^$' -bench BenchmarkSDKAckRelay -benchtime 20s
+func BenchmarkSDKAckRelay(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		b.Run(fmt.Sprintf("relay=%v", on), func(b *testing.B) { benchSDKAck(b, on) })
+	}
+}
+
+func benchSDKAck(b *testing.B, relayOn bool) {
+	st := storetest.DuckDB.Open(b)
+	const token = "bench-app-sdk-token"
+	app := &tenant.App{ID: "bench", Name: "Bench", SDKToken: token}
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Write([]byte(`{"code":0}`))
+	}))
+	b.Cleanup(up.Close)
+	if relayOn {
+		app.Relay = &tenant.Relay{BaseURL: up.URL, SDKToken: realYoushuToken}
+	}
+	tenants, err := tenant.NewRegistry([]*tenant.App{app})
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := store.NewWriter(st, store.WriterOptions{})
+	b.Cleanup(w.Close)
+	srv := server.New(server.Deps{Tenants: tenants, Store: st, Writer: w,
+		Collector: collect.New(w, nil), Logger: slog.New(slog.DiscardHandler), MaxBody: 1 << 20, MaxBatch: 500})
+	hs := httptest.NewServer(srv)
+	b.Cleanup(hs.Close)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rw := relay.New(st, relay.Options{Holder: "bench"})
+		for ctx.Err() == nil {
+			if _, err := rw.Deliver(ctx, app); err != nil && ctx.Err() == nil {
+				b.Error(err)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	defer func() { stop(); <-done }()
+	var seq atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		client := hs.Client()
+		for pb.Next() {
+			evs := make([]any, 10)
+			for i := range evs {
+				at := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC).Add(time.Duration(seq.Add(1)) * time.Millisecond)
+				evs[i] = sdkEvent("browse_wxapp_page", at, "oBench", "", nil)
+			}
+			body, _ := json.Marshal(evs)
+			res, err := client.Post(hs.URL+"/api/report?token="+token, "application/json", bytes.NewReader(body))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "acks/s")
 }
