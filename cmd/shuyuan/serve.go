@@ -128,7 +128,9 @@ func serve(args []string) error {
 		return err
 	}
 
-	relayWorker := relay.New(st, relay.Options{Holder: conversion.NewHolder(), Logger: log,
+	// Its lease is the ads outbox's (wechat.outbox_lease): one setting for
+	// how soon a dead node's claims come back.
+	relayWorker := relay.New(st, relay.Options{Holder: conversion.NewHolder(), Logger: log, Lease: cfg.WeChat.OutboxLeaseDuration(),
 		Observe: relay.NewMetrics(reg, st).Observe})
 
 	srv := server.New(server.Deps{

@@ -97,9 +97,8 @@ func New(st store.RelayStore, opt Options) *Worker {
 
 // Deliver claims app's due rows and sends them, one at a time in the
 // order they were accepted, until none is due or ctx ends. It returns how
-// many it delivered. Rows whose send must wait are settled with their next
-// attempt, so a crash between a send and its settlement sends once more
-// after the lease (at least once).
+// many it delivered. A crash between a send and its settlement sends that
+// row once more after the lease (at least once).
 func (w *Worker) Deliver(ctx context.Context, app *tenant.App) (int, error) {
 	if app.Relay == nil {
 		return 0, nil
@@ -116,7 +115,8 @@ func (w *Worker) Deliver(ctx context.Context, app *tenant.App) (int, error) {
 		}
 		// The claim holds at most one row per order id (the first pending
 		// one), so the rows of an order never overtake each other here.
-		var settle []store.RelaySettlement
+		// Each row is settled as soon as it is answered: a crash sends
+		// again at most the one row in flight, not the whole claim.
 		for _, r := range rows {
 			outcome, answer := w.send(ctx, app.Relay, r)
 			if w.opt.Observe != nil {
@@ -133,10 +133,9 @@ func (w *Worker) Deliver(ctx context.Context, app *tenant.App) (int, error) {
 				s.Status = store.RelayDead
 				w.opt.Logger.Warn("youshu relay refused", "app", app.ID, "kind", r.Kind, "seq", r.Seq, "answer", answer)
 			}
-			settle = append(settle, s)
-		}
-		if _, err := w.st.SettleRelays(context.WithoutCancel(ctx), w.opt.Holder, w.opt.Now(), settle); err != nil {
-			return delivered, fmt.Errorf("relay of %s: %w", app.ID, err)
+			if _, err := w.st.SettleRelays(context.WithoutCancel(ctx), w.opt.Holder, w.opt.Now(), []store.RelaySettlement{s}); err != nil {
+				return delivered, fmt.Errorf("relay of %s: %w", app.ID, err)
+			}
 		}
 		if len(rows) < w.opt.Batch {
 			return delivered, nil
