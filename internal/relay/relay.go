@@ -184,25 +184,26 @@ func (w *Worker) send(ctx context.Context, rl *tenant.Relay, r store.ClaimedRela
 	return Refused, answer
 }
 
-// answerCode reads the upstream's code: "code" for SDK reports (spec
-// A.4), "retcode" for the data-api (C).
+// answerCode reads the upstream's code, a JSON number: "code" for SDK
+// reports (spec A.4: the string "0" is a failure), "retcode" for the
+// data-api (C).
 func answerCode(kind string, body []byte) (int64, bool) {
 	var a struct {
-		Code    *json.Number `json:"code"`
-		Retcode *json.Number `json:"retcode"`
+		Code    json.RawMessage `json:"code"`
+		Retcode json.RawMessage `json:"retcode"`
 	}
 	if json.Unmarshal(body, &a) != nil {
 		return 0, false
 	}
-	n := a.Retcode
+	raw := a.Retcode
 	if kind == store.RelaySDK {
-		n = a.Code
+		raw = a.Code
 	}
-	if n == nil {
+	var n int64
+	if len(raw) == 0 || raw[0] == '"' || json.Unmarshal(raw, &n) != nil {
 		return 0, false
 	}
-	v, err := n.Int64()
-	return v, err == nil
+	return n, true
 }
 
 // request builds the upstream request of a row.
