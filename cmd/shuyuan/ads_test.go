@@ -25,6 +25,8 @@ func TestEverySubcommandHelp(t *testing.T) {
 		{[]string{"token", "-h"}, []string{"shuyuan token", "-app", "-from"}},
 		{[]string{"outbox", "replay", "-h"}, []string{"shuyuan outbox replay", "-app", "-server"}},
 		{[]string{"outbox", "-h"}, []string{"shuyuan outbox replay"}},
+		{[]string{"relay", "replay", "-h"}, []string{"shuyuan relay replay", "-app"}},
+		{[]string{"relay", "-h"}, []string{"shuyuan relay replay"}},
 		{[]string{"store", "copy", "-h"}, []string{"shuyuan store copy", "-from", "-to", "-allow-nonempty"}},
 		{[]string{"store", "-h"}, []string{"shuyuan store copy"}},
 		{[]string{"fakewx", "-h"}, []string{"shuyuan fakewx", "-addr", "-fault-rate"}},

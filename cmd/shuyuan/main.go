@@ -19,6 +19,7 @@ Usage:
   shuyuan config  [flags]   print the effective configuration, secrets masked
   shuyuan token   [--app ID] [--from URL] [flags]   print an app's current WeChat access token
   shuyuan outbox replay [--app ID] [--server URL] [flags]   send the WeChat Ads dead letters again
+  shuyuan relay replay [--app ID] [flags]                   send the Youshu relay's dead letters again
   shuyuan store copy --from DIR --to DSN   copy the embedded store into PostgreSQL
   shuyuan fakewx  --addr ADDR --app appid:secret:account ...   run the WeChat API fake alone
   shuyuan bench ingest [flags]   load-test a running server's SDK endpoint over loopback
@@ -35,6 +36,7 @@ var commands = map[string]func(args []string) error{
 	"config":  printConfig,
 	"token":   tokenCmd,
 	"outbox":  outboxCmd,
+	"relay":   relayCmd,
 	"store":   storeCmd,
 	"fakewx":  fakewxCmd,
 	"bench":   bench,

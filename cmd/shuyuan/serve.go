@@ -16,8 +16,10 @@ import (
 
 	"github.com/shuyuan-dev/shuyuan/internal/collect"
 	"github.com/shuyuan-dev/shuyuan/internal/config"
+	"github.com/shuyuan-dev/shuyuan/internal/conversion"
 	"github.com/shuyuan-dev/shuyuan/internal/cron"
 	"github.com/shuyuan-dev/shuyuan/internal/order"
+	"github.com/shuyuan-dev/shuyuan/internal/relay"
 	"github.com/shuyuan-dev/shuyuan/internal/server"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 	"github.com/shuyuan-dev/shuyuan/internal/store/duckdb"
@@ -126,6 +128,11 @@ func serve(args []string) error {
 		return err
 	}
 
+	// Its lease is the ads outbox's (wechat.outbox_lease): one setting for
+	// how soon a dead node's claims come back.
+	relayWorker := relay.New(st, relay.Options{Holder: conversion.NewHolder(), Logger: log, Lease: cfg.WeChat.OutboxLeaseDuration(),
+		Observe: relay.NewMetrics(reg, st).Observe})
+
 	srv := server.New(server.Deps{
 		Tenants: tenants, Store: st, Writer: w, Collector: collect.New(w, collect.NewTypeGate(collect.StoredTypes(st), cfg.Limits.MaxNewEventTypes)), Logger: log, Metrics: metrics,
 		Orders:   order.NewService(st, tenants, order.Options{OnPaid: adsLoop.svc.OnOrderPaid}),
@@ -160,6 +167,10 @@ func serve(args []string) error {
 			return nil
 		}},
 		{Name: "roll-ups", Period: rollupPeriod, Elected: true, Run: st.RollUp},
+		// The Youshu relay (issue 13) on every node: its claims keep them apart.
+		{Name: "youshu relay", Period: 2 * time.Second, Run: func(ctx context.Context) error {
+			return relayWorker.DeliverAll(ctx, tenants.Apps())
+		}},
 	}, upkeep...)
 	bg, err := cron.New(st.Lead, reg, log, tasks...)
 	if err != nil {

@@ -89,6 +89,11 @@ func (c *Collector) Collect(ctx context.Context, up Upload) (store.EventResult, 
 		return store.EventResult{}, refuse(CodeTooMany, nil, "batch has %d events; at most %d are accepted per upload", len(raws), up.MaxEvents)
 	}
 	b := &store.EventBatch{AppID: up.App.ID, ReceivedAt: up.ReceivedAt}
+	if r := up.App.Relay; r != nil && r.SDKToken != "" {
+		// Relayed as sent, committed with the events (issue 13).
+		b.Relay = &store.Relay{AppID: up.App.ID, Kind: store.RelaySDK, Body: string(up.Body),
+			Encrypted: up.Encrypted, EncryptKey: up.EncryptKey, ReceivedAt: up.ReceivedAt}
+	}
 	var admit func(ev *event.Event) (*event.Invalid, error)
 	if c.types != nil {
 		admit = func(ev *event.Event) (*event.Invalid, error) {

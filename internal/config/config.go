@@ -144,6 +144,8 @@ type App struct {
 	// own data (pull.go).
 	OfficialAccount OfficialAccount `yaml:"official_account,omitempty"`
 	WechatPull      WechatPull      `yaml:"wechat_pull,omitempty"`
+	// YoushuRelay forwards accepted data to the real Youshu (relay.go).
+	YoushuRelay YoushuRelay `yaml:"youshu_relay"`
 }
 
 // DataAPI are the credentials the merchant's backend signs with.
@@ -351,14 +353,16 @@ func EnvName(appID string) string {
 
 // secretsFromEnv lets every secret come from the environment instead of
 // the file: SHUYUAN_APP_<ID>_WX_SECRET, _SDK_TOKEN, _DATA_API_SECRET,
-// _OA_SECRET.
+// _OA_SECRET, _YOUSHU_RELAY_SDK_TOKEN, _YOUSHU_RELAY_DATA_API_SECRET.
 func (c *Config) secretsFromEnv(getenv func(string) string) {
 	for i := range c.Apps {
 		a := &c.Apps[i]
 		p := EnvName(a.ID)
 		for key, dst := range map[string]*string{
 			"WX_SECRET": &a.WxSecret, "SDK_TOKEN": &a.SDKToken, "DATA_API_SECRET": &a.DataAPI.AppSecret,
-			"OA_SECRET": &a.OfficialAccount.Secret,
+			"OA_SECRET":                    &a.OfficialAccount.Secret,
+			"YOUSHU_RELAY_SDK_TOKEN":       &a.YoushuRelay.SDKToken,
+			"YOUSHU_RELAY_DATA_API_SECRET": &a.YoushuRelay.DataAPI.AppSecret,
 		} {
 			if v := getenv(p + key); v != "" {
 				*dst = v

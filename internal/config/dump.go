@@ -43,6 +43,11 @@ func (c *Config) Dump() string {
 			h := a.WechatPull.PullHour()
 			a.WechatPull.BackfillDays, a.WechatPull.Hour = a.WechatPull.Backfill(), &h
 		}
+		if a.YoushuRelay.Enabled && a.YoushuRelay.BaseURL == "" {
+			a.YoushuRelay.BaseURL = DefaultRelayURL
+		}
+		a.YoushuRelay.SDKToken = mask(a.YoushuRelay.SDKToken)
+		a.YoushuRelay.DataAPI.AppSecret = mask(a.YoushuRelay.DataAPI.AppSecret)
 		m.Apps[i] = a
 	}
 	m.Users = make([]User, len(c.Users))

@@ -153,6 +153,7 @@ func (c *Config) Validate() error {
 		}
 		errs = append(errs, a.Ads.check(k+".ads")...)
 		errs = append(errs, a.checkPull(k)...)
+		errs = append(errs, a.YoushuRelay.check(k+".youshu_relay")...)
 		if a.Ads.AttributionWindow != "" {
 			if d, err := ParseWindow(a.Ads.AttributionWindow); err != nil || d <= 0 {
 				bad(k+".ads.attribution_window", "must be a positive duration like 7d or 168h, got %q", a.Ads.AttributionWindow)
@@ -196,7 +197,8 @@ func (c *Config) Tenants() (*tenant.Registry, error) {
 			ID: a.ID, Name: a.Name, WxAppID: a.WxAppID, WxSecret: a.WxSecret, SDKToken: a.SDKToken,
 			DataAPIAppID: a.DataAPI.AppID, DataAPISecret: a.DataAPI.AppSecret,
 			UserActionSetID: a.Ads.UserActionSetID, AttributionWindow: window, Location: loc,
-			Ads: a.Ads.rules(a.DataAPI.AppID != "", a.WxAppID),
+			Ads:   a.Ads.rules(a.DataAPI.AppID != "", a.WxAppID),
+			Relay: a.YoushuRelay.relay(),
 		})
 	}
 	return tenant.NewRegistry(apps)

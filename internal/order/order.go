@@ -180,6 +180,11 @@ func (s *Service) AddOrders(ctx context.Context, c Call) (*OrdersAdded, error) {
 			return s.onPaid(ctx, tx, app, paid)
 		}
 	}
+	if r := app.Relay; r != nil && r.DataAPIAppID != "" {
+		if b.Relay, err = relayOrders(app.ID, src, orders, c.ReceivedAt); err != nil {
+			return nil, unavailable(err)
+		}
+	}
 	res, err := s.commits.add(b)
 	if err != nil {
 		return nil, unavailable(err)

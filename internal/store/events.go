@@ -28,6 +28,9 @@ type EventBatch struct {
 	// BadClicks are malformed click ids of events that are stored without
 	// one: kept in the quarantine with source "attribution", not counted.
 	BadClicks []event.Quarantined
+	// Relay, when the app relays to Youshu, is the upload as sent, added
+	// to the relay outbox in the same transaction (BatchRelays).
+	Relay *Relay
 }
 
 // EventResult is what became of one EventBatch once committed.

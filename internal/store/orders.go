@@ -47,6 +47,12 @@ type OrderBatch struct {
 	// back. A rolled-back call may be tried again, so the hook may run more
 	// than once for one batch: only what it does through tx must count.
 	OnPaid PaidHook
+
+	// Relay, when the app relays to Youshu, are the call's rows of the
+	// relay outbox (one per order, RefID its id). The stores add them in
+	// the same transaction after the orders: a later call naming the same
+	// order waits for this one's row locks, so its rows come after these.
+	Relay []Relay
 }
 
 // PaidHook is OrderBatch.OnPaid.

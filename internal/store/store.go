@@ -37,6 +37,7 @@ type Store interface {
 	EventStore
 	OrderStore
 	OutboxStore
+	RelayStore
 	StateStore
 	PullStore
 
@@ -170,4 +171,7 @@ type Tx interface {
 	// conversion is credited once. It returns how many pending rows it
 	// made.
 	AttributeConversions(ctx context.Context, cs []Conversion) (pending int, err error)
+	// AddRelays adds rows to the relay outbox (relay.go), in the order of
+	// rs; they commit or roll back with the data they relay.
+	AddRelays(ctx context.Context, rs []Relay) error
 }

@@ -28,6 +28,23 @@ type App struct {
 	Location          *time.Location
 	// Ads are the app's WeChat Ads conversion rules (ads.go).
 	Ads Ads
+	// Relay is the app's relay to the real Youshu; nil when off, so the
+	// write path records nothing and pays nothing.
+	Relay *Relay
+}
+
+// Relay are the merchant's real Youshu credentials that accepted data is
+// forwarded with.
+type Relay struct {
+	// BaseURL is the upstream host, without a trailing slash.
+	BaseURL string
+	// SDKToken is the merchant's Youshu report token; empty: SDK uploads
+	// are not relayed.
+	SDKToken string
+	// DataAPIAppID and DataAPISecret re-sign data-api calls; empty: those
+	// are not relayed.
+	DataAPIAppID  string
+	DataAPISecret string
 }
 
 // Registry is the set of configured apps.

@@ -31,6 +31,13 @@ const eventColumns = `app_id, ts, received_at, type, kind, sdk_from, tracking_id
 func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([]store.EventResult, error) {
 	f := store.PlanFlush(batches, &s.known)
 	err := s.inTx(ctx, func(tx *rawTx) error {
+		// The relay rows first: later steps return early on a flush with
+		// no new events, and an acknowledged re-send is relayed too.
+		if rs := store.BatchRelays(batches); len(rs) > 0 {
+			if err := (hookTx{tx}).AddRelays(ctx, rs); err != nil {
+				return err
+			}
+		}
 		if err := s.findStored(tx, f); err != nil {
 			return err
 		}

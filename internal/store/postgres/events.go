@@ -109,6 +109,12 @@ func isNoPartition(err error) bool {
 
 func (s *Store) writeFlush(ctx context.Context, f *store.Flush) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
+		// The relay rows first: later steps skip what an empty flush lacks.
+		if rs := store.BatchRelays(f.Batches); len(rs) > 0 {
+			if err := (hookTx{tx}).AddRelays(ctx, rs); err != nil {
+				return err
+			}
+		}
 		if len(f.Events) > 0 {
 			seq, err := beginFlush(ctx, tx)
 			if err != nil {

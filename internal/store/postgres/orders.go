@@ -45,6 +45,13 @@ func (s *Store) AddOrders(ctx context.Context, batches []*store.OrderBatch) ([]s
 				}
 			}
 		}
+		for _, b := range batches {
+			if len(b.Relay) > 0 {
+				if err := (hookTx{tx}).AddRelays(ctx, b.Relay); err != nil {
+					return err
+				}
+			}
+		}
 		return nil
 	})
 	if err != nil {

@@ -1,0 +1,293 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/shuyuan-dev/shuyuan/internal/collect"
+	"github.com/shuyuan-dev/shuyuan/internal/order"
+	"github.com/shuyuan-dev/shuyuan/internal/order/ordertest"
+	"github.com/shuyuan-dev/shuyuan/internal/relay"
+	"github.com/shuyuan-dev/shuyuan/internal/server"
+	"github.com/shuyuan-dev/shuyuan/internal/store"
+	"github.com/shuyuan-dev/shuyuan/internal/store/storetest"
+	"github.com/shuyuan-dev/shuyuan/internal/tenant"
+)
+
+const (
+	realYoushuToken  = "real-youshu-sdk-token"
+	realYoushuApp    = "real-ys-app"
+	realYoushuSecret = "real-ys-secret"
+)
+
+// youshuCapture stands in for Youshu: it checks the merchant's real token
+// and signature, fails a share of calls or all of them while down, and
+// keeps what it accepted.
+type youshuCapture struct {
+	t        *testing.T
+	mu       sync.Mutex
+	rng      *rand.Rand
+	failRate float64
+	down     bool
+	sdk      []string            // accepted SDK bodies, in arrival order
+	statuses map[string][]string // order id -> statuses accepted, in order
+	refused  int
+}
+
+func (c *youshuCapture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.down {
+		// A dead upstream: the connection drops without an answer.
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+		}
+	}
+	if c.rng.Float64() < c.failRate {
+		http.Error(w, "busy", http.StatusServiceUnavailable)
+		return
+	}
+	switch r.URL.Path {
+	case "/api/report":
+		if r.URL.Query().Get("token") != realYoushuToken {
+			c.t.Errorf("report with token %q", r.URL.Query().Get("token"))
+			c.refused++
+			w.Write([]byte(`{"code":1001}`))
+			return
+		}
+		c.sdk = append(c.sdk, string(body))
+		w.Write([]byte(`{"code":0,"msg":"ok"}`))
+	case "/data-api/v1/order/add_order":
+		q := r.URL.Query()
+		ts, _ := json.Number(q.Get("timestamp")).Int64()
+		if q.Get("app_id") != realYoushuApp || q.Get("sign") != "sha256" ||
+			q.Get("signature") != order.Sign(realYoushuSecret, realYoushuApp, q.Get("nonce"), ts) {
+			c.t.Errorf("add_order not signed with the merchant's credentials: %s", r.URL.RawQuery)
+			c.refused++
+			w.Write([]byte(`{"retcode":401,"errmsg":"bad signature"}`))
+			return
+		}
+		var call struct {
+			Orders []struct {
+				ID     string      `json:"external_order_id"`
+				Status json.Number `json:"order_status"`
+			} `json:"orders"`
+		}
+		if err := json.Unmarshal(body, &call); err != nil || len(call.Orders) != 1 {
+			c.t.Errorf("add_order body %s: %v", body, err)
+		}
+		for _, o := range call.Orders {
+			c.statuses[o.ID] = append(c.statuses[o.ID], o.Status.String())
+		}
+		w.Write([]byte(`{"retcode":0,"errmsg":"","data":{}}`))
+	default:
+		c.t.Errorf("unexpected %s", r.URL.Path)
+		http.NotFound(w, r)
+	}
+}
+
+// TestRelayDeliversEverythingOnce: every acknowledged SDK upload and every
+// accepted add_order reaches the stand-in exactly once, as sent (uploads)
+// and in order per order id, through 30 % failures and an outage; refused
+// bodies and apps without the relay add nothing.
+func TestRelayDeliversEverythingOnce(t *testing.T) {
+	storetest.Each(t, testRelayDeliversEverythingOnce)
+}
+
+func testRelayDeliversEverythingOnce(t *testing.T, o storetest.Opener) {
+	capture := &youshuCapture{t: t, rng: rand.New(rand.NewPCG(13, 13)), failRate: 0.3, statuses: map[string][]string{}}
+	up := httptest.NewServer(capture)
+	t.Cleanup(up.Close)
+	const token = "relayed-app-sdk-token"
+	app := &tenant.App{ID: "relayed", Name: "Relayed", SDKToken: token, DataAPIAppID: dataAPIAppID, DataAPISecret: dataAPISecret,
+		Relay: &tenant.Relay{BaseURL: up.URL, SDKToken: realYoushuToken, DataAPIAppID: realYoushuApp, DataAPISecret: realYoushuSecret}}
+	e := newSDKEnvFull(t, o, func(d *server.Deps) {
+		d.Orders = order.NewService(d.Store, d.Tenants, order.Options{})
+	}, app)
+	ctx := context.Background()
+
+	// SDK: uploads of the relayed app (one all quarantined), a refused
+	// body, and the plain app's uploads.
+	var sent []string
+	for i := range 12 {
+		evs := []any{e.goodEvent(), e.goodEvent()}
+		if i == 5 {
+			evs = []any{map[string]any{"type": "browse_wxapp_page", "props": "not an object"}}
+		}
+		body := sdkJSON(t, evs)
+		if a := e.post(t, "?token="+token, body, nil); *a.Code != 0 {
+			t.Fatalf("upload %d: %s", i, a)
+		}
+		sent = append(sent, string(body))
+	}
+	if a := e.post(t, "?token="+token, []byte(`[{"type":`), nil); *a.Code == 0 {
+		t.Fatalf("a broken body was acknowledged: %s", a)
+	}
+	e.upload(t, sdkJSON(t, []any{e.goodEvent()}))
+
+	// Data-api: each order created, then paid, in separate calls.
+	client := &ordertest.Client{BaseURL: e.url, AppID: dataAPIAppID, Secret: dataAPISecret}
+	res, err := client.Post(ctx, "/data_source/add", map[string]any{"merchantId": "m-1", "dataSourceType": 0})
+	if err != nil || res.Retcode != 0 {
+		t.Fatalf("data_source/add: %+v %v", res, err)
+	}
+	var d struct{ DataSource order.DataSource }
+	if err := json.Unmarshal(res.Data, &d); err != nil {
+		t.Fatal(err)
+	}
+	wantStatuses := map[string][]string{}
+	for step, status := range []int{1110, 1150} {
+		for i := range 6 {
+			id := fmt.Sprintf("o%d", i)
+			at := created.Add(time.Duration(step) * time.Minute)
+			res, err := client.Post(ctx, "/order/add_order", map[string]any{"dataSourceId": d.DataSource.ID,
+				"orders": []any{ordertest.Order(id, created, status, at, "open-1")}})
+			if err != nil || res.Retcode != 0 {
+				t.Fatalf("add_order %s %d: %+v %v", id, status, res, err)
+			}
+			wantStatuses[id] = append(wantStatuses[id], fmt.Sprint(status))
+		}
+	}
+
+	// Deliver on a clock of our own, down for the first rounds.
+	now := time.Now()
+	w := relay.New(e.st, relay.Options{Holder: "node-1", Now: func() time.Time { return now }})
+	for round := 0; ; round++ {
+		capture.mu.Lock()
+		capture.down = round < 4
+		capture.mu.Unlock()
+		if _, err := w.Deliver(ctx, app); err != nil {
+			t.Fatal(err)
+		}
+		counts, err := e.st.RelayCounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending := 0
+		for _, c := range counts {
+			if c.App != app.ID {
+				t.Fatalf("relay rows of %s, which does not relay: %+v", c.App, c)
+			}
+			switch c.Status {
+			case store.RelayPending:
+				pending += int(c.N)
+			case store.RelayDead:
+				t.Fatalf("dead rows: %+v", c)
+			}
+		}
+		if pending == 0 {
+			break
+		}
+		if round > 200 {
+			t.Fatalf("still %d pending after %d rounds", pending, round)
+		}
+		now = now.Add(11 * time.Minute) // past the longest backoff
+	}
+
+	capture.mu.Lock()
+	defer capture.mu.Unlock()
+	// Uploads carry no order among themselves (a retried one comes after
+	// later ones); each must arrive once, byte for byte as acknowledged.
+	got := map[string]int{}
+	for _, b := range capture.sdk {
+		got[b]++
+	}
+	for i, b := range sent {
+		if got[b] != 1 {
+			t.Errorf("upload %d arrived %d times", i, got[b])
+		}
+	}
+	if len(capture.sdk) != len(sent) {
+		t.Errorf("%d uploads arrived, want %d", len(capture.sdk), len(sent))
+	}
+	if !reflect.DeepEqual(capture.statuses, wantStatuses) {
+		t.Errorf("order statuses relayed %v, want %v", capture.statuses, wantStatuses)
+	}
+}
+
+// BenchmarkSDKAckRelay compares the SDK's acknowledgements with the relay
+// off and on (rows recorded in the commit, and the worker sending them to
+// a local stand-in meanwhile). Run it alone:
+//
+//	go test ./internal/server -run '^$' -bench BenchmarkSDKAckRelay -benchtime 20s
+func BenchmarkSDKAckRelay(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		b.Run(fmt.Sprintf("relay=%v", on), func(b *testing.B) { benchSDKAck(b, on) })
+	}
+}
+
+func benchSDKAck(b *testing.B, relayOn bool) {
+	st := storetest.DuckDB.Open(b)
+	const token = "bench-app-sdk-token"
+	app := &tenant.App{ID: "bench", Name: "Bench", SDKToken: token}
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Write([]byte(`{"code":0}`))
+	}))
+	b.Cleanup(up.Close)
+	if relayOn {
+		app.Relay = &tenant.Relay{BaseURL: up.URL, SDKToken: realYoushuToken}
+	}
+	tenants, err := tenant.NewRegistry([]*tenant.App{app})
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := store.NewWriter(st, store.WriterOptions{})
+	b.Cleanup(w.Close)
+	srv := server.New(server.Deps{Tenants: tenants, Store: st, Writer: w,
+		Collector: collect.New(w, nil), Logger: slog.New(slog.DiscardHandler), MaxBody: 1 << 20, MaxBatch: 500})
+	hs := httptest.NewServer(srv)
+	b.Cleanup(hs.Close)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rw := relay.New(st, relay.Options{Holder: "bench"})
+		for ctx.Err() == nil {
+			if _, err := rw.Deliver(ctx, app); err != nil && ctx.Err() == nil {
+				b.Error(err)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	defer func() { stop(); <-done }()
+	var seq atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		client := hs.Client()
+		for pb.Next() {
+			evs := make([]any, 10)
+			for i := range evs {
+				at := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC).Add(time.Duration(seq.Add(1)) * time.Millisecond)
+				evs[i] = sdkEvent("browse_wxapp_page", at, "oBench", "", nil)
+			}
+			body, _ := json.Marshal(evs)
+			res, err := client.Post(hs.URL+"/api/report?token="+token, "application/json", bytes.NewReader(body))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "acks/s")
+}

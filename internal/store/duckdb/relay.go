@@ -1,0 +1,119 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shuyuan-dev/shuyuan/internal/store"
+)
+
+// AddRelays implements store.Tx, in chunks of one INSERT each, in order so
+// that seq follows rs.
+func (h hookTx) AddRelays(ctx context.Context, rs []store.Relay) error {
+	for start := 0; start < len(rs); start += insertChunk {
+		chunk := rs[start:min(start+insertChunk, len(rs))]
+		args := make([]any, 0, len(chunk)*len(store.RelayColumns))
+		rows := make([]string, 0, len(chunk))
+		for i := range chunk {
+			vals := store.RelayValues(&chunk[i])
+			ph := make([]string, len(vals))
+			for j, v := range vals {
+				args = append(args, v)
+				ph[j] = "$" + strconv.Itoa(len(args))
+			}
+			rows = append(rows, "("+strings.Join(ph, ", ")+")")
+		}
+		if err := h.t.exec(`INSERT INTO youshu_relay (`+strings.Join(store.RelayColumns, ", ")+`) VALUES `+
+			strings.Join(rows, ", "), args...); err != nil {
+			return fmt.Errorf("%w: insert %d relay rows: %w", store.ErrUnavailable, len(chunk), err)
+		}
+	}
+	return nil
+}
+
+// seqsIn is the condition "seq is one of seqs" as one parameter, as idsIn.
+func seqsIn(args *[]any, seqs []int64) string {
+	s := make([]string, len(seqs))
+	for i, q := range seqs {
+		s[i] = strconv.FormatInt(q, 10)
+	}
+	*args = append(*args, strings.Join(s, ","))
+	return "seq IN (SELECT CAST(unnest(string_split($" + strconv.Itoa(len(*args)) + ", ',')) AS BIGINT))"
+}
+
+// ClaimRelays implements store.RelayStore.
+func (s *Store) ClaimRelays(ctx context.Context, app, holder string, now time.Time, lease time.Duration, limit int) ([]store.ClaimedRelay, error) {
+	var out []store.ClaimedRelay
+	err := s.inTx(ctx, func(tx *rawTx) error {
+		return tx.query(store.ClaimRelaysSQL(""), func(v []driver.Value) error {
+			c := store.ClaimedRelay{Seq: toInt64(v[0]), Attempts: toInt64(v[8])}
+			c.AppID, _ = v[1].(string)
+			c.Kind, _ = v[2].(string)
+			c.RefID, _ = v[3].(string)
+			c.Body, _ = v[4].(string)
+			c.Encrypted, _ = v[5].(bool)
+			c.EncryptKey, _ = v[6].(string)
+			c.ReceivedAt = timeOf(v[7])
+			out = append(out, c)
+			return nil
+		}, app, now.UTC(), int64(limit), holder, now.Add(lease).UTC())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: claim relay rows of %s: %w", store.ErrUnavailable, app, err)
+	}
+	sortClaimed(out)
+	return out, nil
+}
+
+// sortClaimed puts claimed rows in the order they were added: RETURNING
+// gives no order.
+func sortClaimed(cs []store.ClaimedRelay) {
+	for i := 1; i < len(cs); i++ {
+		for j := i; j > 0 && cs[j].Seq < cs[j-1].Seq; j-- {
+			cs[j], cs[j-1] = cs[j-1], cs[j]
+		}
+	}
+}
+
+// SettleRelays implements store.RelayStore.
+func (s *Store) SettleRelays(ctx context.Context, holder string, now time.Time, ss []store.RelaySettlement) (int, error) {
+	n := 0
+	err := s.inTx(ctx, func(tx *rawTx) error {
+		n = 0
+		for _, st := range ss {
+			if len(st.Seqs) == 0 {
+				continue
+			}
+			q, args, err := store.SettleRelaysSQL(holder, now, st, func(args *[]any) string { return seqsIn(args, st.Seqs) })
+			if err != nil {
+				return err
+			}
+			if err := tx.query(q+` RETURNING seq`, func([]driver.Value) error { n++; return nil }, args...); err != nil {
+				return fmt.Errorf("%w: settle %d relay rows as %s: %w", store.ErrUnavailable, len(st.Seqs), st.Status, err)
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// ReplayRelays implements store.RelayStore.
+func (s *Store) ReplayRelays(ctx context.Context, app string, now time.Time) (int, error) {
+	n := 0
+	err := s.inTx(ctx, func(tx *rawTx) error {
+		return tx.query(store.ReplayRelaysSQL+` RETURNING seq`, func([]driver.Value) error { n++; return nil }, app, now.UTC())
+	})
+	if err != nil {
+		return 0, fmt.Errorf("%w: replay dead relay rows of %s: %w", store.ErrUnavailable, app, err)
+	}
+	return n, nil
+}
+
+// RelayCounts implements store.RelayStore.
+func (s *Store) RelayCounts(ctx context.Context) ([]store.RelayCount, error) {
+	return store.RelayCounts(ctx, s.db)
+}

@@ -1,0 +1,210 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shuyuan-dev/shuyuan/internal/event"
+	"github.com/shuyuan-dev/shuyuan/internal/store"
+)
+
+func relayRow(app, kind, ref, body string) store.Relay {
+	return store.Relay{AppID: app, Kind: kind, RefID: ref, Body: body, ReceivedAt: t0}
+}
+
+func addRelays(t *testing.T, st store.Store, rs ...store.Relay) {
+	t.Helper()
+	if err := st.Transact(context.Background(), func(tx store.Tx) error {
+		return tx.AddRelays(context.Background(), rs)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func claimBodies(t *testing.T, st store.Store, app, holder string, now time.Time) ([]string, []int64) {
+	t.Helper()
+	cs, err := st.ClaimRelays(context.Background(), app, holder, now, time.Minute, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bodies []string
+	var seqs []int64
+	for _, c := range cs {
+		bodies, seqs = append(bodies, c.Body), append(seqs, c.Seq)
+	}
+	return bodies, seqs
+}
+
+// An order's later rows wait for its earlier ones; other rows go in the
+// order they were added; a rolled-back transaction adds nothing.
+func testRelayOrderPerRef(t *testing.T, o Opener) {
+	st := o.Open(t)
+	ctx := context.Background()
+	enc := relayRow("a", store.RelaySDK, "", "sdk-1")
+	enc.Encrypted = true
+	addRelays(t, st, relayRow("a", "order/add_order", "o1", "create-o1"), enc,
+		relayRow("a", "order/add_order", "o1", "pay-o1"), relayRow("a", "order/add_order", "o2", "create-o2"),
+		relayRow("b", store.RelaySDK, "", "other-app"))
+	boom := errors.New("refused")
+	if err := st.Transact(ctx, func(tx store.Tx) error {
+		if err := tx.AddRelays(ctx, []store.Relay{relayRow("a", store.RelaySDK, "", "rolled-back")}); err != nil {
+			return err
+		}
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Fatalf("transact: %v", err)
+	}
+	cs, err := st.ClaimRelays(ctx, "a", "h1", t0, time.Minute, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bodies []string
+	for _, c := range cs {
+		bodies = append(bodies, c.Body)
+	}
+	if want := []string{"create-o1", "sdk-1", "create-o2"}; !reflect.DeepEqual(bodies, want) {
+		t.Fatalf("claimed %q, want %q", bodies, want)
+	}
+	if c := cs[1]; !c.Encrypted || c.Kind != store.RelaySDK || !c.ReceivedAt.Equal(t0) || c.AppID != "a" {
+		t.Errorf("sdk row read back as %+v", c)
+	}
+	// The update of o1 waits while its creation is pending, even unleased
+	// (a retry).
+	if n, err := st.SettleRelays(ctx, "h1", t0, []store.RelaySettlement{
+		{Seqs: []int64{cs[0].Seq}, Status: store.RelayPending, Next: t0.Add(time.Hour), Err: "503"},
+		{Seqs: []int64{cs[1].Seq, cs[2].Seq}, Status: store.RelayDelivered},
+	}); err != nil || n != 3 {
+		t.Fatalf("settle: %d %v", n, err)
+	}
+	if b, _ := claimBodies(t, st, "a", "h1", t0.Add(30*time.Minute)); len(b) != 0 {
+		t.Fatalf("claimed %q before o1's creation was due", b)
+	}
+	b, seqs := claimBodies(t, st, "a", "h1", t0.Add(time.Hour))
+	if !reflect.DeepEqual(b, []string{"create-o1"}) {
+		t.Fatalf("claimed %q, want only create-o1", b)
+	}
+	if _, err := st.SettleRelays(ctx, "h1", t0.Add(time.Hour), []store.RelaySettlement{{Seqs: seqs, Status: store.RelayDelivered}}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := claimBodies(t, st, "a", "h1", t0.Add(time.Hour)); !reflect.DeepEqual(b, []string{"pay-o1"}) {
+		t.Fatalf("claimed %q, want pay-o1 once its creation was delivered", b)
+	}
+}
+
+// A lease keeps others off; its end frees the rows; a holder whose rows
+// were taken cannot settle them; dead rows replay.
+func testRelayLeaseFencingReplay(t *testing.T, o Opener) {
+	st := o.Open(t)
+	ctx := context.Background()
+	addRelays(t, st, relayRow("a", store.RelaySDK, "", "x"), relayRow("a", store.RelaySDK, "", "y"))
+	_, seqs := claimBodies(t, st, "a", "h1", t0)
+	if b, _ := claimBodies(t, st, "a", "h2", t0.Add(30*time.Second)); len(b) != 0 {
+		t.Fatalf("h2 claimed %q under h1's lease", b)
+	}
+	if b, _ := claimBodies(t, st, "a", "h2", t0.Add(time.Minute)); len(b) != 2 {
+		t.Fatalf("h2 claimed %q after h1's lease ended", b)
+	}
+	if n, err := st.SettleRelays(ctx, "h1", t0, []store.RelaySettlement{{Seqs: seqs, Status: store.RelayDelivered}}); err != nil || n != 0 {
+		t.Fatalf("h1 settled %d rows it no longer holds (%v)", n, err)
+	}
+	if n, err := st.SettleRelays(ctx, "h2", t0, []store.RelaySettlement{{Seqs: seqs, Status: store.RelayDead, Err: "code 1001"}}); err != nil || n != 2 {
+		t.Fatalf("h2 settled %d, %v", n, err)
+	}
+	counts, err := st.RelayCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []store.RelayCount{{App: "a", Kind: "sdk", Status: "dead", N: 2, OldestReceived: t0}}; !reflect.DeepEqual(counts, want) {
+		t.Fatalf("counts %+v, want %+v", counts, want)
+	}
+	if b, _ := claimBodies(t, st, "a", "h2", t0.Add(time.Hour)); len(b) != 0 {
+		t.Fatalf("claimed dead rows %q", b)
+	}
+	if n, err := st.ReplayRelays(ctx, "a", t0.Add(time.Hour)); err != nil || n != 2 {
+		t.Fatalf("replay: %d %v", n, err)
+	}
+	cs, err := st.ClaimRelays(ctx, "a", "h3", t0.Add(time.Hour), time.Minute, 10)
+	if err != nil || len(cs) != 2 || cs[0].Attempts != 1 || cs[0].Body != "x" {
+		t.Fatalf("after replay: %+v %v", cs, err)
+	}
+}
+
+// Concurrent claims, from two nodes, take disjoint rows.
+func testRelayConcurrentClaims(t *testing.T, o Opener) {
+	st := o.Open(t)
+	other := o.Node(t, st)
+	var rs []store.Relay
+	for range 60 {
+		rs = append(rs, relayRow("a", store.RelaySDK, "", "e"))
+	}
+	addRelays(t, st, rs...)
+	seen := map[int64]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i, s := range []store.Store{st, other, st, other} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				cs, err := s.ClaimRelays(context.Background(), "a", string(rune('p'+i)), t0, time.Minute, 7)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(cs) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, c := range cs {
+					seen[c.Seq]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != 60 {
+		t.Fatalf("claimed %d distinct rows, want 60", len(seen))
+	}
+	for seq, n := range seen {
+		if n != 1 {
+			t.Errorf("row %d claimed %d times", seq, n)
+		}
+	}
+}
+
+// WriteEvents adds the relay rows of its batches in its transaction: for
+// an upload of only quarantined events and for a re-send of stored events
+// too (both were acknowledged), and none for a batch without one.
+func testRelayWithEvents(t *testing.T, o Opener) {
+	st := o.Open(t)
+	now := t0.Add(time.Hour)
+	ev := SearchEvent(t, "T", 1795373591812, "k", "o1")
+	sdk := func(body string) *store.Relay {
+		return &store.Relay{AppID: "a", Kind: store.RelaySDK, Body: body, Encrypted: true, EncryptKey: "key", ReceivedAt: now}
+	}
+	write(t, st, &store.EventBatch{AppID: "a", ReceivedAt: now, Events: []event.Event{ev}, Relay: sdk("first")},
+		&store.EventBatch{AppID: "a", ReceivedAt: now, Events: []event.Event{ev}},
+		&store.EventBatch{AppID: "a", ReceivedAt: now, Quarantined: []event.Quarantined{
+			{Type: "search", Reason: "props.keyword: required", Raw: json.RawMessage(`{"type":"search"}`)}}, Relay: sdk("quarantined")})
+	write(t, st, &store.EventBatch{AppID: "a", ReceivedAt: now, Events: []event.Event{ev}, Relay: sdk("re-sent")})
+	cs, err := st.ClaimRelays(context.Background(), "a", "h", now, time.Minute, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bodies []string
+	for _, c := range cs {
+		bodies = append(bodies, c.Body)
+	}
+	if want := []string{"first", "quarantined", "re-sent"}; !reflect.DeepEqual(bodies, want) {
+		t.Fatalf("relayed %q, want %q", bodies, want)
+	}
+	if c := cs[0]; !c.Encrypted || c.EncryptKey != "key" || !c.ReceivedAt.Equal(now) {
+		t.Errorf("read back as %+v", c)
+	}
+}
