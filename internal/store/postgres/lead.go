@@ -61,11 +61,18 @@ func (s *Store) Lead(ctx context.Context, role string) (bool, error) {
 	return got, nil
 }
 
-// Resign implements store.StateStore: closing the session releases every
-// role at once.
+// Resign implements store.StateStore: it releases every role before
+// closing the session. Closing alone would release them too, but the
+// server ends the backend after the client hangs up, so another node
+// trying at once could still find a role taken.
 func (s *Store) Resign() {
 	s.lead.mu.Lock()
 	defer s.lead.mu.Unlock()
+	if c := s.lead.conn; c != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		c.Exec(ctx, `SELECT pg_advisory_unlock_all()`) //nolint:errcheck // closing the session releases them anyway
+		cancel()
+	}
 	s.lead.dropLocked()
 }
 
