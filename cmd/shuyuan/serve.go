@@ -171,6 +171,13 @@ func serve(args []string) error {
 		{Name: "youshu relay", Period: 2 * time.Second, Run: func(ctx context.Context) error {
 			return relayWorker.DeliverAll(ctx, tenants.Apps())
 		}},
+		{Name: "youshu relay retention", Period: time.Hour, Jitter: time.Minute, Elected: true, Run: func(ctx context.Context) error {
+			n, err := relayWorker.Prune(ctx, tenants.Apps())
+			if n > 0 {
+				log.Info("deleted delivered relay rows past youshu_relay.keep_delivered", "rows", n)
+			}
+			return err
+		}},
 	}, upkeep...)
 	bg, err := cron.New(st.Lead, reg, log, tasks...)
 	if err != nil {

@@ -44,7 +44,10 @@ func (c *Config) Dump() string {
 			a.WechatPull.BackfillDays, a.WechatPull.Hour = a.WechatPull.Backfill(), &h
 		}
 		if a.YoushuRelay.Enabled && a.YoushuRelay.BaseURL == "" {
-			a.YoushuRelay.BaseURL = DefaultRelayURL
+			a.YoushuRelay.BaseURL = c.Youshu.BaseURL
+		}
+		if a.YoushuRelay.Enabled && a.YoushuRelay.KeepDelivered == "" {
+			a.YoushuRelay.KeepDelivered = "7d"
 		}
 		a.YoushuRelay.SDKToken = mask(a.YoushuRelay.SDKToken)
 		a.YoushuRelay.DataAPI.AppSecret = mask(a.YoushuRelay.DataAPI.AppSecret)

@@ -50,6 +50,16 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("admin_key: 0123456789abcdef\nusers: [{name: a, password_bcrypt: x}, {name: a, password_bcrypt: y}]\n"))
 	f.Add([]byte("admin_key: [1, 2]\napps: {id: a}\n"))
 	f.Add([]byte("admin_key: &a 0123456789abcdef\nmetrics_token: *a\n"))
+	f.Add([]byte(`admin_key: 0123456789abcdef
+apps:
+  - id: a
+    sdk_token: sdk-token-0123
+    wx_appid: wx8f0c1d2e3a4b5c6d
+    wx_secret: s
+    official_account: {appid: wx0000000000000abc, secret: oa}
+    wechat_pull: {backfill_days: 3, hour: 9}
+    youshu_relay: {enabled: true, sdk_token: ys, data_api: {app_id: x, app_secret: y}, data_sources: {"1": "2"}}
+`))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, file []byte) {
 		p := filepath.Join(dir, "shuyuan.yaml")
@@ -84,6 +94,8 @@ func FuzzLoad(f *testing.F) {
 		for i := range want.Apps {
 			a := &want.Apps[i]
 			a.WxSecret, a.SDKToken, a.DataAPI.AppSecret = masked(a.WxSecret), masked(a.SDKToken), masked(a.DataAPI.AppSecret)
+			a.OfficialAccount.Secret = masked(a.OfficialAccount.Secret)
+			a.YoushuRelay.SDKToken, a.YoushuRelay.DataAPI.AppSecret = masked(a.YoushuRelay.SDKToken), masked(a.YoushuRelay.DataAPI.AppSecret)
 		}
 		want.Users = append([]config.User(nil), c.Users...)
 		for i := range want.Users {
@@ -110,6 +122,21 @@ func FuzzLoad(f *testing.F) {
 			}
 			if a.Ads.RetryBudget == "" {
 				a.Ads.RetryBudget = "24h"
+			}
+			if a.WechatPull.Enabled {
+				h := a.WechatPull.PullHour()
+				a.WechatPull.BackfillDays, a.WechatPull.Hour = a.WechatPull.Backfill(), &h
+			}
+			if r := &a.YoushuRelay; r.Enabled {
+				if r.BaseURL == "" {
+					r.BaseURL = c.Youshu.BaseURL
+				}
+				if r.KeepDelivered == "" {
+					r.KeepDelivered = "7d"
+				}
+			}
+			if len(a.YoushuRelay.DataSources) == 0 {
+				a.YoushuRelay.DataSources = nil // an empty map is left out of the dump
 			}
 		}
 		want.Store.DSN = back.Store.DSN // masked in place, by a pattern

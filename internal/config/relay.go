@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/shuyuan-dev/shuyuan/internal/tenant"
 )
@@ -20,14 +21,23 @@ type YoushuRelay struct {
 	// DataAPI are the merchant's real Youshu data-api credentials that
 	// accepted backend calls are re-signed with. Empty: not relayed.
 	DataAPI DataAPI `yaml:"data_api"`
-	// BaseURL is the upstream; https://zhls.qq.com unless set (the sandbox
-	// is https://test.zhls.qq.com).
+	// BaseURL is the upstream; the global youshu.base_url unless set
+	// (https://zhls.qq.com; the sandbox is https://test.zhls.qq.com).
 	BaseURL string `yaml:"base_url"`
+	// DataSources maps a shuyuan data source id to the id the merchant's
+	// Youshu account has for the same type: relayed data-api calls carry
+	// the Youshu id. Ids not listed are sent as they are (right when the
+	// source was added to shuyuan with Youshu's id, the dataSourceId
+	// extension of data_source/add).
+	DataSources map[string]string `yaml:"data_sources,omitempty"`
+	// KeepDelivered is how long delivered rows are kept (for the
+	// dashboard's counts and for inquiry) before they are deleted; 7d
+	// unless set.
+	KeepDelivered string `yaml:"keep_delivered"`
 }
 
-// DefaultRelayURL is the Youshu host that takes both SDK reports (the
-// 1.x default and 2.x fallback) and the data-api (spec A.1, C).
-const DefaultRelayURL = "https://zhls.qq.com"
+// DefaultKeepDelivered is how long delivered relay rows are kept.
+const DefaultKeepDelivered = 7 * 24 * time.Hour
 
 // check validates a youshu_relay block named key.
 func (r YoushuRelay) check(key string) []error {
@@ -44,24 +54,40 @@ func (r YoushuRelay) check(key string) []error {
 	if len(r.SDKToken) > 256 {
 		bad("sdk_token", "must be at most 256 characters")
 	}
+	if r.KeepDelivered != "" {
+		if d, err := ParseWindow(r.KeepDelivered); err != nil || d < time.Hour {
+			bad("keep_delivered", "must be a duration of at least 1h like 72h or 7d, got %q", r.KeepDelivered)
+		}
+	}
+	for from, to := range r.DataSources {
+		if from == "" || to == "" || len(from) > 64 || len(to) > 64 {
+			bad("data_sources", "maps a shuyuan data source id to a Youshu one, both 1 to 64 characters, got %q: %q", from, to)
+		}
+	}
 	if r.BaseURL != "" {
 		u, err := url.Parse(r.BaseURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
-			bad("base_url", "must be an http(s) URL without query, like %s, got %q", DefaultRelayURL, r.BaseURL)
+			bad("base_url", "must be an http(s) URL without query, like %s, got %q", DefaultYoushuURL, r.BaseURL)
 		}
 	}
 	return errs
 }
 
-// relay turns a validated block into the tenant's relay, nil when off.
-func (r YoushuRelay) relay() *tenant.Relay {
+// relay turns a validated block into the tenant's relay, nil when off;
+// def is the upstream when the block names none (youshu.base_url).
+func (r YoushuRelay) relay(def string) *tenant.Relay {
 	if !r.Enabled {
 		return nil
 	}
 	base := strings.TrimRight(r.BaseURL, "/")
 	if base == "" {
-		base = DefaultRelayURL
+		base = strings.TrimRight(def, "/")
+	}
+	keep := DefaultKeepDelivered
+	if d, err := ParseWindow(r.KeepDelivered); r.KeepDelivered != "" && err == nil {
+		keep = d
 	}
 	return &tenant.Relay{BaseURL: base, SDKToken: r.SDKToken,
-		DataAPIAppID: r.DataAPI.AppID, DataAPISecret: r.DataAPI.AppSecret}
+		DataAPIAppID: r.DataAPI.AppID, DataAPISecret: r.DataAPI.AppSecret,
+		DataSources: r.DataSources, KeepDelivered: keep}
 }

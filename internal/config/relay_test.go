@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -18,6 +19,7 @@ apps:
       sdk_token: real-youshu-token
       data_api: {app_id: real-ys-app}
       base_url: https://test.zhls.qq.com/
+      data_sources: {"10001": "ys-src-1"}
   - id: off
     sdk_token: sdk-token-2
     youshu_relay: {sdk_token: kept-but-off}
@@ -36,8 +38,9 @@ apps:
 	}
 	shop, _ := reg.ByID("shop")
 	want := tenant.Relay{BaseURL: "https://test.zhls.qq.com", SDKToken: "real-youshu-token",
-		DataAPIAppID: "real-ys-app", DataAPISecret: "real-ys-secret"}
-	if shop.Relay == nil || *shop.Relay != want {
+		DataAPIAppID: "real-ys-app", DataAPISecret: "real-ys-secret",
+		DataSources: map[string]string{"10001": "ys-src-1"}, KeepDelivered: config.DefaultKeepDelivered}
+	if shop.Relay == nil || !reflect.DeepEqual(*shop.Relay, want) {
 		t.Errorf("shop relay %+v, want %+v", shop.Relay, want)
 	}
 	if off, _ := reg.ByID("off"); off.Relay != nil {
@@ -53,9 +56,11 @@ apps:
 
 func TestYoushuRelayValidation(t *testing.T) {
 	for field, block := range map[string]string{
-		"enabled":  "enabled: true",
-		"data_api": "{enabled: true, data_api: {app_id: x}}",
-		"base_url": "{enabled: true, sdk_token: t, base_url: 'ftp://zhls.qq.com'}",
+		"enabled":        "enabled: true",
+		"data_api":       "{enabled: true, data_api: {app_id: x}}",
+		"base_url":       "{enabled: true, sdk_token: t, base_url: 'ftp://zhls.qq.com'}",
+		"keep_delivered": "{enabled: true, sdk_token: t, keep_delivered: 10m}",
+		"data_sources":   "{enabled: true, sdk_token: t, data_sources: {'1': ''}}",
 	} {
 		if !strings.HasPrefix(block, "{") {
 			block = "{" + block + "}"

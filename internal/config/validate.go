@@ -198,7 +198,7 @@ func (c *Config) Tenants() (*tenant.Registry, error) {
 			DataAPIAppID: a.DataAPI.AppID, DataAPISecret: a.DataAPI.AppSecret,
 			UserActionSetID: a.Ads.UserActionSetID, AttributionWindow: window, Location: loc,
 			Ads:   a.Ads.rules(a.DataAPI.AppID != "", a.WxAppID),
-			Relay: a.YoushuRelay.relay(),
+			Relay: a.YoushuRelay.relay(c.Youshu.BaseURL),
 		})
 	}
 	return tenant.NewRegistry(apps)

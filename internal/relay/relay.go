@@ -227,7 +227,14 @@ func (w *Worker) request(ctx context.Context, rl *tenant.Relay, r store.ClaimedR
 			"timestamp": {strconv.FormatInt(ts, 10)}, "signature": {order.Sign(rl.DataAPISecret, rl.DataAPIAppID, nonce, ts)}}
 		u = rl.BaseURL + "/data-api/v1/" + r.Kind + "?" + q.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader([]byte(r.Body)))
+	body := []byte(r.Body)
+	if r.Kind != store.RelaySDK && len(rl.DataSources) > 0 {
+		var err error
+		if body, err = mapSource(body, rl.DataSources); err != nil {
+			return nil, err
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("relay request: %w", err)
 	}
@@ -237,6 +244,49 @@ func (w *Worker) request(ctx context.Context, rl *tenant.Relay, r store.ClaimedR
 		req.Header.Set("Content-Encrypting-Key", r.EncryptKey)
 	}
 	return req, nil
+}
+
+// mapSource replaces the dataSourceId of a data-api body by the
+// merchant's Youshu id for it (youshu_relay.data_sources); the rest of
+// the body stays as it was. Done at send time, not when the row is
+// added, so a mapping fixed after rows went dead applies on replay.
+func mapSource(body []byte, ids map[string]string) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, fmt.Errorf("relay body is not a JSON object: %w", err)
+	}
+	var src string
+	if err := json.Unmarshal(m["dataSourceId"], &src); err != nil {
+		return nil, fmt.Errorf("relay body: dataSourceId is not a string: %w", err)
+	}
+	to, ok := ids[src]
+	if !ok {
+		return body, nil
+	}
+	m["dataSourceId"], _ = json.Marshal(to) //nolint:errcheck // a string always marshals
+	out, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("relay body: %w", err)
+	}
+	return out, nil
+}
+
+// Prune deletes, for each app that relays, the rows delivered longer ago
+// than its youshu_relay.keep_delivered, and returns how many.
+func (w *Worker) Prune(ctx context.Context, apps []*tenant.App) (int, error) {
+	total := 0
+	var errs []error
+	for _, a := range apps {
+		if a.Relay == nil {
+			continue
+		}
+		n, err := w.st.PruneRelays(ctx, a.ID, w.opt.Now().Add(-a.Relay.KeepDelivered))
+		total += n
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return total, errors.Join(errs...)
 }
 
 // DeliverAll is one round over the apps that relay: each app's due rows.

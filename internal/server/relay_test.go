@@ -30,6 +30,7 @@ const (
 	realYoushuToken  = "real-youshu-sdk-token"
 	realYoushuApp    = "real-ys-app"
 	realYoushuSecret = "real-ys-secret"
+	realYoushuSource = "ys-src-0"
 )
 
 // youshuCapture stands in for Youshu: it checks the merchant's real token
@@ -84,6 +85,7 @@ func (c *youshuCapture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var call struct {
+			Source string `json:"dataSourceId"`
 			Orders []struct {
 				ID     string      `json:"external_order_id"`
 				Status json.Number `json:"order_status"`
@@ -91,6 +93,9 @@ func (c *youshuCapture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if err := json.Unmarshal(body, &call); err != nil || len(call.Orders) != 1 {
 			c.t.Errorf("add_order body %s: %v", body, err)
+		}
+		if call.Source != realYoushuSource {
+			c.t.Errorf("add_order relayed with dataSourceId %q, want the merchant's Youshu id %q", call.Source, realYoushuSource)
 		}
 		for _, o := range call.Orders {
 			c.statuses[o.ID] = append(c.statuses[o.ID], o.Status.String())
@@ -151,6 +156,8 @@ func testRelayDeliversEverythingOnce(t *testing.T, o storetest.Opener) {
 	if err := json.Unmarshal(res.Data, &d); err != nil {
 		t.Fatal(err)
 	}
+	// The merchant's Youshu account knows this source by its own id.
+	app.Relay.DataSources = map[string]string{d.DataSource.ID: realYoushuSource}
 	wantStatuses := map[string][]string{}
 	for step, status := range []int{1110, 1150} {
 		for i := range 6 {
@@ -198,6 +205,16 @@ func testRelayDeliversEverythingOnce(t *testing.T, o storetest.Opener) {
 			t.Fatalf("still %d pending after %d rounds", pending, round)
 		}
 		now = now.Add(11 * time.Minute) // past the longest backoff
+	}
+
+	// Delivered rows go once they are older than keep_delivered.
+	app.Relay.KeepDelivered = 7 * 24 * time.Hour
+	if n, err := w.Prune(ctx, []*tenant.App{app}); err != nil || n != 0 {
+		t.Fatalf("pruned %d fresh rows: %v", n, err)
+	}
+	now = now.Add(8 * 24 * time.Hour)
+	if n, err := w.Prune(ctx, []*tenant.App{app}); err != nil || n != len(sent)+12 {
+		t.Fatalf("pruned %d rows, want %d: %v", n, len(sent)+12, err)
 	}
 
 	capture.mu.Lock()

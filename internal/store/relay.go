@@ -79,6 +79,10 @@ type RelayStore interface {
 	ReplayRelays(ctx context.Context, app string, now time.Time) (int, error)
 	// RelayCounts counts every app's rows by kind and state.
 	RelayCounts(ctx context.Context) ([]RelayCount, error)
+	// PruneRelays deletes app's rows delivered before before (their
+	// bodies are a copy of data the store keeps anyway) and returns how
+	// many. Pending and dead rows stay whatever their age.
+	PruneRelays(ctx context.Context, app string, before time.Time) (int, error)
 }
 
 // The relay outbox's statements, the same in both dialects but for the
@@ -122,6 +126,9 @@ func SettleRelaysSQL(holder string, now time.Time, s RelaySettlement, seqsIn fun
 // ReplayRelaysSQL revives app's ($1) dead rows, due at $2.
 const ReplayRelaysSQL = `UPDATE youshu_relay SET status = 'pending', next_attempt_at = $2,
 	claimed_until = NULL, claimed_by = NULL WHERE app_id = $1 AND status = 'dead'`
+
+// PruneRelaysSQL deletes app's ($1) rows delivered before $2.
+const PruneRelaysSQL = `DELETE FROM youshu_relay WHERE app_id = $1 AND status = 'delivered' AND delivered_at < $2`
 
 // RelayCountsSQL counts rows by app, kind and state.
 const RelayCountsSQL = `SELECT app_id, kind, status, count(*), min(received_at) FROM youshu_relay

@@ -45,6 +45,11 @@ type Relay struct {
 	// are not relayed.
 	DataAPIAppID  string
 	DataAPISecret string
+	// DataSources maps shuyuan's data source ids to the merchant's Youshu
+	// ones; an id not listed is relayed as it is.
+	DataSources map[string]string
+	// KeepDelivered is how long delivered rows stay in the relay outbox.
+	KeepDelivered time.Duration
 }
 
 // Registry is the set of configured apps.

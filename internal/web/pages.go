@@ -38,6 +38,7 @@ type view struct {
 	Params      []field
 	Hidden      []field
 	Partial     string
+	Relay       *relayNote
 	Cards       []card
 	Table       *table
 	Sections    []section
@@ -306,6 +307,7 @@ func (d *dashboard) page(w http.ResponseWriter, r *http.Request, vis visitor) {
 			return
 		}
 		v.Cards = cards
+		v.Relay = d.relayNote(r.Context(), app, vis.lang)
 	}
 	d.render(w, http.StatusOK, "analysis", v)
 }

@@ -77,6 +77,7 @@ type dashboard struct {
 	throttle *throttle
 	// dummyHash is compared against for unknown names (see check).
 	dummyHash func() []byte
+	relay     relayCounts
 }
 
 func newDashboard(s *server.Server, opt Options) *dashboard {

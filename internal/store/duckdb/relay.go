@@ -113,6 +113,18 @@ func (s *Store) ReplayRelays(ctx context.Context, app string, now time.Time) (in
 	return n, nil
 }
 
+// PruneRelays implements store.RelayStore.
+func (s *Store) PruneRelays(ctx context.Context, app string, before time.Time) (int, error) {
+	n := 0
+	err := s.inTx(ctx, func(tx *rawTx) error {
+		return tx.query(store.PruneRelaysSQL+` RETURNING seq`, func([]driver.Value) error { n++; return nil }, app, before.UTC())
+	})
+	if err != nil {
+		return 0, fmt.Errorf("%w: prune delivered relay rows of %s: %w", store.ErrUnavailable, app, err)
+	}
+	return n, nil
+}
+
 // RelayCounts implements store.RelayStore.
 func (s *Store) RelayCounts(ctx context.Context) ([]store.RelayCount, error) {
 	return store.RelayCounts(ctx, s.db)

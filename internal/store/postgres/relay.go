@@ -109,6 +109,15 @@ func (s *Store) ReplayRelays(ctx context.Context, app string, now time.Time) (in
 	return int(tag.RowsAffected()), nil
 }
 
+// PruneRelays implements store.RelayStore.
+func (s *Store) PruneRelays(ctx context.Context, app string, before time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, store.PruneRelaysSQL, app, before.UTC())
+	if err != nil {
+		return 0, unavailable("prune delivered relay rows of "+app, err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // RelayCounts implements store.RelayStore.
 func (s *Store) RelayCounts(ctx context.Context) ([]store.RelayCount, error) {
 	return store.RelayCounts(ctx, s.db)

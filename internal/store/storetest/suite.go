@@ -46,6 +46,7 @@ func Run(t *testing.T, o Opener) {
 		{"RelayOrderPerRef", testRelayOrderPerRef},
 		{"RelayLeaseFencingReplay", testRelayLeaseFencingReplay},
 		{"RelayConcurrentClaims", testRelayConcurrentClaims},
+		{"RelayPrune", testRelayPrune},
 		{"RelayWithEvents", testRelayWithEvents},
 		{"AppState", testAppState},
 		{"Nonces", testNonces},

@@ -134,6 +134,48 @@ func testRelayLeaseFencingReplay(t *testing.T, o Opener) {
 	}
 }
 
+// Pruning drops the app's rows delivered before the cut, and nothing
+// pending, dead, newer or of another app.
+func testRelayPrune(t *testing.T, o Opener) {
+	st := o.Open(t)
+	ctx := context.Background()
+	addRelays(t, st, relayRow("a", store.RelaySDK, "", "old"), relayRow("a", store.RelaySDK, "", "new"),
+		relayRow("a", store.RelaySDK, "", "dead"), relayRow("a", store.RelaySDK, "", "pending"),
+		relayRow("b", store.RelaySDK, "", "other app"))
+	cs, err := st.ClaimRelays(ctx, "a", "h", t0, time.Minute, 10)
+	if err != nil || len(cs) != 4 {
+		t.Fatalf("claim: %d %v", len(cs), err)
+	}
+	_, bseqs := claimBodies(t, st, "b", "h", t0)
+	settle := func(at time.Time, status string, seqs ...int64) {
+		t.Helper()
+		if n, err := st.SettleRelays(ctx, "h", at, []store.RelaySettlement{{Seqs: seqs, Status: status, Next: at.Add(time.Hour)}}); err != nil || n != len(seqs) {
+			t.Fatalf("settle %s: %d %v", status, n, err)
+		}
+	}
+	settle(t0, store.RelayDelivered, cs[0].Seq)
+	settle(t0.Add(2*time.Hour), store.RelayDelivered, cs[1].Seq)
+	settle(t0, store.RelayDead, cs[2].Seq)
+	settle(t0, store.RelayPending, cs[3].Seq)
+	settle(t0, store.RelayDelivered, bseqs...)
+	if n, err := st.PruneRelays(ctx, "a", t0.Add(time.Hour)); err != nil || n != 1 {
+		t.Fatalf("pruned %d rows (%v), want 1", n, err)
+	}
+	counts, err := st.RelayCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.RelayCount{
+		{App: "a", Kind: "sdk", Status: "dead", N: 1, OldestReceived: t0},
+		{App: "a", Kind: "sdk", Status: "delivered", N: 1, OldestReceived: t0},
+		{App: "a", Kind: "sdk", Status: "pending", N: 1, OldestReceived: t0},
+		{App: "b", Kind: "sdk", Status: "delivered", N: 1, OldestReceived: t0},
+	}
+	if !reflect.DeepEqual(counts, want) {
+		t.Fatalf("left %+v, want %+v", counts, want)
+	}
+}
+
 // Concurrent claims, from two nodes, take disjoint rows.
 func testRelayConcurrentClaims(t *testing.T, o Opener) {
 	st := o.Open(t)
