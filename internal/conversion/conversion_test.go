@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shuyuan-dev/shuyuan/internal/attribution"
 	"github.com/shuyuan-dev/shuyuan/internal/conversion"
 	"github.com/shuyuan-dev/shuyuan/internal/event"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
@@ -697,5 +698,63 @@ func TestResendsCounted(t *testing.T) {
 	}
 	if resent != 2 {
 		t.Errorf("shuyuan_ads_conversions_resent_total = %v, want 2", resent)
+	}
+}
+
+// A paid order and the click of its buyer that commit at the same moment
+// on two nodes still meet: here the order's transaction has read the
+// buyer's touches (none) and is about to commit when another node stores
+// the click. The click's flush waits for the order (Tx.LockUsers), then
+// credits it; without the lock both would miss each other and the order
+// stay unattributed for ever. PostgreSQL only: the embedded store has one
+// writer.
+func TestLateTouchRaceAcrossNodes(t *testing.T) {
+	storetest.SkipWithoutPostgres(t)
+	r := newRig(t, rigOptions{store: storetest.Postgres})
+	nodeB := storetest.Postgres.Node(t, r.st)
+	nodeB.SetEventHook(r.svc.OnEvents)
+	paidAt := t0.Add(2 * time.Hour)
+	r.clock.Set(paidAt.Add(time.Minute))
+	inOrder, release := make(chan struct{}), make(chan struct{})
+	orderDone := make(chan error, 1)
+	go func() {
+		_, err := r.st.AddOrders(context.Background(), []*store.OrderBatch{{
+			AppID: shopApp, ReceivedAt: r.clock.Now(), Orders: []store.Order{order("ord-alice", "o-alice", paidAt, 500)},
+			OnPaid: func(ctx context.Context, tx store.Tx, paid []store.PaidOrder) error {
+				if err := r.svc.OnPaid(ctx, tx, paid); err != nil {
+					return err
+				}
+				close(inOrder)
+				<-release
+				return nil
+			},
+		}})
+		orderDone <- err
+	}()
+	<-inOrder
+	clickDone := make(chan error, 1)
+	go func() {
+		e := r.event("o-alice", event.BrowseWxappPage, t0)
+		e.GdtVid, e.AdInfo = click1, "20966864."+click1+".0.0"
+		b := &store.EventBatch{AppID: shopApp, ReceivedAt: r.clock.Now(), Events: []event.Event{e}}
+		attribution.Resolve(b)
+		_, err := nodeB.WriteEvents(context.Background(), []*store.EventBatch{b})
+		clickDone <- err
+	}()
+	// Give the click's flush time to finish, were it not to wait.
+	select {
+	case err := <-clickDone:
+		clickDone <- err
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(release)
+	if err := <-orderDone; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-clickDone; err != nil {
+		t.Fatal(err)
+	}
+	if got := r.statuses(shopApp); got[conversion.StatePending] != 1 || len(got) != 1 {
+		t.Fatalf("outbox %v, want the order's conversion credited to the click", got)
 	}
 }

@@ -88,12 +88,26 @@ func (s *Service) OnPaid(ctx context.Context, tx store.Tx, paid []store.PaidOrde
 			user: attribution.User{OpenID: p.OpenID, UnionID: p.UnionID}, at: p.PaidTime, valueFen: p.PaymentFen,
 		})
 	}
+	if err := tx.LockUsers(ctx, candidateUsers(byApp)); err != nil {
+		return err
+	}
 	for _, app := range order {
 		if err := s.record(ctx, tx, app, byApp[app]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// candidateUsers are the users of candidates, by app, for Tx.LockUsers.
+func candidateUsers(byApp map[string][]candidate) []store.UserKey {
+	var out []store.UserKey
+	for app, cs := range byApp {
+		for _, c := range cs {
+			out = append(out, store.UserKey{App: app, OpenID: c.user.OpenID, UnionID: c.user.UnionID})
+		}
+	}
+	return out
 }
 
 // OnOrderPaid is OnPaid in the shape of order.Options.OnPaid.
@@ -132,28 +146,39 @@ func (s *Service) OnEvents(ctx context.Context, tx store.Tx, batches []*store.Ev
 			byApp[b.AppID] = append(byApp[b.AppID], c)
 		}
 	}
+	late, lateOrder := lateTouches(s, batches)
+	// One lock call for both: the users whose conversions this flush
+	// records, and those whose touches may credit earlier ones.
+	users := candidateUsers(byApp)
+	for app, l := range late {
+		for _, id := range l.opens {
+			users = append(users, store.UserKey{App: app, OpenID: id})
+		}
+		for _, id := range l.unions {
+			users = append(users, store.UserKey{App: app, UnionID: id})
+		}
+	}
+	if err := tx.LockUsers(ctx, users); err != nil {
+		return err
+	}
 	for _, app := range order {
 		if err := s.record(ctx, tx, app, byApp[app]); err != nil {
 			return err
 		}
 	}
-	return s.creditLate(ctx, tx, batches)
+	return s.creditLate(ctx, tx, late, lateOrder)
 }
 
-// creditLate credits conversions recorded as unattributed to the ad
-// touches of this flush that came too late for them: a click still
-// queued in the SDK when the backend's paid order arrived, or an upload
-// that simply came after the order. A user's order or lead that occurred
-// after one of these touches and inside the window is credited to the
-// last touch before it, as it would have been had the touch come first,
-// and queued once (the row's status guards it); the action keeps the time
-// the order was paid.
-func (s *Service) creditLate(ctx context.Context, tx store.Tx, batches []*store.EventBatch) error {
-	type late struct {
-		opens, unions []string
-		seen          map[string]bool
-		from, to      time.Time
-	}
+// late are an app's users with ad touches in a flush, and the span their
+// conversions may lie in.
+type late struct {
+	opens, unions []string
+	seen          map[string]bool
+	from, to      time.Time
+}
+
+// lateTouches gathers, per app, the users with ad touches in batches.
+func lateTouches(s *Service, batches []*store.EventBatch) (map[string]*late, []string) {
 	byApp := map[string]*late{}
 	var order []string
 	for _, b := range batches {
@@ -185,6 +210,18 @@ func (s *Service) creditLate(ctx context.Context, tx store.Tx, batches []*store.
 			l.to = maxTime(l.to, e.Time.Add(window))
 		}
 	}
+	return byApp, order
+}
+
+// creditLate credits conversions recorded as unattributed to the ad
+// touches of this flush that came too late for them: a click still
+// queued in the SDK when the backend's paid order arrived, or an upload
+// that simply came after the order. A user's order or lead that occurred
+// after one of these touches and inside the window is credited to the
+// last touch before it, as it would have been had the touch come first,
+// and queued once (the row's status guards it); the action keeps the time
+// the order was paid.
+func (s *Service) creditLate(ctx context.Context, tx store.Tx, byApp map[string]*late, order []string) error {
 	for _, app := range order {
 		l := byApp[app]
 		rows, err := tx.UnattributedConversions(ctx, app, l.opens, l.unions, l.from, l.to)

@@ -14,6 +14,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -174,4 +175,43 @@ type Tx interface {
 	// AddRelays adds rows to the relay outbox (relay.go), in the order of
 	// rs; they commit or roll back with the data they relay.
 	AddRelays(ctx context.Context, rs []Relay) error
+	// LockUsers holds, until the transaction ends, a lock per identifier
+	// of users (UserLockKeys), so that a conversion recorded unattributed
+	// and an ad touch of the same user that commit at once on two nodes
+	// cannot both miss each other: the second waits for the first and
+	// then sees it. Hooks call it once, before they read touches or
+	// conversions; the store may already hold some of the locks. A store
+	// with one writer at a time needs no lock.
+	LockUsers(ctx context.Context, users []UserKey) error
+}
+
+// UserKey names a user of an app by its open id and union id, either
+// possibly empty.
+type UserKey struct {
+	App, OpenID, UnionID string
+}
+
+// UserLockKeys are the lock names of users, sorted and without repeats:
+// one per identifier, so that two records sharing either one share a
+// lock; taking them in this order keeps two transactions from waiting
+// on each other.
+func UserLockKeys(users []UserKey) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(k string) {
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	for _, u := range users {
+		if u.OpenID != "" {
+			add("user " + u.App + " o " + u.OpenID)
+		}
+		if u.UnionID != "" {
+			add("user " + u.App + " u " + u.UnionID)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -119,3 +119,7 @@ func marks(args *[]any, vals []string) string {
 	}
 	return b.String()
 }
+
+// LockUsers implements store.Tx: the embedded store has one writer at a
+// time, so a hook never races another node's.
+func (h hookTx) LockUsers(context.Context, []store.UserKey) error { return nil }

@@ -38,6 +38,20 @@ func (s *Store) AddOrders(ctx context.Context, batches []*store.OrderBatch) ([]s
 				return err
 			}
 		}
+		// The paid hooks lock their users (Tx.LockUsers) one batch at a
+		// time; taking every batch's users here first, in one sorted
+		// go, keeps two transactions from taking them in crossed order.
+		var users []store.UserKey
+		for i, b := range batches {
+			if b.OnPaid != nil {
+				for _, p := range results[i].Paid {
+					users = append(users, store.UserKey{App: p.AppID, OpenID: p.OpenID, UnionID: p.UnionID})
+				}
+			}
+		}
+		if err := (hookTx{tx}).LockUsers(ctx, users); err != nil {
+			return err
+		}
 		for i, b := range batches {
 			if len(results[i].Paid) > 0 && b.OnPaid != nil {
 				if err := b.OnPaid(ctx, hookTx{tx}, results[i].Paid); err != nil {

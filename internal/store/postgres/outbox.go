@@ -426,3 +426,19 @@ func (s *Store) SavePullDay(ctx context.Context, d store.PullDay) error {
 func (s *Store) PullDays(ctx context.Context, app string, from, to time.Time) ([]store.PullDay, error) {
 	return store.PullDays(ctx, s.db, app, from, to)
 }
+
+// LockUsers implements store.Tx with transaction advisory locks, taken in
+// the order of their hash so that every transaction takes the locks it
+// shares with another in the same order; a lock already held is taken
+// again at no cost.
+func (h hookTx) LockUsers(ctx context.Context, users []store.UserKey) error {
+	keys := store.UserLockKeys(users)
+	if len(keys) == 0 {
+		return nil
+	}
+	if _, err := h.tx.Exec(ctx, `SELECT pg_advisory_xact_lock(h) FROM
+		(SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) k ORDER BY 1) l`, keys); err != nil {
+		return unavailable("lock "+strconv.Itoa(len(keys))+" users", err)
+	}
+	return nil
+}
