@@ -37,7 +37,7 @@ import (
 // side (store.OrderStore).
 type BackendStore interface {
 	AddOrders(ctx context.Context, batches []*store.OrderBatch) ([]store.OrderResult, error)
-	AddOrderSums(ctx context.Context, appID string, sums []store.OrderSum, receivedAt time.Time) error
+	AddOrderSums(ctx context.Context, appID string, sums []store.OrderSum, receivedAt time.Time, relay ...store.Relay) error
 	AddVisitPages(ctx context.Context, appID string, pages []store.VisitPage, receivedAt time.Time) error
 }
 

@@ -210,7 +210,11 @@ func (s *Service) AddOrderSums(ctx context.Context, c Call) (*SumsAdded, error) 
 	if err := s.checkSource(ctx, app, src); err != nil {
 		return nil, err
 	}
-	if err := s.st.AddOrderSums(ctx, app.ID, sums, c.ReceivedAt); err != nil {
+	var relay []store.Relay
+	if r := app.Relay; r != nil && r.DataAPIAppID != "" {
+		relay = append(relay, relaySums(app.ID, c.Body, c.ReceivedAt))
+	}
+	if err := s.st.AddOrderSums(ctx, app.ID, sums, c.ReceivedAt, relay...); err != nil {
 		return nil, unavailable(err)
 	}
 	return &SumsAdded{Received: len(sums)}, nil

@@ -8,9 +8,20 @@ import (
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 )
 
-// RelayAddOrder is the relay kind of add_order calls: the path the relay
-// posts them to under /data-api/v1.
-const RelayAddOrder = "order/add_order"
+// The relay kinds of data-api calls: the paths the relay posts them to
+// under /data-api/v1.
+const (
+	RelayAddOrder    = "order/add_order"
+	RelayAddOrderSum = "order/add_order_sum"
+)
+
+// relaySums is the relay row of an accepted add_order_sum call: the body
+// as sent. Every sum call of an app shares one RefID, so they reach
+// Youshu in the order shuyuan accepted them and a day's later totals win
+// there as here.
+func relaySums(appID string, body []byte, received time.Time) store.Relay {
+	return store.Relay{AppID: appID, Kind: RelayAddOrderSum, RefID: "order sums", Body: string(body), ReceivedAt: received}
+}
 
 // relayOrders are the relay rows of an accepted add_order call: one per
 // order, each a body of that order alone exactly as sent, so rows of one

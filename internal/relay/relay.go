@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/shuyuan-dev/shuyuan/internal/order"
@@ -62,15 +63,27 @@ type Options struct {
 	Observe func(app, kind, outcome string)
 }
 
+// Store is what a Worker reads and writes: the relay outbox, and an app's
+// data sources and state, where it keeps the ids Youshu has for them.
+type Store interface {
+	store.RelayStore
+	DataSources(ctx context.Context, appID string) ([]store.DataSource, error)
+	AppState(ctx context.Context, app, key string) (value string, ok bool, err error)
+	SetAppState(ctx context.Context, app, key, value string, at time.Time) error
+}
+
 // Worker delivers an app's relay rows.
 type Worker struct {
-	st   store.RelayStore
+	st   Store
 	opt  Options
 	http *http.Client
+	// sources caches the Youshu id of each app's data sources, by
+	// app + "\x00" + shuyuan id, once learned (source.go).
+	sources sync.Map
 }
 
 // New returns a Worker over st.
-func New(st store.RelayStore, opt Options) *Worker {
+func New(st Store, opt Options) *Worker {
 	if opt.Lease <= 0 {
 		opt.Lease = time.Minute
 	}
@@ -157,10 +170,30 @@ func (w *Worker) backoff(n int64) time.Duration {
 
 // send posts one row upstream and classifies the answer.
 func (w *Worker) send(ctx context.Context, rl *tenant.Relay, r store.ClaimedRelay) (outcome, answer string) {
-	req, err := w.request(ctx, rl, r)
+	body := []byte(r.Body)
+	if r.Kind != store.RelaySDK {
+		if rl.DataAPIAppID == "" {
+			return Refused, "no youshu_relay.data_api credentials for data-api calls"
+		}
+		if body, outcome, answer = w.sourceBody(ctx, rl, r); outcome != "" {
+			return outcome, answer
+		}
+	}
+	req, err := w.request(ctx, rl, r, body)
 	if err != nil {
 		return Refused, err.Error()
 	}
+	return w.post(req, r.Kind)
+}
+
+// post sends req and classifies the answer: kind says which code field
+// the answer carries.
+func (w *Worker) post(req *http.Request, kind string) (outcome, answer string) {
+	return w.postRead(req, kind, nil)
+}
+
+// postRead is post that also hands the answer's body to *into when set.
+func (w *Worker) postRead(req *http.Request, kind string, into *[]byte) (outcome, answer string) {
 	resp, err := w.http.Do(req)
 	if err != nil {
 		return Retry, err.Error()
@@ -170,11 +203,14 @@ func (w *Worker) send(ctx context.Context, rl *tenant.Relay, r store.ClaimedRela
 	if err != nil {
 		return Retry, fmt.Sprintf("HTTP %d, body unread: %v", resp.StatusCode, err)
 	}
+	if into != nil {
+		*into = body
+	}
 	answer = fmt.Sprintf("HTTP %d %s", resp.StatusCode, bytes.TrimSpace(body))
 	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout {
 		return Retry, answer
 	}
-	code, ok := answerCode(r.Kind, body)
+	code, ok := answerCode(kind, body)
 	switch {
 	case ok && code == 0 && resp.StatusCode < 300:
 		return Delivered, ""
@@ -206,8 +242,8 @@ func answerCode(kind string, body []byte) (int64, bool) {
 	return n, true
 }
 
-// request builds the upstream request of a row.
-func (w *Worker) request(ctx context.Context, rl *tenant.Relay, r store.ClaimedRelay) (*http.Request, error) {
+// request builds the upstream request of a row, body being what to send.
+func (w *Worker) request(ctx context.Context, rl *tenant.Relay, r store.ClaimedRelay, body []byte) (*http.Request, error) {
 	var u string
 	if r.Kind == store.RelaySDK {
 		if rl.SDKToken == "" {
@@ -215,22 +251,8 @@ func (w *Worker) request(ctx context.Context, rl *tenant.Relay, r store.ClaimedR
 		}
 		u = rl.BaseURL + "/api/report?token=" + url.QueryEscape(rl.SDKToken)
 	} else {
-		if rl.DataAPIAppID == "" {
-			return nil, errors.New("no youshu_relay.data_api credentials for data-api calls")
-		}
-		var nb [16]byte
-		if _, err := crand.Read(nb[:]); err != nil {
-			return nil, fmt.Errorf("nonce: %w", err)
-		}
-		nonce, ts := hex.EncodeToString(nb[:]), w.opt.Now().Unix()
-		q := url.Values{"app_id": {rl.DataAPIAppID}, "nonce": {nonce}, "sign": {order.SignMethod},
-			"timestamp": {strconv.FormatInt(ts, 10)}, "signature": {order.Sign(rl.DataAPISecret, rl.DataAPIAppID, nonce, ts)}}
-		u = rl.BaseURL + "/data-api/v1/" + r.Kind + "?" + q.Encode()
-	}
-	body := []byte(r.Body)
-	if r.Kind != store.RelaySDK && len(rl.DataSources) > 0 {
 		var err error
-		if body, err = mapSource(body, rl.DataSources); err != nil {
+		if u, err = w.dataAPIURL(rl, r.Kind); err != nil {
 			return nil, err
 		}
 	}
@@ -246,29 +268,17 @@ func (w *Worker) request(ctx context.Context, rl *tenant.Relay, r store.ClaimedR
 	return req, nil
 }
 
-// mapSource replaces the dataSourceId of a data-api body by the
-// merchant's Youshu id for it (youshu_relay.data_sources); the rest of
-// the body stays as it was. Done at send time, not when the row is
-// added, so a mapping fixed after rows went dead applies on replay.
-func mapSource(body []byte, ids map[string]string) ([]byte, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, fmt.Errorf("relay body is not a JSON object: %w", err)
+// dataAPIURL is the URL of a data-api path, signed afresh with the
+// merchant's Youshu credentials (spec C: a new nonce and timestamp).
+func (w *Worker) dataAPIURL(rl *tenant.Relay, path string) (string, error) {
+	var nb [16]byte
+	if _, err := crand.Read(nb[:]); err != nil {
+		return "", fmt.Errorf("nonce: %w", err)
 	}
-	var src string
-	if err := json.Unmarshal(m["dataSourceId"], &src); err != nil {
-		return nil, fmt.Errorf("relay body: dataSourceId is not a string: %w", err)
-	}
-	to, ok := ids[src]
-	if !ok {
-		return body, nil
-	}
-	m["dataSourceId"], _ = json.Marshal(to) //nolint:errcheck // a string always marshals
-	out, err := json.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("relay body: %w", err)
-	}
-	return out, nil
+	nonce, ts := hex.EncodeToString(nb[:]), w.opt.Now().Unix()
+	q := url.Values{"app_id": {rl.DataAPIAppID}, "nonce": {nonce}, "sign": {order.SignMethod},
+		"timestamp": {strconv.FormatInt(ts, 10)}, "signature": {order.Sign(rl.DataAPISecret, rl.DataAPIAppID, nonce, ts)}}
+	return rl.BaseURL + "/data-api/v1/" + path + "?" + q.Encode(), nil
 }
 
 // Prune deletes, for each app that relays, the rows delivered longer ago

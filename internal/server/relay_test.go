@@ -44,7 +44,24 @@ type youshuCapture struct {
 	down     bool
 	sdk      []string            // accepted SDK bodies, in arrival order
 	statuses map[string][]string // order id -> statuses accepted, in order
+	sums     []string            // payment_amount_sum of accepted add_order_sum calls, in order
+	sources  int                 // data_source/add calls answered
 	refused  int
+}
+
+// signed tells whether r carries the merchant's real data-api signature,
+// and counts and answers the refusal when not.
+func (c *youshuCapture) signed(w http.ResponseWriter, r *http.Request) bool {
+	q := r.URL.Query()
+	ts, _ := json.Number(q.Get("timestamp")).Int64()
+	if q.Get("app_id") != realYoushuApp || q.Get("sign") != "sha256" ||
+		q.Get("signature") != order.Sign(realYoushuSecret, realYoushuApp, q.Get("nonce"), ts) {
+		c.t.Errorf("%s not signed with the merchant's credentials: %s", r.URL.Path, r.URL.RawQuery)
+		c.refused++
+		w.Write([]byte(`{"retcode":401,"errmsg":"bad signature"}`))
+		return false
+	}
+	return true
 }
 
 func (c *youshuCapture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -74,14 +91,38 @@ func (c *youshuCapture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		c.sdk = append(c.sdk, string(body))
 		w.Write([]byte(`{"code":0,"msg":"ok"}`))
+	case "/data-api/v1/data_source/add":
+		if !c.signed(w, r) {
+			return
+		}
+		var add struct {
+			Merchant string `json:"merchantId"`
+			Type     *int   `json:"dataSourceType"`
+		}
+		if err := json.Unmarshal(body, &add); err != nil || add.Merchant != "m-1" || add.Type == nil || *add.Type != 0 {
+			c.t.Errorf("data_source/add body %s: %v", body, err)
+		}
+		c.sources++
+		fmt.Fprintf(w, `{"retcode":0,"errmsg":"","data":{"dataSource":{"id":%q,"type":0,"merchantId":"m-1"}}}`, realYoushuSource)
+	case "/data-api/v1/order/add_order_sum":
+		if !c.signed(w, r) {
+			return
+		}
+		var call struct {
+			Source string `json:"dataSourceId"`
+			Orders []struct {
+				Payment json.Number `json:"payment_amount_sum"`
+			} `json:"orders"`
+		}
+		if err := json.Unmarshal(body, &call); err != nil || len(call.Orders) != 1 || call.Source != realYoushuSource {
+			c.t.Errorf("add_order_sum body %s: %v", body, err)
+		}
+		for _, o := range call.Orders {
+			c.sums = append(c.sums, o.Payment.String())
+		}
+		w.Write([]byte(`{"retcode":0,"errmsg":"","data":{}}`))
 	case "/data-api/v1/order/add_order":
-		q := r.URL.Query()
-		ts, _ := json.Number(q.Get("timestamp")).Int64()
-		if q.Get("app_id") != realYoushuApp || q.Get("sign") != "sha256" ||
-			q.Get("signature") != order.Sign(realYoushuSecret, realYoushuApp, q.Get("nonce"), ts) {
-			c.t.Errorf("add_order not signed with the merchant's credentials: %s", r.URL.RawQuery)
-			c.refused++
-			w.Write([]byte(`{"retcode":401,"errmsg":"bad signature"}`))
+		if !c.signed(w, r) {
 			return
 		}
 		var call struct {
@@ -156,8 +197,6 @@ func testRelayDeliversEverythingOnce(t *testing.T, o storetest.Opener) {
 	if err := json.Unmarshal(res.Data, &d); err != nil {
 		t.Fatal(err)
 	}
-	// The merchant's Youshu account knows this source by its own id.
-	app.Relay.DataSources = map[string]string{d.DataSource.ID: realYoushuSource}
 	wantStatuses := map[string][]string{}
 	for step, status := range []int{1110, 1150} {
 		for i := range 6 {
@@ -170,6 +209,20 @@ func testRelayDeliversEverythingOnce(t *testing.T, o storetest.Opener) {
 			}
 			wantStatuses[id] = append(wantStatuses[id], fmt.Sprint(status))
 		}
+	}
+
+	// The merchant's daily totals, twice for one day: Youshu must get
+	// them in order, so that the later totals win there too.
+	day := time.Date(2025, 3, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	var wantSums []string
+	for _, pay := range []float64{95.1, 120.5, 33} {
+		res, err := client.Post(ctx, "/order/add_order_sum", map[string]any{"dataSourceId": d.DataSource.ID,
+			"orders": []any{map[string]any{"ref_date": ordertest.Ms(day), "give_order_amount_sum": pay, "give_order_num_sum": 1,
+				"payment_amount_sum": pay, "payed_num_sum": 1}}})
+		if err != nil || res.Retcode != 0 {
+			t.Fatalf("add_order_sum: %+v %v", res, err)
+		}
+		wantSums = append(wantSums, fmt.Sprint(pay))
 	}
 
 	// Deliver on a clock of our own, down for the first rounds.
@@ -213,8 +266,8 @@ func testRelayDeliversEverythingOnce(t *testing.T, o storetest.Opener) {
 		t.Fatalf("pruned %d fresh rows: %v", n, err)
 	}
 	now = now.Add(8 * 24 * time.Hour)
-	if n, err := w.Prune(ctx, []*tenant.App{app}); err != nil || n != len(sent)+12 {
-		t.Fatalf("pruned %d rows, want %d: %v", n, len(sent)+12, err)
+	if n, err := w.Prune(ctx, []*tenant.App{app}); err != nil || n != len(sent)+12+len(wantSums) {
+		t.Fatalf("pruned %d rows, want %d: %v", n, len(sent)+12+len(wantSums), err)
 	}
 
 	capture.mu.Lock()
@@ -235,6 +288,13 @@ func testRelayDeliversEverythingOnce(t *testing.T, o storetest.Opener) {
 	}
 	if !reflect.DeepEqual(capture.statuses, wantStatuses) {
 		t.Errorf("order statuses relayed %v, want %v", capture.statuses, wantStatuses)
+	}
+	if !reflect.DeepEqual(capture.sums, wantSums) {
+		t.Errorf("order sums relayed %v, want %v in order", capture.sums, wantSums)
+	}
+	// The data source was added to Youshu once, its id learned and kept.
+	if capture.sources != 1 {
+		t.Errorf("data_source/add reached Youshu %d times, want once", capture.sources)
 	}
 }
 

@@ -18,8 +18,9 @@ type OrderStore interface {
 	// goes into the history). Results are in the order of batches.
 	AddOrders(ctx context.Context, batches []*OrderBatch) ([]OrderResult, error)
 
-	// AddOrderSums upserts the merchant's daily totals by (app, day).
-	AddOrderSums(ctx context.Context, appID string, sums []OrderSum, receivedAt time.Time) error
+	// AddOrderSums upserts the merchant's daily totals by (app, day), and
+	// adds relay to the relay outbox in the same transaction.
+	AddOrderSums(ctx context.Context, appID string, sums []OrderSum, receivedAt time.Time, relay ...Relay) error
 
 	// AddVisitPages upserts WeChat page-visit rows by (app, day, page_path).
 	AddVisitPages(ctx context.Context, appID string, pages []VisitPage, receivedAt time.Time) error

@@ -190,9 +190,14 @@ func deref(s *string) string {
 }
 
 // AddOrderSums upserts the merchant's daily totals in one transaction.
-func (s *Store) AddOrderSums(ctx context.Context, appID string, sums []store.OrderSum, receivedAt time.Time) error {
+func (s *Store) AddOrderSums(ctx context.Context, appID string, sums []store.OrderSum, receivedAt time.Time, relay ...store.Relay) error {
 	recv := receivedAt.UTC()
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if len(relay) > 0 {
+			if err := (hookTx{tx}).AddRelays(ctx, relay); err != nil {
+				return err
+			}
+		}
 		for _, d := range sums {
 			if _, err := tx.Exec(ctx, `INSERT INTO order_sums VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 				ON CONFLICT (app_id, ref_date) DO UPDATE SET give_order_fen = excluded.give_order_fen,
