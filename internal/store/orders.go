@@ -21,7 +21,9 @@ type OrderStore interface {
 	// AddOrderSums upserts the merchant's daily totals by (app, day).
 	AddOrderSums(ctx context.Context, appID string, sums []OrderSum, receivedAt time.Time) error
 
-	// AddVisitPages upserts WeChat page-visit rows by (app, day, page_path).
+	// AddVisitPages upserts WeChat page-visit rows pushed by the merchant
+	// by (app, day, page_path), as source "pushed"; rows the daily pull
+	// stored (source "pulled") are left alone.
 	AddVisitPages(ctx context.Context, appID string, pages []VisitPage, receivedAt time.Time) error
 
 	// AddDataSource stores ds unless the app already has a data source of
