@@ -28,7 +28,7 @@ type Tokens interface {
 // mini-program's token, Account the official account's (nil when the
 // merchant has none).
 type Client struct {
-	BaseURL    string
+	BaseURL    string // default https://api.weixin.qq.com
 	HTTPClient *http.Client
 	Mini       Tokens
 	Account    Tokens
@@ -114,7 +114,11 @@ func (c *Client) call(ctx context.Context, tokens Tokens, endpoint, begin, end s
 }
 
 func (c *Client) post(ctx context.Context, endpoint, token string, body []byte) ([]byte, error) {
-	u := strings.TrimRight(c.BaseURL, "/") + "/datacube/" + endpoint + "?access_token=" + token
+	base := c.BaseURL
+	if base == "" {
+		base = "https://api.weixin.qq.com"
+	}
+	u := strings.TrimRight(base, "/") + "/datacube/" + endpoint + "?access_token=" + token
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("datacube %s: %w", endpoint, err)
