@@ -39,15 +39,27 @@ func newAds(st store.Store, tenants *tenant.Registry, baseURL string, lease time
 // fake only; like the demo's other credentials it is public.
 const demoWxSecret = "demo-wx-secret-5d7e0c3a"
 
+// demoOAAppID and demoOASecret are the demo's official account, known to
+// the in-process fake only, whose data the demo pulls.
+const (
+	demoOAAppID  = "wxdemo0a0000000001"
+	demoOASecret = "demo-oa-secret-9b41f2e6"
+)
+
 // startFake runs wxfake on a loopback port with every app of tenants that
 // has WeChat credentials, for serve --demo: WeChat calls then go to it. Any
 // well-formed click id counts as known, so the demo's clicks are identified
-// in reports.
+// in reports. The official accounts of apps that pull WeChat's data are
+// registered too, and the analysis data is ready at any hour, so the demo
+// shows pulled days at once.
 func startFake(tenants *tenant.Registry, log *slog.Logger) (string, func(), error) {
-	opts := wxfake.Options{IdentifyWellFormed: true, DedupOuterActionID: true}
+	opts := wxfake.Options{IdentifyWellFormed: true, DedupOuterActionID: true, MiniReadyHour: -1, OAReadyHour: -1}
 	for i, a := range tenants.Apps() {
 		if a.WxAppID != "" && a.WxSecret != "" {
 			opts.Apps = append(opts.Apps, wxfake.App{AppID: a.WxAppID, Secret: a.WxSecret, AccountID: 9000001 + int64(i)})
+		}
+		if a.Pull != nil && a.Pull.AccountAppID != "" {
+			opts.Apps = append(opts.Apps, wxfake.App{AppID: a.Pull.AccountAppID, Secret: a.Pull.AccountSecret, Kind: wxfake.KindOfficialAccount})
 		}
 	}
 	fake, err := wxfake.New(opts)

@@ -27,6 +27,7 @@ func TestEverySubcommandHelp(t *testing.T) {
 		{[]string{"outbox", "-h"}, []string{"shuyuan outbox replay"}},
 		{[]string{"relay", "replay", "-h"}, []string{"shuyuan relay replay", "-app"}},
 		{[]string{"relay", "-h"}, []string{"shuyuan relay replay"}},
+		{[]string{"pull", "-h"}, []string{"shuyuan pull", "-app", "-from", "-to", "-again"}},
 		{[]string{"store", "copy", "-h"}, []string{"shuyuan store copy", "-from", "-to", "-allow-nonempty"}},
 		{[]string{"store", "-h"}, []string{"shuyuan store copy"}},
 		{[]string{"fakewx", "-h"}, []string{"shuyuan fakewx", "-addr", "-fault-rate"}},

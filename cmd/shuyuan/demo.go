@@ -30,6 +30,10 @@ func demoConfig(cfg *config.Config) error {
 			// The in-process WeChat fake knows this secret (ads.go); the
 			// demo's paid orders are the SDK's, so they are what is reported.
 			WxSecret: demoWxSecret, Ads: config.Ads{OrderSource: "sdk"},
+			// WeChat's own data of the demo's mini-program and official
+			// account, pulled from the fake: two weeks, yesterday at once.
+			OfficialAccount: config.OfficialAccount{AppID: demoOAAppID, Secret: demoOASecret},
+			WechatPull:      config.WechatPull{Enabled: true, BackfillDays: 2 * demo.DefaultDays, Hour: new(0)},
 		})
 	}
 	if cfg.AdminKey == "" {

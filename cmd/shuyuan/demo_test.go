@@ -1,11 +1,17 @@
 package main
 
 import (
+	"context"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shuyuan-dev/shuyuan/internal/config"
 	"github.com/shuyuan-dev/shuyuan/internal/demo"
+	"github.com/shuyuan-dev/shuyuan/internal/store"
+	"github.com/shuyuan-dev/shuyuan/internal/store/duckdb"
 )
 
 func TestDemoConfig(t *testing.T) {
@@ -72,5 +78,65 @@ func TestPrintDemo(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestDemoPullsWeChatData: the demo app pulls WeChat's data of both its
+// mini-program and its official account from the in-process fake, two
+// weeks of it at once, as serve --demo's pull task does at start.
+func TestDemoPullsWeChatData(t *testing.T) {
+	data := t.TempDir()
+	cfg, _, err := config.Load("serve", []string{"--demo", "--data", data}, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := demoConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	tenants, err := cfg.Tenants()
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	url, closeFake, err := startFake(tenants, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFake()
+	ctx := context.Background()
+	st, err := duckdb.Open(ctx, data, duckdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	loop, err := newAds(st, tenants, url, time.Minute, nil, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := newPulling(st, tenants, loop.svc, url, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.puller.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	app, _ := tenants.ByID(demo.AppID)
+	now := time.Now().In(app.Location)
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	days, err := st.PullDays(ctx, app.ID, today.AddDate(0, 0, -2*demo.DefaultDays), today)
+	if err != nil {
+		t.Fatal(err)
+	}
+	complete := 0
+	for _, d := range days {
+		if d.Status == store.PullComplete {
+			complete++
+		}
+	}
+	if complete != 2*2*demo.DefaultDays {
+		t.Fatalf("%d days complete, want %d of each family: %+v", complete, 2*demo.DefaultDays, days)
 	}
 }

@@ -20,6 +20,7 @@ Usage:
   shuyuan token   [--app ID] [--from URL] [flags]   print an app's current WeChat access token
   shuyuan outbox replay [--app ID] [--server URL] [flags]   send the WeChat Ads dead letters again
   shuyuan relay replay [--app ID] [flags]                   send the Youshu relay's dead letters again
+  shuyuan pull --app ID --from DAY --to DAY [--again]     pull WeChat's analysis data of those days now
   shuyuan store copy --from DIR --to DSN   copy the embedded store into PostgreSQL
   shuyuan fakewx  --addr ADDR --app appid:secret:account ...   run the WeChat API fake alone
   shuyuan bench ingest [flags]   load-test a running server's SDK endpoint over loopback
@@ -37,6 +38,7 @@ var commands = map[string]func(args []string) error{
 	"token":   tokenCmd,
 	"outbox":  outboxCmd,
 	"relay":   relayCmd,
+	"pull":    pullCmd,
 	"store":   storeCmd,
 	"fakewx":  fakewxCmd,
 	"bench":   bench,

@@ -128,6 +128,13 @@ func serve(args []string) error {
 		return err
 	}
 
+	// The daily pull of WeChat's analysis data (pull.go), on the same
+	// WeChat host and, for the mini-programs, the same tokens.
+	pull, err := newPulling(st, tenants, adsLoop.svc, wechatURL, log)
+	if err != nil {
+		return err
+	}
+
 	// Its lease is the ads outbox's (wechat.outbox_lease): one setting for
 	// how soon a dead node's claims come back.
 	relayWorker := relay.New(st, relay.Options{Holder: conversion.NewHolder(), Logger: log, Lease: cfg.WeChat.OutboxLeaseDuration(),
@@ -164,8 +171,11 @@ func serve(args []string) error {
 		{Name: "ads outbox delivery", Loop: adsLoop.worker.Run},
 		{Name: "wechat token refresh", Period: time.Second, Run: func(ctx context.Context) error {
 			adsLoop.svc.RefreshTokens(ctx)
+			pull.keepFresh(ctx, log)
 			return nil
 		}},
+		// Once across the nodes: two pulling at once would fetch days twice.
+		{Name: "wechat data pull", Period: pullPeriod, Jitter: time.Minute, Elected: true, Run: pull.puller.Run},
 		{Name: "roll-ups", Period: rollupPeriod, Elected: true, Run: st.RollUp},
 		// The Youshu relay (issue 13) on every node: its claims keep them apart.
 		{Name: "youshu relay", Period: 2 * time.Second, Run: func(ctx context.Context) error {

@@ -220,6 +220,21 @@ func TestPagesAnalysis(t *testing.T) {
 	}, cst(2, 6, 0, 0)); err != nil {
 		t.Fatal(err)
 	}
+	// The daily pull fetched 1 and 2 March too: the merchant pushed 1
+	// March, so its figures stay the pushed ones, with the pull beside
+	// them; 2 March only the pull has.
+	pulled := func(day time.Time, pv map[string]int64) {
+		t.Helper()
+		m := &store.MiniDay{}
+		for page, n := range pv {
+			m.Pages = append(m.Pages, store.VisitPage{Day: day, PagePath: page, Page: page, VisitPV: n, VisitUV: 1, StayTimePV: 2.5})
+		}
+		if err := st.SavePulledDay(ctx, store.PulledDay{App: "shop", Family: "mini_program", Day: day, At: cst(3, 11, 0, 0), Mini: m}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pulled(d1, map[string]int64{"pages/index/index": 15, "pages/cart/cart": 5, "pages/user/user": 7})
+	pulled(d1.AddDate(0, 0, 1), map[string]int64{"pages/index/index": 2})
 	browse := func(tracking string, at time.Time, open, page string) event.Event {
 		return ordEvent(t, "browse_wxapp_page", tracking, at, open, fmt.Sprintf(`,"page":%q`, page))
 	}
@@ -237,9 +252,10 @@ func TestPagesAnalysis(t *testing.T) {
 	// with a query, o3 at 23:59:59) by 3. The item page only the SDK saw;
 	// the cart only WeChat. 2 March 00:00: o1 on the index.
 	ordCompare(t, res, ordRows(
-		[]any{"2025-03-01", "pages/cart/cart", 4, 3, 2000, 0, 2, 0, 0, 0, 0, -4},
-		[]any{"2025-03-01", "pages/index/index", 10, 6, 4500, 8, 3, 1, 1, 4, 3, -6},
-		[]any{"2025-03-01", "pages/item/item", nil, nil, nil, nil, nil, nil, nil, 1, 1, nil},
-		[]any{"2025-03-02", "pages/index/index", nil, nil, nil, nil, nil, nil, nil, 1, 1, nil},
+		[]any{"2025-03-01", "pages/cart/cart", 4, 3, 2000, 0, 2, 0, 0, 0, 0, -4, "pushed", 5},
+		[]any{"2025-03-01", "pages/index/index", 10, 6, 4500, 8, 3, 1, 1, 4, 3, -6, "pushed", 15},
+		[]any{"2025-03-01", "pages/item/item", nil, nil, nil, nil, nil, nil, nil, 1, 1, nil, nil, nil},
+		[]any{"2025-03-01", "pages/user/user", nil, nil, nil, nil, nil, nil, nil, 0, 0, nil, "pushed", 7},
+		[]any{"2025-03-02", "pages/index/index", 2, 1, 2500, 0, 0, 0, 0, 1, 1, -1, "pulled", 2},
 	))
 }

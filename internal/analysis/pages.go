@@ -9,8 +9,8 @@ import (
 func init() {
 	register(Analysis{
 		Name: "pages",
-		Description: "Per day and page: WeChat's visit-page report (add_wxapp_visit_page) beside the SDK's own " +
-			"browse_wxapp_page views and users of the page.",
+		Description: "Per day and page: WeChat's visit-page report (pushed through add_wxapp_visit_page, else " +
+			"pulled from getVisitPage) beside the SDK's own browse_wxapp_page views and users of the page.",
 		Run: pages,
 	})
 }
@@ -29,5 +29,7 @@ func pages(ctx context.Context, st store.Store, q Query) (*Result, error) {
 		{Name: "sdk_pv", Type: "int", Label: "SDK: views"},
 		{Name: "sdk_uv", Type: "int", Label: "SDK: users"},
 		{Name: "diff_pv", Type: "int", Label: "SDK − WeChat: views"},
+		{Name: "wx_source", Type: "string", Label: "WeChat figures: pushed or pulled"},
+		{Name: "pulled_pv", Type: "int", Label: "WeChat, pulled: views"},
 	}, newSQLData(q), dayArgs(q)...)
 }

@@ -1,6 +1,10 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/shuyuan-dev/shuyuan/internal/tenant"
+)
 
 // OfficialAccount is the official account (公众号) whose article and user
 // data the daily pull fetches. Its token is its own: WeChat rejects the
@@ -70,13 +74,17 @@ func (a App) checkPull(k string) []error {
 	if p.Hour != nil && (*p.Hour < 0 || *p.Hour > 23) {
 		bad(k+".wechat_pull.hour", "must be an hour from 0 to 23, got %d", *p.Hour)
 	}
-	switch {
-	case p.Enabled && (a.WxAppID == "" || a.WxSecret == "") && oa.AppID == "":
+	if p.Enabled && (a.WxAppID == "" || a.WxSecret == "") && oa.AppID == "" {
 		bad(k+".wechat_pull.enabled", "needs wx_appid and wx_secret (mini-program data) or official_account (article data)")
-	case p.Enabled:
-		// Refused rather than accepted and ignored: a merchant who turns
-		// it on must not believe days are being pulled.
-		bad(k+".wechat_pull.enabled", "the daily pull is not in this build yet (docs/wechat-data.md); leave it false")
 	}
 	return errs
+}
+
+// pull is the app's daily pull, nil when off.
+func (a App) pull() *tenant.Pull {
+	if !a.WechatPull.Enabled {
+		return nil
+	}
+	return &tenant.Pull{AccountAppID: a.OfficialAccount.AppID, AccountSecret: a.OfficialAccount.Secret,
+		BackfillDays: a.WechatPull.Backfill(), Hour: a.WechatPull.PullHour()}
 }

@@ -31,6 +31,13 @@ apps:
 	if a.WechatPull.PullHour() != 0 || a.WechatPull.Backfill() != config.DefaultBackfillDays {
 		t.Fatalf("hour %d backfill %d, want 0 and %d", a.WechatPull.PullHour(), a.WechatPull.Backfill(), config.DefaultBackfillDays)
 	}
+	tenants, err := c.Tenants()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if app, _ := tenants.ByID("shop"); app.Pull != nil {
+		t.Fatalf("pull of an app with wechat_pull off: %+v, want nil", app.Pull)
+	}
 	dump := c.Dump()
 	if strings.Contains(dump, "oa-secret-from-env") || !strings.Contains(dump, "hour: 0") {
 		t.Fatalf("dump leaks the secret or misses the pull settings:\n%s", dump)
@@ -46,7 +53,6 @@ func TestWechatPullConfigErrors(t *testing.T) {
 		{`wechat_pull: {backfill_days: -1}`, "apps[0].wechat_pull.backfill_days: must be between 0"},
 		{`wechat_pull: {hour: 24}`, "apps[0].wechat_pull.hour: must be an hour from 0 to 23, got 24"},
 		{`wechat_pull: {enabled: true}`, "apps[0].wechat_pull.enabled: needs wx_appid and wx_secret"},
-		{"wx_secret: s\n    wechat_pull: {enabled: true}", "apps[0].wechat_pull.enabled: the daily pull is not in this build yet"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.want, func(t *testing.T) {
@@ -60,5 +66,35 @@ func TestWechatPullConfigErrors(t *testing.T) {
 				t.Fatalf("Validate() = %v, want an error containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestWechatPullEnabled: the pull, once on, reaches the app with the
+// account's credentials and the effective schedule.
+func TestWechatPullEnabled(t *testing.T) {
+	file := write(t, `admin_key: admin-key-0123456789
+apps:
+  - id: shop
+    wx_appid: wx8f0c1d2e3a4b5c6d
+    wx_secret: mini-secret
+    sdk_token: sdk-token-1
+    official_account: {appid: wx0000000000000abc, secret: oa-secret}
+    wechat_pull: {enabled: true, backfill_days: 7}
+`)
+	c, _, err := config.Load("serve", []string{"--config", file}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	tenants, err := c.Tenants()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, _ := tenants.ByID("shop")
+	if p := app.Pull; p == nil || p.AccountAppID != "wx0000000000000abc" || p.AccountSecret != "oa-secret" ||
+		p.BackfillDays != 7 || p.Hour != config.DefaultPullHour {
+		t.Fatalf("pull = %+v", app.Pull)
 	}
 }

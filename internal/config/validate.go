@@ -199,6 +199,7 @@ func (c *Config) Tenants() (*tenant.Registry, error) {
 			UserActionSetID: a.Ads.UserActionSetID, AttributionWindow: window, Location: loc,
 			Ads:   a.Ads.rules(a.DataAPI.AppID != "", a.WxAppID),
 			Relay: a.YoushuRelay.relay(c.Youshu.BaseURL),
+			Pull:  a.pull(),
 		})
 	}
 	return tenant.NewRegistry(apps)

@@ -205,6 +205,30 @@ func (s *Service) app(appID string) (*tenant.App, *wxApp, error) {
 	return a, w, nil
 }
 
+// Tokens is the app's mini-program token source, the one the deliveries
+// use: the daily pull of the mini-program's data shares it, so one
+// refresher serves both.
+func (s *Service) Tokens(appID string) (*wxads.TokenSource, error) {
+	_, w, err := s.app(appID)
+	if err != nil {
+		return nil, err
+	}
+	return w.tokens, nil
+}
+
+// SharedTokenSource is a token source for another WeChat app of the
+// merchant (its official account), kept in st and fetched by the process
+// elected in st, like the mini-program's: cfg's Store and Elector are
+// set here. KeepFresh must run on it as on the others.
+func SharedTokenSource(st Store, cfg wxads.TokenConfig) (*wxads.TokenSource, error) {
+	cfg.Store, cfg.Elector = tokenStore{st}, tokenElector{st}
+	ts, err := wxads.NewTokenSource(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("token source of %s: %w", cfg.AppID, err)
+	}
+	return ts, nil
+}
+
 // tokenStore keeps the tokens in the store (wxads.Store).
 type tokenStore struct{ st Store }
 

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,7 +28,7 @@ type Tokens interface {
 // mini-program's token, Account the official account's (nil when the
 // merchant has none).
 type Client struct {
-	BaseURL    string
+	BaseURL    string // default https://api.weixin.qq.com
 	HTTPClient *http.Client
 	Mini       Tokens
 	Account    Tokens
@@ -48,15 +50,16 @@ func (e *Error) Error() string {
 var ErrNotReady = errors.New("data not ready")
 
 // Retryable reports whether err may succeed on a later try the same day:
-// not ready, system error, quota per minute, transport and 5xx failures.
-// Date, permission and format errors are not.
+// not ready, system error, busy, quota per minute, transport and 5xx
+// failures. Date, permission and format errors are not, nor the daily
+// quota (45009), which only the next day lifts.
 func Retryable(err error) bool {
 	var e *Error
 	if !errors.As(err, &e) {
 		return !errors.Is(err, errNoAccount) // transport errors and ErrNotReady
 	}
 	switch e.Code {
-	case -1, 45011, 61503:
+	case -1, 45011, 61503, 900310000:
 		return true
 	}
 	return false
@@ -111,7 +114,11 @@ func (c *Client) call(ctx context.Context, tokens Tokens, endpoint, begin, end s
 }
 
 func (c *Client) post(ctx context.Context, endpoint, token string, body []byte) ([]byte, error) {
-	u := strings.TrimRight(c.BaseURL, "/") + "/datacube/" + endpoint + "?access_token=" + token
+	base := c.BaseURL
+	if base == "" {
+		base = "https://api.weixin.qq.com"
+	}
+	u := strings.TrimRight(base, "/") + "/datacube/" + endpoint + "?access_token=" + token
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("datacube %s: %w", endpoint, err)
@@ -175,28 +182,17 @@ func (c *Client) VisitPages(ctx context.Context, day time.Time) ([]store.VisitPa
 	return out, nil
 }
 
-// VisitTrend is one day of getDailyVisitTrend.
-type VisitTrend struct {
-	Sessions        int64   `json:"session_cnt"`
-	VisitPV         int64   `json:"visit_pv"`
-	VisitUV         int64   `json:"visit_uv"`
-	VisitUVNew      int64   `json:"visit_uv_new"`
-	StayTimeUV      float64 `json:"stay_time_uv"` // optional in the docs
-	StayTimeSession float64 `json:"stay_time_session"`
-	VisitDepth      float64 `json:"visit_depth"`
-}
-
 // DailyVisitTrend fetches getDailyVisitTrend of one finished day. An empty
 // list is not ready yet.
-func (c *Client) DailyVisitTrend(ctx context.Context, day time.Time) (VisitTrend, error) {
+func (c *Client) DailyVisitTrend(ctx context.Context, day time.Time) (store.VisitTrend, error) {
 	var ans struct {
-		List []VisitTrend `json:"list"`
+		List []store.VisitTrend `json:"list"`
 	}
 	if err := c.call(ctx, c.Mini, "getweanalysisappiddailyvisittrend", miniDate(day), miniDate(day), &ans); err != nil {
-		return VisitTrend{}, err
+		return store.VisitTrend{}, err
 	}
 	if len(ans.List) == 0 {
-		return VisitTrend{}, fmt.Errorf("datacube getDailyVisitTrend %s: empty: %w", miniDate(day), ErrNotReady)
+		return store.VisitTrend{}, fmt.Errorf("datacube getDailyVisitTrend %s: empty: %w", miniDate(day), ErrNotReady)
 	}
 	return ans.List[0], nil
 }
@@ -235,26 +231,29 @@ func (c *Client) VisitDistribution(ctx context.Context, day time.Time) (Distribu
 	return out, nil
 }
 
-// ArticleTotal is one article of getarticletotaldetail: its identity and
-// its cumulative figures of each statistics day.
-type ArticleTotal struct {
-	MsgID      string `json:"msgid"`
-	Title      string `json:"title"`
-	ContentURL string `json:"content_url"`
-	Days       []struct {
-		StatDate        string `json:"stat_date"`
-		ReadUser        int64  `json:"read_user"`
-		ShareUser       int64  `json:"share_user"`
-		ReadSubscribers int64  `json:"read_subscribe_user"`
-	} `json:"detail_list"`
-}
-
 // ArticleTotals fetches getarticletotaldetail of the articles published on
-// day, which must be on or after 2025-11-01. is_delay=true is not ready.
-func (c *Client) ArticleTotals(ctx context.Context, day time.Time) ([]ArticleTotal, error) {
+// day, which must be on or after 2025-11-01: each article's identity and
+// its cumulative figures of each statistics day so far. is_delay=true is
+// not ready.
+func (c *Client) ArticleTotals(ctx context.Context, day time.Time) ([]store.Article, error) {
 	var ans struct {
-		IsDelay bool           `json:"is_delay"`
-		List    []ArticleTotal `json:"list"`
+		IsDelay bool `json:"is_delay"`
+		List    []struct {
+			MsgID       string `json:"msgid"`
+			Title       string `json:"title"`
+			ContentURL  string `json:"content_url"`
+			PublishType int64  `json:"publish_type"`
+			Days        []struct {
+				StatDate        string `json:"stat_date"`
+				ReadUser        int64  `json:"read_user"`
+				ShareUser       int64  `json:"share_user"`
+				ZaikanUser      int64  `json:"zaikan_user"`
+				LikeUser        int64  `json:"like_user"`
+				CommentCount    int64  `json:"comment_count"`
+				CollectionUser  int64  `json:"collection_user"`
+				ReadSubscribers int64  `json:"read_subscribe_user"`
+			} `json:"detail_list"`
+		} `json:"list"`
 	}
 	if err := c.call(ctx, c.Account, "getarticletotaldetail", accountDate(day), accountDate(day), &ans); err != nil {
 		return nil, err
@@ -262,7 +261,21 @@ func (c *Client) ArticleTotals(ctx context.Context, day time.Time) ([]ArticleTot
 	if ans.IsDelay {
 		return nil, fmt.Errorf("datacube getarticletotaldetail %s: is_delay: %w", accountDate(day), ErrNotReady)
 	}
-	return ans.List, nil
+	out := make([]store.Article, 0, len(ans.List))
+	for _, a := range ans.List {
+		art := store.Article{MsgID: a.MsgID, Title: a.Title, ContentURL: a.ContentURL, PublishType: a.PublishType}
+		for _, d := range a.Days {
+			stat, err := time.Parse(time.DateOnly, d.StatDate)
+			if err != nil {
+				return nil, fmt.Errorf("datacube getarticletotaldetail %s: article %s: stat_date: %w", accountDate(day), a.MsgID, err)
+			}
+			art.Totals = append(art.Totals, store.ArticleTotal{StatDate: stat, ReadUser: d.ReadUser, ShareUser: d.ShareUser,
+				ZaikanUser: d.ZaikanUser, LikeUser: d.LikeUser, CommentCount: d.CommentCount, CollectionUser: d.CollectionUser,
+				ReadSubscribeUser: d.ReadSubscribers})
+		}
+		out = append(out, art)
+	}
+	return out, nil
 }
 
 // UserCumulate fetches the account's total followers at the end of day.
@@ -280,4 +293,156 @@ func (c *Client) UserCumulate(ctx context.Context, day time.Time) (int64, error)
 		return 0, fmt.Errorf("datacube getusercumulate %s: empty: %w", accountDate(day), ErrNotReady)
 	}
 	return ans.List[0].Cumulate, nil
+}
+
+// DailySummary fetches getDailySummary of one finished day. An empty list
+// is not ready yet.
+func (c *Client) DailySummary(ctx context.Context, day time.Time) (store.DailySummary, error) {
+	var ans struct {
+		List []store.DailySummary `json:"list"`
+	}
+	if err := c.call(ctx, c.Mini, "getweanalysisappiddailysummarytrend", miniDate(day), miniDate(day), &ans); err != nil {
+		return store.DailySummary{}, err
+	}
+	if len(ans.List) == 0 {
+		return store.DailySummary{}, fmt.Errorf("datacube getDailySummary %s: empty: %w", miniDate(day), ErrNotReady)
+	}
+	return ans.List[0], nil
+}
+
+// Items are the distribution as rows, by index and key, for the store.
+func (d Distribution) Items() []store.DistributionItem {
+	var out []store.DistributionItem
+	for _, index := range slices.Sorted(maps.Keys(d)) {
+		for _, key := range slices.Sorted(maps.Keys(d[index])) {
+			out = append(out, store.DistributionItem{Index: index, Key: key, Value: d[index][key]})
+		}
+	}
+	return out
+}
+
+// UserSummary fetches the account's follows and unfollows per channel of
+// one day (getusersummary). An empty list is a day without follows: call
+// UserCumulate first to know the day is ready.
+func (c *Client) UserSummary(ctx context.Context, day time.Time) ([]store.UserSource, error) {
+	var ans struct {
+		List []store.UserSource `json:"list"`
+	}
+	if err := c.call(ctx, c.Account, "getusersummary", accountDate(day), accountDate(day), &ans); err != nil {
+		return nil, err
+	}
+	return ans.List, nil
+}
+
+// ArticleReads fetches getarticleread of one day (from 2025-11-01): the
+// readers of each article whose figures changed that day.
+func (c *Client) ArticleReads(ctx context.Context, day time.Time) (map[string]int64, error) {
+	return c.articleDaily(ctx, "getarticleread", day, func(d articleDetail) int64 { return d.ReadUser })
+}
+
+// ArticleShares fetches getarticleshare of one day (from 2025-11-01): the
+// sharers of each article whose figures changed that day.
+func (c *Client) ArticleShares(ctx context.Context, day time.Time) (map[string]int64, error) {
+	return c.articleDaily(ctx, "getarticleshare", day, func(d articleDetail) int64 { return d.ShareUser })
+}
+
+type articleDetail struct {
+	ReadUser  int64 `json:"read_user"`
+	ShareUser int64 `json:"share_user"`
+}
+
+func (c *Client) articleDaily(ctx context.Context, endpoint string, day time.Time, value func(articleDetail) int64) (map[string]int64, error) {
+	var ans struct {
+		IsDelay bool `json:"is_delay"`
+		List    []struct {
+			MsgID  string        `json:"msgid"`
+			Detail articleDetail `json:"detail"`
+		} `json:"list"`
+	}
+	if err := c.call(ctx, c.Account, endpoint, accountDate(day), accountDate(day), &ans); err != nil {
+		return nil, err
+	}
+	if ans.IsDelay {
+		return nil, fmt.Errorf("datacube %s %s: is_delay: %w", endpoint, accountDate(day), ErrNotReady)
+	}
+	out := make(map[string]int64, len(ans.List))
+	for _, a := range ans.List {
+		out[a.MsgID] += value(a.Detail)
+	}
+	return out, nil
+}
+
+// BizSummary fetches getbizsummary of one day (from 2025-11-01): the
+// account's totals. is_delay or no row for the day is not ready.
+func (c *Client) BizSummary(ctx context.Context, day time.Time) (store.BizSummary, error) {
+	var ans struct {
+		IsDelay bool `json:"is_delay"`
+		List    []struct {
+			RefDate string           `json:"ref_date"`
+			Detail  store.BizSummary `json:"detail"`
+		} `json:"list"`
+	}
+	if err := c.call(ctx, c.Account, "getbizsummary", accountDate(day), accountDate(day), &ans); err != nil {
+		return store.BizSummary{}, err
+	}
+	if ans.IsDelay || len(ans.List) == 0 {
+		return store.BizSummary{}, fmt.Errorf("datacube getbizsummary %s: is_delay or empty: %w", accountDate(day), ErrNotReady)
+	}
+	return ans.List[0].Detail, nil
+}
+
+// LegacyArticleDays fetches the retired getarticlesummary of one day
+// (days before 2025-11-01): per article its intermediate-page readers and
+// its sharers. Articles under WeChat's threshold of 3 are not listed.
+func (c *Client) LegacyArticleDays(ctx context.Context, day time.Time) ([]store.ArticleDay, error) {
+	var ans struct {
+		List []struct {
+			MsgID     string `json:"msgid"`
+			ReadUser  int64  `json:"int_page_read_user"`
+			ShareUser int64  `json:"share_user"`
+		} `json:"list"`
+	}
+	if err := c.call(ctx, c.Account, "getarticlesummary", accountDate(day), accountDate(day), &ans); err != nil {
+		return nil, err
+	}
+	out := make([]store.ArticleDay, 0, len(ans.List))
+	for _, a := range ans.List {
+		out = append(out, store.ArticleDay{MsgID: a.MsgID, ReadUser: a.ReadUser, ShareUser: a.ShareUser})
+	}
+	return out, nil
+}
+
+// LegacyArticleTotals fetches the retired getarticletotal of the articles
+// published on day (before 2025-11-01): title and cumulative readers and
+// sharers per statistics day. It has no link and no follows.
+func (c *Client) LegacyArticleTotals(ctx context.Context, day time.Time) ([]store.Article, error) {
+	var ans struct {
+		List []struct {
+			MsgID   string `json:"msgid"`
+			Title   string `json:"title"`
+			Details []struct {
+				StatDate  string `json:"stat_date"`
+				ReadUser  int64  `json:"int_page_read_user"`
+				ShareUser int64  `json:"share_user"`
+				FavUser   int64  `json:"add_to_fav_user"`
+			} `json:"details"`
+		} `json:"list"`
+	}
+	if err := c.call(ctx, c.Account, "getarticletotal", accountDate(day), accountDate(day), &ans); err != nil {
+		return nil, err
+	}
+	out := make([]store.Article, 0, len(ans.List))
+	for _, a := range ans.List {
+		art := store.Article{MsgID: a.MsgID, Title: a.Title}
+		for _, d := range a.Details {
+			stat, err := time.Parse(time.DateOnly, d.StatDate)
+			if err != nil {
+				return nil, fmt.Errorf("datacube getarticletotal %s: article %s: stat_date: %w", accountDate(day), a.MsgID, err)
+			}
+			art.Totals = append(art.Totals, store.ArticleTotal{StatDate: stat, ReadUser: d.ReadUser, ShareUser: d.ShareUser,
+				CollectionUser: d.FavUser})
+		}
+		out = append(out, art)
+	}
+	return out, nil
 }

@@ -28,12 +28,20 @@ type rig struct {
 }
 
 func newRig(t *testing.T) *rig {
+	return newRigAt(t, time.Date(2025, 12, 10, 3, 0, 0, 0, time.UTC), wxfake.Options{})
+}
+
+// newRigAt is a rig whose clock reads now and whose fake has opts (its
+// clock and apps set here).
+func newRigAt(t *testing.T, now time.Time, opts wxfake.Options) *rig {
 	t.Helper()
-	clock := wxfake.NewClock(time.Date(2025, 12, 10, 3, 0, 0, 0, time.UTC))
-	fake, err := wxfake.New(wxfake.Options{Now: clock.Now, Apps: []wxfake.App{
+	clock := wxfake.NewClock(now)
+	opts.Now = clock.Now
+	opts.Apps = []wxfake.App{
 		{AppID: miniApp, Secret: miniSecret, AccountID: 1},
 		{AppID: oaApp, Secret: oaSecret, Kind: wxfake.KindOfficialAccount},
-	}})
+	}
+	fake, err := wxfake.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,8 +54,9 @@ func newRig(t *testing.T) *rig {
 		}
 		return ts
 	}
+	local := now.In(time.FixedZone("Asia/Shanghai", 8*3600))
 	return &rig{clock: clock, fake: fake, mini: src(miniApp, miniSecret), oa: src(oaApp, oaSecret), hs: hs,
-		yesterday: time.Date(2025, 12, 9, 0, 0, 0, 0, time.UTC)}
+		yesterday: time.Date(local.Year(), local.Month(), local.Day()-1, 0, 0, 0, 0, time.UTC)}
 }
 
 func (r *rig) client(mini, account datacube.Tokens) *datacube.Client {

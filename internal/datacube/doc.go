@@ -5,8 +5,9 @@
 // the mini-program's or the official account's — and the two never mix:
 // WeChat rejects a token of the wrong app.
 //
-// This package so far holds the client and the schedule (Due: which days
-// are owed, from the per-day status store.PullStore keeps). The pull loop
-// that stores what it fetches, its cron task and the article join are
-// still to come (issue 12).
+// Client calls the endpoints; Due is the schedule of owed days, from the
+// per-day status store.PullStore keeps; Puller fetches each owed day of
+// each family and stores it whole (store.PullStore.SavePulledDay), leaving
+// days not ready pending for a later round and marking final failures.
+// The article join (markers mapped to msgids) is still to come (issue 12).
 package datacube

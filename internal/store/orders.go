@@ -22,7 +22,9 @@ type OrderStore interface {
 	// adds relay to the relay outbox in the same transaction.
 	AddOrderSums(ctx context.Context, appID string, sums []OrderSum, receivedAt time.Time, relay ...Relay) error
 
-	// AddVisitPages upserts WeChat page-visit rows by (app, day, page_path).
+	// AddVisitPages upserts WeChat page-visit rows pushed by the merchant
+	// by (app, day, page_path), as source "pushed"; rows the daily pull
+	// stored (source "pulled") are left alone.
 	AddVisitPages(ctx context.Context, appID string, pages []VisitPage, receivedAt time.Time) error
 
 	// AddDataSource stores ds unless the app already has a data source of

@@ -17,6 +17,11 @@ type PullStore interface {
 	// PullDays lists the recorded days of app in [from, to], by family
 	// and day.
 	PullDays(ctx context.Context, app string, from, to time.Time) ([]PullDay, error)
+	// SavePulledDay stores what one family's endpoints answered for a day
+	// (PulledDayStmts): in one transaction it replaces what was stored of
+	// that family and day and marks the day complete, so a re-pull
+	// changes nothing and a day is never half stored.
+	SavePulledDay(ctx context.Context, d PulledDay) error
 }
 
 // PullStatus is the state of one pulled day.

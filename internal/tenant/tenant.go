@@ -31,6 +31,18 @@ type App struct {
 	// Relay is the app's relay to the real Youshu; nil when off, so the
 	// write path records nothing and pays nothing.
 	Relay *Relay
+	// Pull is the daily pull of WeChat's own analysis data; nil when off.
+	Pull *Pull
+}
+
+// Pull configures an app's daily pull of WeChat's analysis data: the
+// mini-program's (with WxAppID's token) when the app has WxSecret, the
+// official account's (with its own token) when AccountAppID is set.
+type Pull struct {
+	AccountAppID  string
+	AccountSecret string
+	BackfillDays  int // finished days looked at, yesterday included
+	Hour          int // local hour from which yesterday is due
 }
 
 // Relay are the merchant's real Youshu credentials that accepted data is

@@ -330,6 +330,8 @@ var labels = map[string][2]string{ // [zh, en]
 	"sdk_pv":             {"SDK：浏览量", "SDK: views"},
 	"sdk_uv":             {"SDK：浏览人数", "SDK: users"},
 	"diff_pv":            {"浏览量差（SDK−微信）", "Views: SDK − WeChat"},
+	"wx_source":          {"微信数据来源", "WeChat figures from"},
+	"pulled_pv":          {"微信（数源拉取）：浏览量", "WeChat, pulled by shuyuan: views"},
 
 	// Reconciliation.
 	"sdk_orders":      {"SDK：下单数", "SDK: orders"},

@@ -81,8 +81,8 @@ var descriptions = map[string][2]string{
 		"Reconciliation: the daily order totals your backend reports (add_order_sum) beside the backend orders and the SDK orders shuyuan received. \"Matches\" means all four figures are equal; \"Differs\" calls for a look at missing or doubled orders; \"No totals\" means no totals arrived for that day.",
 	},
 	"pages": {
-		"每个页面每天的浏览：微信官方的页面访问数据（由后台通过 `add_wxapp_visit_page` 上报）与数源 SDK 自己记录的浏览对比，差异大说明有页面没接入 SDK。",
-		"Each page, each day: WeChat's own page-visit figures (reported by your backend through `add_wxapp_visit_page`) beside the views the shuyuan SDK recorded; a large difference means a page without the SDK.",
+		"每个页面每天的浏览：微信官方的页面访问数据（由后台通过 `add_wxapp_visit_page` 上报；没有上报的日子用数源自己从微信拉取的数据）与数源 SDK 自己记录的浏览对比，差异大说明有页面没接入 SDK。",
+		"Each page, each day: WeChat's own page-visit figures (reported by your backend through `add_wxapp_visit_page`; on days it reported none, the ones shuyuan pulled from WeChat) beside the views the shuyuan SDK recorded; a large difference means a page without the SDK.",
 	},
 	"events": {
 		"每天每种行为的上报次数和人数，用来检查 SDK 是否接入完整：某种行为突然为零，通常是某个页面漏了埋点。",
@@ -231,6 +231,10 @@ var valueLabels = map[string]map[string][2]string{
 		"behaviour": {"用户行为", "behaviour"},
 		"sdk":       {"SDK 自身", "SDK's own"},
 		"unknown":   {"自定义", "custom"},
+	},
+	"wx_source": {
+		"pushed": {"后台上报", "your backend"},
+		"pulled": {"数源拉取", "shuyuan's pull"},
 	},
 	"status": {
 		"ok":      {"一致", "Matches"},

@@ -1,22 +1,40 @@
--- Per day and page: WeChat's getVisitPage figures (add_wxapp_visit_page;
--- ref_date is WeChat's day) beside the SDK's browse_wxapp_page views of
--- the same page (days cut in the app's time zone): page views and
--- distinct users (open_id, else local_id), from the roll-up of views per
--- hour, page and user (or the raw events, see page_rows). A page only one
--- side saw has NULL on the other (WeChat) or 0 (SDK). diff_pv = sdk_pv -
--- wx_pv.
+-- Per day and page: WeChat's getVisitPage figures beside the SDK's
+-- browse_wxapp_page views of the same page (days cut in the app's time
+-- zone): page views and distinct users (open_id, else local_id), from the
+-- roll-up of views per hour, page and user (or the raw events, see
+-- page_rows). A page only one side saw has NULL on the other (WeChat) or 0
+-- (SDK). diff_pv = sdk_pv - wx_pv.
+-- WeChat's figures come from one source per day: the rows the merchant
+-- pushed (add_wxapp_visit_page) when it pushed any for the day, as before
+-- shuyuan could pull, else the rows shuyuan pulled (getVisitPage);
+-- wx_source says which. pulled_pv is the pulled views whatever the
+-- source, so a pushed day shows the pull beside it.
 -- $1 time zone, $2 app, [$3, $4) UTC bounds, $5..$6 the local days.
-WITH wx AS (
-    SELECT ref_date AS day, page, CAST(sum(page_visit_pv) AS BIGINT) AS pv, CAST(sum(page_visit_uv) AS BIGINT) AS uv,
+WITH wx_rows AS (
+    SELECT * FROM wxapp_visit_pages
+    WHERE app_id = $2 AND ref_date BETWEEN CAST($5 AS DATE) AND CAST($6 AS DATE)
+),
+wx_days AS (
+    SELECT ref_date, CASE WHEN bool_or(source = 'pushed') THEN 'pushed' ELSE 'pulled' END AS source
+    FROM wx_rows GROUP BY 1
+),
+wx AS (
+    SELECT r.ref_date AS day, r.page, max(d.source) AS source,
+           CAST(sum(page_visit_pv) FILTER (WHERE r.source = d.source) AS BIGINT) AS pv,
+           CAST(sum(page_visit_uv) FILTER (WHERE r.source = d.source) AS BIGINT) AS uv,
            -- page_staytime_pv is seconds per visit: weighted by visits if
            -- two paths name the same page.
-           CAST(round(CASE WHEN sum(page_visit_pv) > 0
-                           THEN sum(page_staytime_pv * page_visit_pv) / sum(page_visit_pv)
-                           ELSE max(page_staytime_pv) END * 1000) AS BIGINT) AS stay_ms,
-           CAST(sum(entrypage_pv) AS BIGINT) AS entry_pv, CAST(sum(exitpage_pv) AS BIGINT) AS exit_pv,
-           CAST(sum(page_share_pv) AS BIGINT) AS share_pv, CAST(sum(page_share_uv) AS BIGINT) AS share_uv
-    FROM wxapp_visit_pages
-    WHERE app_id = $2 AND ref_date BETWEEN CAST($5 AS DATE) AND CAST($6 AS DATE)
+           CAST(round(CASE WHEN sum(page_visit_pv) FILTER (WHERE r.source = d.source) > 0
+                           THEN sum(page_staytime_pv * page_visit_pv) FILTER (WHERE r.source = d.source)
+                                / sum(page_visit_pv) FILTER (WHERE r.source = d.source)
+                           ELSE max(page_staytime_pv) FILTER (WHERE r.source = d.source) END * 1000) AS BIGINT) AS stay_ms,
+           CAST(sum(entrypage_pv) FILTER (WHERE r.source = d.source) AS BIGINT) AS entry_pv,
+           CAST(sum(exitpage_pv) FILTER (WHERE r.source = d.source) AS BIGINT) AS exit_pv,
+           CAST(sum(page_share_pv) FILTER (WHERE r.source = d.source) AS BIGINT) AS share_pv,
+           CAST(sum(page_share_uv) FILTER (WHERE r.source = d.source) AS BIGINT) AS share_uv,
+           CAST(sum(page_visit_pv) FILTER (WHERE r.source = 'pulled') AS BIGINT) AS pulled_pv
+    FROM wx_rows r
+    JOIN wx_days d ON d.ref_date = r.ref_date
     GROUP BY 1, 2
 ),
 {{template "days" .}},
@@ -32,6 +50,7 @@ SELECT CAST(coalesce(wx.day, sdk.day) AS VARCHAR) AS day,
        wx.pv AS wx_pv, wx.uv AS wx_uv, wx.stay_ms AS wx_stay_ms, wx.entry_pv AS wx_entry_pv,
        wx.exit_pv AS wx_exit_pv, wx.share_pv AS wx_share_pv, wx.share_uv AS wx_share_uv,
        coalesce(sdk.pv, 0) AS sdk_pv, coalesce(sdk.uv, 0) AS sdk_uv,
-       coalesce(sdk.pv, 0) - wx.pv AS diff_pv
+       coalesce(sdk.pv, 0) - wx.pv AS diff_pv,
+       wx.source AS wx_source, wx.pulled_pv AS pulled_pv
 FROM wx FULL OUTER JOIN sdk ON sdk.day = wx.day AND sdk.page = wx.page
 ORDER BY 1, 2

@@ -323,7 +323,7 @@ func (s *Store) AddVisitPages(ctx context.Context, appID string, pages []store.V
 					continue
 				}
 				if err := a.AppendRow(appID, day(p.Day), p.PagePath, p.Page, p.VisitPV, p.VisitUV, p.StayTimePV,
-					p.EntryPV, p.ExitPV, p.SharePV, p.ShareUV, recv); err != nil {
+					p.EntryPV, p.ExitPV, p.SharePV, p.ShareUV, recv, store.SourcePushed); err != nil {
 					return fmt.Errorf("stage page %s: %w", p.PagePath, err)
 				}
 			}
@@ -336,7 +336,7 @@ func (s *Store) AddVisitPages(ctx context.Context, appID string, pages []store.V
 			return appendErr
 		}
 		if err := tx.exec(`INSERT INTO wxapp_visit_pages SELECT * FROM staging_visit_pages
-			ON CONFLICT (app_id, ref_date, page_path) DO UPDATE SET page = excluded.page,
+			ON CONFLICT (app_id, ref_date, page_path, source) DO UPDATE SET page = excluded.page,
 				page_visit_pv = excluded.page_visit_pv, page_visit_uv = excluded.page_visit_uv,
 				page_staytime_pv = excluded.page_staytime_pv, entrypage_pv = excluded.entrypage_pv,
 				exitpage_pv = excluded.exitpage_pv, page_share_pv = excluded.page_share_pv,

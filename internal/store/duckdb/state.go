@@ -125,6 +125,26 @@ func (s *Store) SavePullDay(ctx context.Context, d store.PullDay) error {
 	return nil
 }
 
+// SavePulledDay implements store.PullStore.
+func (s *Store) SavePulledDay(ctx context.Context, d store.PulledDay) error {
+	stmts, err := store.PulledDayStmts(d)
+	if err != nil {
+		return err
+	}
+	err = s.inTx(ctx, func(tx *rawTx) error {
+		for _, st := range stmts {
+			if err := tx.exec(st.SQL, st.Args...); err != nil {
+				return fmt.Errorf("%w: %.60s: %w", store.ErrUnavailable, st.SQL, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("save pulled %s day %s of %s: %w", d.Family, d.Day.Format(time.DateOnly), d.App, err)
+	}
+	return nil
+}
+
 // PullDays implements store.PullStore.
 func (s *Store) PullDays(ctx context.Context, app string, from, to time.Time) ([]store.PullDay, error) {
 	return store.PullDays(ctx, s.db, app, from, to)

@@ -242,14 +242,14 @@ func (s *Store) AddVisitPages(ctx context.Context, appID string, pages []store.V
 		b := &pgx.Batch{}
 		for _, k := range order {
 			p := pages[last[k]]
-			b.Queue(`INSERT INTO wxapp_visit_pages VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-				ON CONFLICT (app_id, ref_date, page_path) DO UPDATE SET page = excluded.page,
+			b.Queue(`INSERT INTO wxapp_visit_pages VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+				ON CONFLICT (app_id, ref_date, page_path, source) DO UPDATE SET page = excluded.page,
 					page_visit_pv = excluded.page_visit_pv, page_visit_uv = excluded.page_visit_uv,
 					page_staytime_pv = excluded.page_staytime_pv, entrypage_pv = excluded.entrypage_pv,
 					exitpage_pv = excluded.exitpage_pv, page_share_pv = excluded.page_share_pv,
 					page_share_uv = excluded.page_share_uv, updated_at = excluded.updated_at`,
 				appID, pgDate(p.Day), p.PagePath, p.Page, p.VisitPV, p.VisitUV, p.StayTimePV,
-				p.EntryPV, p.ExitPV, p.SharePV, p.ShareUV, recv)
+				p.EntryPV, p.ExitPV, p.SharePV, p.ShareUV, recv, store.SourcePushed)
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return unavailable("upsert pages", err)

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"strconv"
@@ -418,6 +419,28 @@ func (s *Store) EndSession(ctx context.Context, idHash string) error {
 func (s *Store) SavePullDay(ctx context.Context, d store.PullDay) error {
 	if _, err := s.pool.Exec(ctx, store.SavePullDaySQL, store.PullDayArgs(d)...); err != nil {
 		return unavailable("record a pulled day", err)
+	}
+	return nil
+}
+
+// SavePulledDay implements store.PullStore.
+func (s *Store) SavePulledDay(ctx context.Context, d store.PulledDay) error {
+	stmts, err := store.PulledDayStmts(d)
+	if err != nil {
+		return err
+	}
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		for _, st := range stmts {
+			b.Queue(st.SQL, st.Args...)
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return unavailable("store the day", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("save pulled %s day %s of %s: %w", d.Family, d.Day.Format(time.DateOnly), d.App, err)
 	}
 	return nil
 }

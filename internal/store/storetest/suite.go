@@ -53,6 +53,7 @@ func Run(t *testing.T, o Opener) {
 		{"NoncesSurviveReopen", testNoncesSurviveReopen},
 		{"Tokens", testTokens},
 		{"PullDays", testPullDays},
+		{"PulledDays", testPulledDays},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.f(t, o) })
 	}
