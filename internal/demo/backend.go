@@ -38,7 +38,7 @@ import (
 type BackendStore interface {
 	AddOrders(ctx context.Context, batches []*store.OrderBatch) ([]store.OrderResult, error)
 	AddOrderSums(ctx context.Context, appID string, sums []store.OrderSum, receivedAt time.Time, relay ...store.Relay) error
-	AddVisitPages(ctx context.Context, appID string, pages []store.VisitPage, receivedAt time.Time) error
+	AddVisitPages(ctx context.Context, appID string, pages []store.VisitPage, receivedAt time.Time, relay ...store.Relay) error
 }
 
 // BackendStats count what the demo's backend sent.

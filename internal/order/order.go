@@ -239,7 +239,11 @@ func (s *Service) AddVisitPages(ctx context.Context, c Call) (*PagesAdded, error
 	if err := s.checkSource(ctx, app, src); err != nil {
 		return nil, err
 	}
-	if err := s.st.AddVisitPages(ctx, app.ID, pages, c.ReceivedAt); err != nil {
+	var relay []store.Relay
+	if r := app.Relay; r != nil && r.DataAPIAppID != "" {
+		relay = append(relay, relayPages(app.ID, c.Body, c.ReceivedAt))
+	}
+	if err := s.st.AddVisitPages(ctx, app.ID, pages, c.ReceivedAt, relay...); err != nil {
 		return nil, unavailable(err)
 	}
 	return &PagesAdded{Received: days, Pages: len(pages)}, nil

@@ -13,7 +13,14 @@ import (
 const (
 	RelayAddOrder    = "order/add_order"
 	RelayAddOrderSum = "order/add_order_sum"
+	RelayVisitPages  = "analysis/add_wxapp_visit_page"
 )
+
+// relayPages is the relay row of an accepted add_wxapp_visit_page call,
+// the body as sent; the app's page calls keep their order, like sums.
+func relayPages(appID string, body []byte, received time.Time) store.Relay {
+	return store.Relay{AppID: appID, Kind: RelayVisitPages, RefID: "visit pages", Body: string(body), ReceivedAt: received}
+}
 
 // relaySums is the relay row of an accepted add_order_sum call: the body
 // as sent. Every sum call of an app shares one RefID, so they reach

@@ -45,6 +45,7 @@ type youshuCapture struct {
 	sdk      []string            // accepted SDK bodies, in arrival order
 	statuses map[string][]string // order id -> statuses accepted, in order
 	sums     []string            // payment_amount_sum of accepted add_order_sum calls, in order
+	pages    []string            // page_visit_pv of accepted add_wxapp_visit_page calls, in order
 	sources  int                 // data_source/add calls answered
 	refused  int
 }
@@ -119,6 +120,24 @@ func (c *youshuCapture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, o := range call.Orders {
 			c.sums = append(c.sums, o.Payment.String())
+		}
+		w.Write([]byte(`{"retcode":0,"errmsg":"","data":{}}`))
+	case "/data-api/v1/analysis/add_wxapp_visit_page":
+		if !c.signed(w, r) {
+			return
+		}
+		var call struct {
+			Source string `json:"dataSourceId"`
+			Raw    []struct {
+				List []struct {
+					PV json.Number `json:"page_visit_pv"`
+				} `json:"list"`
+			} `json:"rawMsg"`
+		}
+		if err := json.Unmarshal(body, &call); err != nil || len(call.Raw) != 1 || len(call.Raw[0].List) != 1 || call.Source != realYoushuSource {
+			c.t.Errorf("add_wxapp_visit_page body %s: %v", body, err)
+		} else {
+			c.pages = append(c.pages, call.Raw[0].List[0].PV.String())
 		}
 		w.Write([]byte(`{"retcode":0,"errmsg":"","data":{}}`))
 	case "/data-api/v1/order/add_order":
@@ -225,6 +244,19 @@ func testRelayDeliversEverythingOnce(t *testing.T, o storetest.Opener) {
 		wantSums = append(wantSums, fmt.Sprint(pay))
 	}
 
+	// WeChat's page report, pushed twice for one day.
+	var wantPages []string
+	for _, pv := range []int{120, 140} {
+		res, err := client.Post(ctx, "/analysis/add_wxapp_visit_page", map[string]any{"dataSourceId": d.DataSource.ID,
+			"rawMsg": []any{map[string]any{"ref_date": "20250301", "list": []any{map[string]any{
+				"page_path": "pages/index/index", "page_visit_pv": pv, "page_visit_uv": 80, "page_staytime_pv": 6.25,
+				"entrypage_pv": 70, "exitpage_pv": 50, "page_share_pv": 3, "page_share_uv": 2}}}}})
+		if err != nil || res.Retcode != 0 {
+			t.Fatalf("add_wxapp_visit_page: %+v %v", res, err)
+		}
+		wantPages = append(wantPages, fmt.Sprint(pv))
+	}
+
 	// Deliver on a clock of our own, down for the first rounds.
 	now := time.Now()
 	w := relay.New(e.st, relay.Options{Holder: "node-1", Now: func() time.Time { return now }})
@@ -266,8 +298,8 @@ func testRelayDeliversEverythingOnce(t *testing.T, o storetest.Opener) {
 		t.Fatalf("pruned %d fresh rows: %v", n, err)
 	}
 	now = now.Add(8 * 24 * time.Hour)
-	if n, err := w.Prune(ctx, []*tenant.App{app}); err != nil || n != len(sent)+12+len(wantSums) {
-		t.Fatalf("pruned %d rows, want %d: %v", n, len(sent)+12+len(wantSums), err)
+	if n, err := w.Prune(ctx, []*tenant.App{app}); err != nil || n != len(sent)+12+len(wantSums)+len(wantPages) {
+		t.Fatalf("pruned %d rows, want %d: %v", n, len(sent)+12+len(wantSums)+len(wantPages), err)
 	}
 
 	capture.mu.Lock()
@@ -291,6 +323,9 @@ func testRelayDeliversEverythingOnce(t *testing.T, o storetest.Opener) {
 	}
 	if !reflect.DeepEqual(capture.sums, wantSums) {
 		t.Errorf("order sums relayed %v, want %v in order", capture.sums, wantSums)
+	}
+	if !reflect.DeepEqual(capture.pages, wantPages) {
+		t.Errorf("page reports relayed %v, want %v in order", capture.pages, wantPages)
 	}
 	// The data source was added to Youshu once, its id learned and kept.
 	if capture.sources != 1 {

@@ -24,8 +24,9 @@ type OrderStore interface {
 
 	// AddVisitPages upserts WeChat page-visit rows pushed by the merchant
 	// by (app, day, page_path), as source "pushed"; rows the daily pull
-	// stored (source "pulled") are left alone.
-	AddVisitPages(ctx context.Context, appID string, pages []VisitPage, receivedAt time.Time) error
+	// stored (source "pulled") are left alone. relay is added to the relay
+	// outbox in the same transaction.
+	AddVisitPages(ctx context.Context, appID string, pages []VisitPage, receivedAt time.Time, relay ...Relay) error
 
 	// AddDataSource stores ds unless the app already has a data source of
 	// ds.Type; it returns the stored one and whether this call created it.

@@ -298,7 +298,7 @@ func (s *Store) AddOrderSums(ctx context.Context, appID string, sums []store.Ord
 }
 
 // AddVisitPages upserts page-visit rows in one transaction.
-func (s *Store) AddVisitPages(ctx context.Context, appID string, pages []store.VisitPage, receivedAt time.Time) error {
+func (s *Store) AddVisitPages(ctx context.Context, appID string, pages []store.VisitPage, receivedAt time.Time, relay ...store.Relay) error {
 	recv := receivedAt.UTC()
 	// Last one wins when a call repeats a day and page.
 	type key struct {
@@ -310,6 +310,11 @@ func (s *Store) AddVisitPages(ctx context.Context, appID string, pages []store.V
 		last[key{day(p.Day), p.PagePath}] = i
 	}
 	err := s.inTx(ctx, func(tx *rawTx) error {
+		if len(relay) > 0 {
+			if err := (hookTx{tx}).AddRelays(ctx, relay); err != nil {
+				return err
+			}
+		}
 		if len(pages) == 0 {
 			return nil
 		}

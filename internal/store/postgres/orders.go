@@ -217,7 +217,7 @@ func (s *Store) AddOrderSums(ctx context.Context, appID string, sums []store.Ord
 
 // AddVisitPages upserts page-visit rows in one transaction; the last row
 // of a day and page wins.
-func (s *Store) AddVisitPages(ctx context.Context, appID string, pages []store.VisitPage, receivedAt time.Time) error {
+func (s *Store) AddVisitPages(ctx context.Context, appID string, pages []store.VisitPage, receivedAt time.Time, relay ...store.Relay) error {
 	type key struct {
 		day  string
 		path string
@@ -239,6 +239,11 @@ func (s *Store) AddVisitPages(ctx context.Context, appID string, pages []store.V
 	})
 	recv := receivedAt.UTC()
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if len(relay) > 0 {
+			if err := (hookTx{tx}).AddRelays(ctx, relay); err != nil {
+				return err
+			}
+		}
 		b := &pgx.Batch{}
 		for _, k := range order {
 			p := pages[last[k]]

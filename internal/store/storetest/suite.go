@@ -47,6 +47,7 @@ func Run(t *testing.T, o Opener) {
 		{"RelayLeaseFencingReplay", testRelayLeaseFencingReplay},
 		{"RelayConcurrentClaims", testRelayConcurrentClaims},
 		{"RelayPrune", testRelayPrune},
+		{"RelayWithBackendData", testRelayWithBackendData},
 		{"RelayWithEvents", testRelayWithEvents},
 		{"AppState", testAppState},
 		{"Nonces", testNonces},

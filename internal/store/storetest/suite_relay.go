@@ -176,6 +176,29 @@ func testRelayPrune(t *testing.T, o Opener) {
 	}
 }
 
+// The backend's sums and page reports add their relay rows in the
+// transaction that stores them, in the order given.
+func testRelayWithBackendData(t *testing.T, o Opener) {
+	st := o.Open(t)
+	ctx := context.Background()
+	day := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	if err := st.AddOrderSums(ctx, "a", []store.OrderSum{{Day: day, PaymentFen: 100, Raw: json.RawMessage(`{}`)}}, t0,
+		relayRow("a", "order/add_order_sum", "order sums", "sum-1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddVisitPages(ctx, "a", []store.VisitPage{{Day: day, PagePath: "p", Page: "p", VisitPV: 1}}, t0,
+		relayRow("a", "analysis/add_wxapp_visit_page", "visit pages", "pages-1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddOrderSums(ctx, "a", nil, t0, relayRow("a", "order/add_order_sum", "order sums", "sum-2")); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := claimBodies(t, st, "a", "h", t0)
+	if want := []string{"sum-1", "pages-1"}; !reflect.DeepEqual(b, want) {
+		t.Fatalf("claimed %q, want %q (sum-2 waits for sum-1)", b, want)
+	}
+}
+
 // Concurrent claims, from two nodes, take disjoint rows.
 func testRelayConcurrentClaims(t *testing.T, o Opener) {
 	st := o.Open(t)
