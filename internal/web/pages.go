@@ -38,7 +38,7 @@ type view struct {
 	Params      []field
 	Hidden      []field
 	Partial     string
-	Relay       *relayNote
+	Status      []statusNote
 	Cards       []card
 	Table       *table
 	Sections    []section
@@ -307,7 +307,10 @@ func (d *dashboard) page(w http.ResponseWriter, r *http.Request, vis visitor) {
 			return
 		}
 		v.Cards = cards
-		v.Relay = d.relayNote(r.Context(), app, vis.lang)
+		if n := d.relayNote(r.Context(), app, vis.lang); n != nil {
+			v.Status = append(v.Status, *n)
+		}
+		v.Status = append(v.Status, d.pullNotes(r.Context(), app, vis.lang)...)
 	}
 	d.render(w, http.StatusOK, "analysis", v)
 }

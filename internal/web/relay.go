@@ -11,12 +11,14 @@ import (
 	"github.com/shuyuan-dev/shuyuan/internal/tenant"
 )
 
-// relayNote is the overview's line on an app's relay to Youshu (issue 13):
-// how much waits, since when, and how much Youshu refused, so a merchant
-// sees a stuck relay where it looks every day, not only on /metrics.
-type relayNote struct {
+// statusNote is one of the overview's lines on an app's background work
+// (the relay to Youshu, the pull of WeChat's data): what waits and what
+// failed, so a merchant sees it where it looks every day, not only on
+// /metrics.
+type statusNote struct {
+	ID   string // the element id, for tests and styles
 	Text string
-	Warn bool // rows are dead, or the oldest waits for more than 10 min
+	Warn bool // something failed, or has waited too long
 }
 
 // relayCounts reads the relay outbox's counts at most every 10 s: they
@@ -44,16 +46,17 @@ func (c *relayCounts) get(ctx context.Context, st store.RelayStore, now time.Tim
 	return counts, nil
 }
 
-// relayNote describes app's relay, nil when it does not relay. A store
-// that cannot count says so in the line rather than failing the page.
-func (d *dashboard) relayNote(ctx context.Context, app *tenant.App, lang string) *relayNote {
+// relayNote describes app's relay (rows dead, or the oldest waiting for
+// more than 10 min, warn), nil when it does not relay. A store that
+// cannot count says so in the line rather than failing the page.
+func (d *dashboard) relayNote(ctx context.Context, app *tenant.App, lang string) *statusNote {
 	if app.Relay == nil {
 		return nil
 	}
 	counts, err := d.relay.get(ctx, d.srv.Store, d.now())
 	if err != nil {
 		d.log.Warn("count relay rows for the dashboard", "err", err)
-		return &relayNote{Text: t(lang, "relay_unknown"), Warn: true}
+		return &statusNote{ID: "relay", Text: t(lang, "relay_unknown"), Warn: true}
 	}
 	var pending, dead, delivered int64
 	var oldest time.Time
@@ -74,7 +77,7 @@ func (d *dashboard) relayNote(ctx context.Context, app *tenant.App, lang string)
 		}
 	}
 	n := func(v int64) string { return groupThousands(strconv.FormatInt(v, 10)) }
-	note := &relayNote{}
+	note := &statusNote{ID: "relay"}
 	if pending == 0 {
 		note.Text = fmt.Sprintf(t(lang, "relay_idle"), n(delivered))
 	} else {

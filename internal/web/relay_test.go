@@ -38,7 +38,7 @@ func TestOverviewShowsRelayState(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	line := regexp.MustCompile(`<p class="relay([^"]*)" id="relay" role="status">([^<]*)</p>`)
+	line := regexp.MustCompile(`<p class="status([^"]*)" id="relay" role="status">([^<]*)</p>`)
 	overview := func(app, lang string) []string {
 		t.Helper()
 		r := do(t, http.DefaultClient, "GET", e.srv.URL+"/apps/"+app+"/overview?from=2026-03-04&to=2026-03-10", nil,
