@@ -130,6 +130,13 @@ func TestCopyKeepsAnswers(t *testing.T) {
 				}
 			}
 		}
+		for _, app := range []string{fixtureTenant.ID, demoApp.ID} { // the fixture has custom types
+			ua, _ := duck.UnknownTypes(ctx, app)
+			ub, err := pg.UnknownTypes(ctx, app)
+			if err != nil || !reflect.DeepEqual(ua, ub) || (app == fixtureTenant.ID && len(ua) == 0) {
+				t.Errorf("%s: event types of unknown kind of %s differ (%v)\n%v\n%v", when, app, err, ua, ub)
+			}
+		}
 		la, _ := duck.ListConversions(ctx, "shop", "", 10)
 		lb, _ := pg.ListConversions(ctx, "shop", "", 10)
 		if !reflect.DeepEqual(la, lb) || len(la) != 5 {

@@ -132,6 +132,13 @@ func (s *Store) CopyFrom(ctx context.Context, src *sql.DB, opt CopyOptions) erro
 			return fmt.Errorf("copy %s: %w", t.name, err)
 		}
 	}
+	// The types of unknown kind, which the embedded store reads from its
+	// events and this one keeps in a table of its own.
+	if _, err := s.pool.Exec(ctx, `INSERT INTO unknown_event_types (app_id, type, first_received)
+		SELECT app_id, type, min(received_at) FROM events WHERE kind = 'unknown' GROUP BY app_id, type
+		ON CONFLICT (app_id, type) DO UPDATE SET first_received = least(unknown_event_types.first_received, excluded.first_received)`); err != nil {
+		return unavailable("copy: the event types of unknown kind", err)
+	}
 	return s.RollUp(ctx)
 }
 

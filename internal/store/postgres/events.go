@@ -129,6 +129,9 @@ func (s *Store) writeFlush(ctx context.Context, f *store.Flush) error {
 			if err := insertContexts(ctx, tx, f); err != nil {
 				return err
 			}
+			if err := insertUnknownTypes(ctx, tx, f); err != nil {
+				return err
+			}
 		}
 		if err := s.writeQuarantine(ctx, tx, f); err != nil {
 			return err
@@ -274,6 +277,47 @@ func insertEvents(ctx context.Context, tx pgx.Tx, f *store.Flush, seq int64) err
 		if !inserted[i] {
 			f.Events[i].Stored = true
 		}
+	}
+	return nil
+}
+
+// insertUnknownTypes records the types of unknown kind the flush stored,
+// with the earliest receive time, unless recorded already; in key order,
+// so two nodes storing the same new types wait on each other instead of
+// deadlocking.
+func insertUnknownTypes(ctx context.Context, tx pgx.Tx, f *store.Flush) error {
+	type key struct{ app, typ string }
+	first := map[key]time.Time{}
+	for _, p := range f.Events {
+		if p.Stored || p.E.Kind != event.KindUnknown {
+			continue
+		}
+		k := key{p.App, p.E.Type}
+		if t, ok := first[k]; !ok || p.Recv.Before(t) {
+			first[k] = p.Recv
+		}
+	}
+	if len(first) == 0 {
+		return nil
+	}
+	keys := make([]key, 0, len(first))
+	for k := range first {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].app != keys[j].app {
+			return keys[i].app < keys[j].app
+		}
+		return keys[i].typ < keys[j].typ
+	})
+	apps, types, times := make([]string, len(keys)), make([]string, len(keys)), make([]time.Time, len(keys))
+	for i, k := range keys {
+		apps[i], types[i], times[i] = k.app, k.typ, first[k].UTC()
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO unknown_event_types (app_id, type, first_received)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) ORDER BY 1, 2
+		ON CONFLICT (app_id, type) DO NOTHING`, apps, types, times); err != nil {
+		return unavailable("record new event types", err)
 	}
 	return nil
 }

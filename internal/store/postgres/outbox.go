@@ -386,9 +386,27 @@ func (s *Store) DeleteTokenIf(ctx context.Context, wxAppID, value string) (bool,
 	return tag.RowsAffected() == 1, nil
 }
 
-// UnknownTypes implements store.EventStore.
+// UnknownTypes implements store.EventStore from the table the flushes
+// keep (a scan of events would read every partition).
 func (s *Store) UnknownTypes(ctx context.Context, app string) (map[string]time.Time, error) {
-	return store.UnknownTypes(ctx, s.db, app)
+	rows, err := s.pool.Query(ctx, `SELECT type, first_received FROM unknown_event_types WHERE app_id = $1`, app)
+	if err != nil {
+		return nil, unavailable("stored event types of "+app, err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var typ string
+		var first time.Time
+		if err := rows.Scan(&typ, &first); err != nil {
+			return nil, unavailable("stored event types of "+app, err)
+		}
+		out[typ] = first.UTC()
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable("stored event types of "+app, err)
+	}
+	return out, nil
 }
 
 // CreateSession implements store.StateStore.

@@ -23,6 +23,7 @@ func Run(t *testing.T, o Opener) {
 		f    func(t *testing.T, o Opener)
 	}{
 		{"WriteEventsDeduplicates", testWriteEventsDeduplicates},
+		{"UnknownTypes", testUnknownTypes},
 		{"UntimedEventsDeduplicate", testUntimedEventsDeduplicate},
 		{"WriterGroupCommit", testWriterGroupCommit},
 		{"WriterFailureReachesEveryRequest", testWriterFailure},
@@ -103,6 +104,35 @@ func write(t *testing.T, st store.Store, batches ...*store.EventBatch) []store.E
 		t.Fatal(err)
 	}
 	return res
+}
+
+// UnknownTypes lists each app's stored types of unknown kind with their
+// first receive time; known kinds, other apps and later or re-sent
+// events change nothing.
+func testUnknownTypes(t *testing.T, o Opener) {
+	st := o.Open(t)
+	custom := func(typ, tracking string) event.Event {
+		return parse(t, fmt.Sprintf(`{"type":%q,"tracking_id":%q,"props":{"what":"x","wx_user":{"open_id":"o1"}}}`, typ, tracking))
+	}
+	first := t0.Add(time.Hour)
+	write(t, st, &store.EventBatch{AppID: "a", ReceivedAt: first, Events: []event.Event{
+		custom("shop_custom", "T1"), SearchEvent(t, "T1", 1795373591817, "x", "o1")}})
+	write(t, st, &store.EventBatch{AppID: "a", ReceivedAt: first.Add(time.Hour), Events: []event.Event{
+		custom("shop_custom", "T2"), custom("other_custom", "T2")}},
+		&store.EventBatch{AppID: "b", ReceivedAt: first.Add(time.Hour), Events: []event.Event{custom("b_only", "T3")}})
+	got, err := st.UnknownTypes(context.Background(), "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]time.Time{"shop_custom": first.UTC(), "other_custom": first.Add(time.Hour).UTC()}
+	if len(got) != len(want) {
+		t.Fatalf("unknown types %v, want %v", got, want)
+	}
+	for typ, at := range want {
+		if !got[typ].Equal(at) {
+			t.Errorf("%s first received %v, want %v", typ, got[typ], at)
+		}
+	}
 }
 
 func testWriteEventsDeduplicates(t *testing.T, o Opener) {
