@@ -89,6 +89,7 @@ var ui = map[string][2]string{ // [zh, en]
 	"relay_idle":              {"有数转发：全部已送达（保留期内 %s 条）。", "Youshu relay: everything delivered (%s kept)."},
 	"relay_pending":           {"有数转发：%s 条待送达，最早的已等待 %s；已送达 %s 条。", "Youshu relay: %s waiting, the oldest for %s; %s delivered."},
 	"relay_dead":              {"有数拒收 %s 条：修正后运行 shuyuan relay replay --app %s 重新发送。", "Youshu refused %s: once fixed, shuyuan relay replay --app %s sends them again."},
+	"pull_all":                {"微信数据（%s）：近 %d 天均已拉取。", "WeChat's data (%s): all of the last %d days pulled."},
 	"pull_days":               {"微信数据（%s）：近期 %d 天已拉取，%d 天待拉取（数据未就绪时稍后重试）。", "WeChat's data (%s): %d recent days pulled, %d still owed (tried again while not ready)."},
 	"pull_failed":             {"%d 天拉取失败，最近一次：%s。修正后运行 shuyuan pull --app %s --from %s --to %s 重新拉取。", "%d failed, the last with: %s. Once fixed, shuyuan pull --app %s --from %s --to %s tries them again."},
 	"pull_unknown":            {"微信数据：暂时无法读取拉取状态。", "WeChat's data: the pull's state cannot be read just now."},

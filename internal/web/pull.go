@@ -50,7 +50,11 @@ func (d *dashboard) pullNotes(ctx context.Context, app *tenant.App, lang string)
 			}
 		}
 		n := statusNote{ID: "pull-" + fam}
-		n.Text = fmt.Sprintf(t(lang, "pull_days"), t(lang, "family_"+fam), complete, owed)
+		if owed == 0 && len(failed) == 0 {
+			n.Text = fmt.Sprintf(t(lang, "pull_all"), t(lang, "family_"+fam), complete)
+		} else {
+			n.Text = fmt.Sprintf(t(lang, "pull_days"), t(lang, "family_"+fam), complete, owed)
+		}
 		if len(failed) > 0 {
 			first, last := failed[0], failed[0]
 			for _, f := range failed {

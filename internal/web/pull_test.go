@@ -50,6 +50,17 @@ func TestOverviewShowsPullState(t *testing.T) {
 		t.Errorf("mini-program line %q, want %q marked warn", got, mini)
 	}
 	account := "WeChat&#39;s data (official account): 0 recent days pulled, 5 still owed (tried again while not ready)."
+	// Every day of the account's window in: one short line.
+	for d := 5; d <= 9; d++ {
+		if err := e.st.SavePullDay(ctx, store.PullDay{App: "shop", Family: "official_account", Day: day(d), Status: store.PullComplete, UpdatedAt: testNow}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r2 := do(t, http.DefaultClient, "GET", e.srv.URL+"/apps/shop/overview?from=2026-03-04&to=2026-03-10", nil,
+		map[string]string{"Authorization": "Bearer " + adminKey, "Accept-Language": "zh"})
+	if got := regexp.MustCompile(`id="pull-official_account" role="status">([^<]*)<`).FindStringSubmatch(r2.body); got == nil || got[1] != "微信数据（公众号）：近 5 天均已拉取。" {
+		t.Errorf("account line once complete: %q", got)
+	}
 	if got := line("pull-official_account"); got == nil || got[2] != account || got[1] != "" {
 		t.Errorf("account line %q, want %q", got, account)
 	}
