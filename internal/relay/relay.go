@@ -108,10 +108,11 @@ func New(st Store, opt Options) *Worker {
 	return &Worker{st: st, opt: opt, http: opt.HTTP}
 }
 
-// Deliver claims app's due rows and sends them, one at a time in the
-// order they were accepted, until none is due or ctx ends. It returns how
-// many it delivered. A crash between a send and its settlement sends that
-// row once more after the lease (at least once).
+// Deliver claims app's due rows and sends them in the order they were
+// accepted, until none is due or ctx ends. It returns how many it
+// delivered. add_order rows of one data source go together, up to
+// MaxOrdersPerCall in one call (units). A crash between a send and its
+// settlement sends that call once more after the lease (at least once).
 func (w *Worker) Deliver(ctx context.Context, app *tenant.App) (int, error) {
 	if app.Relay == nil {
 		return 0, nil
@@ -127,26 +128,30 @@ func (w *Worker) Deliver(ctx context.Context, app *tenant.App) (int, error) {
 			return delivered, nil
 		}
 		// The claim holds at most one row per order id (the first pending
-		// one), so the rows of an order never overtake each other here.
-		// Each row is settled as soon as it is answered: a crash sends
-		// again at most the one row in flight, not the whole claim.
-		for _, r := range rows {
-			outcome, answer := w.send(ctx, app.Relay, r)
-			if w.opt.Observe != nil {
-				w.opt.Observe(app.ID, r.Kind, outcome)
+		// one), so merging rows of different orders never lets an order's
+		// rows overtake each other. Each call is settled as soon as it is
+		// answered: a crash sends again at most the call in flight.
+		for _, u := range units(rows) {
+			var ss []store.RelaySettlement
+			for i, o := range w.sendUnit(ctx, app.Relay, u) {
+				r := u[i]
+				if w.opt.Observe != nil {
+					w.opt.Observe(app.ID, r.Kind, o.outcome)
+				}
+				s := store.RelaySettlement{Seqs: []int64{r.Seq}, Err: o.answer}
+				switch o.outcome {
+				case Delivered:
+					s.Status = store.RelayDelivered
+					delivered++
+				case Retry:
+					s.Status, s.Next = store.RelayPending, w.opt.Now().Add(w.backoff(r.Attempts+1))
+				default:
+					s.Status = store.RelayDead
+					w.opt.Logger.Warn("youshu relay refused", "app", app.ID, "kind", r.Kind, "seq", r.Seq, "answer", o.answer)
+				}
+				ss = append(ss, s)
 			}
-			s := store.RelaySettlement{Seqs: []int64{r.Seq}, Err: answer}
-			switch outcome {
-			case Delivered:
-				s.Status = store.RelayDelivered
-				delivered++
-			case Retry:
-				s.Status, s.Next = store.RelayPending, w.opt.Now().Add(w.backoff(r.Attempts+1))
-			default:
-				s.Status = store.RelayDead
-				w.opt.Logger.Warn("youshu relay refused", "app", app.ID, "kind", r.Kind, "seq", r.Seq, "answer", answer)
-			}
-			if _, err := w.st.SettleRelays(context.WithoutCancel(ctx), w.opt.Holder, w.opt.Now(), []store.RelaySettlement{s}); err != nil {
+			if _, err := w.st.SettleRelays(context.WithoutCancel(ctx), w.opt.Holder, w.opt.Now(), ss); err != nil {
 				return delivered, fmt.Errorf("relay of %s: %w", app.ID, err)
 			}
 		}
