@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -63,7 +64,20 @@ type Server struct {
 	mux      *http.ServeMux
 	adminSum [32]byte
 	draining atomic.Bool
+	// bearer slows down admin-key guesses per client address.
+	bearer *Throttle
 }
+
+// Admin-key guesses: a request whose Authorization: Bearer carries a
+// wrong key counts against its address; past bearerFreeFailures in
+// bearerForget, each further one makes the address wait (1 s doubling to
+// 1 min) and its requests with a key are answered 429 until then, the
+// right key included, so that the answer tells a guesser nothing. Counted
+// per node, like dashboard logins.
+const (
+	bearerFreeFailures = 10
+	bearerForget       = 15 * time.Minute
+)
 
 // New builds the routes.
 func New(d Deps) *Server {
@@ -80,7 +94,8 @@ func New(d Deps) *Server {
 		d.Now = time.Now
 	}
 	d.Metrics.now = d.Now // commits and probes on one clock
-	s := &Server{Deps: d, mux: http.NewServeMux(), adminSum: sha256.Sum256([]byte(d.AdminKey))}
+	s := &Server{Deps: d, mux: http.NewServeMux(), adminSum: sha256.Sum256([]byte(d.AdminKey)),
+		bearer: NewThrottle(d.Now, bearerFreeFailures, time.Second, time.Minute, bearerForget)}
 	for _, r := range s.Routes() {
 		s.mux.Handle(r.Pattern, r.Handler)
 	}
@@ -176,7 +191,14 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 // Admin lets through requests carrying "Authorization: Bearer <admin key>".
 func (s *Server) Admin(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.IsAdmin(r) {
+		ok, wait := s.CheckAdmin(r)
+		if wait > 0 {
+			setRetryAfter(w, wait)
+			writeAPIError(w, http.StatusTooManyRequests, "too_many_attempts",
+				fmt.Sprintf("too many wrong admin keys from this address; try again in %d s", retryAfterSeconds(wait)))
+			return
+		}
+		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="shuyuan"`)
 			writeAPIError(w, http.StatusUnauthorized, "unauthorized", "Authorization: Bearer <admin key> required")
 			return
@@ -185,15 +207,41 @@ func (s *Server) Admin(h http.Handler) http.Handler {
 	})
 }
 
-// IsAdmin checks the admin key in constant time.
+// IsAdmin tells whether r carries the admin key (and its address is not
+// waiting after wrong ones).
 func (s *Server) IsAdmin(r *http.Request) bool {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || s.AdminKey == "" {
-		return false
+	ok, _ := s.CheckAdmin(r)
+	return ok
+}
+
+// CheckAdmin checks the admin key of "Authorization: Bearer", in constant
+// time. A wrong key counts against the client's address; while the
+// address must wait, wait says how long and no key is checked. A request
+// without a bearer token is not counted.
+func (s *Server) CheckAdmin(r *http.Request) (ok bool, wait time.Duration) {
+	tok, bearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !bearer || s.AdminKey == "" {
+		return false, 0
+	}
+	key := "bearer\x00" + ClientKey(r.RemoteAddr)
+	if wait := s.bearer.Wait(key); wait > 0 {
+		return false, wait
 	}
 	sum := sha256.Sum256([]byte(tok))
-	return subtle.ConstantTimeCompare(sum[:], s.adminSum[:]) == 1
+	if subtle.ConstantTimeCompare(sum[:], s.adminSum[:]) != 1 {
+		s.bearer.Fail(key)
+		s.Logger.Warn("wrong admin key", "request_id", RequestID(r.Context()), "remote", r.RemoteAddr, "path", r.URL.Path)
+		return false, 0
+	}
+	return true, 0
 }
+
+// setRetryAfter sets Retry-After to wait, in whole seconds rounded up.
+func setRetryAfter(w http.ResponseWriter, wait time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
+}
+
+func retryAfterSeconds(wait time.Duration) int { return int((wait + time.Second - 1) / time.Second) }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -67,7 +67,14 @@ type wxRoutes struct {
 // admin lets through requests with the admin key, answering WeChat-style.
 func (h *wxRoutes) admin(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !h.s.IsAdmin(r) {
+		ok, wait := h.s.CheckAdmin(r)
+		if wait > 0 {
+			setRetryAfter(w, wait)
+			wxError(w, http.StatusTooManyRequests, wxCodeBusy,
+				fmt.Sprintf("too many wrong admin keys from this address; try again in %d s", retryAfterSeconds(wait)))
+			return
+		}
+		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="shuyuan"`)
 			wxError(w, http.StatusUnauthorized, wxCodeAuth, "invalid credential: Authorization: Bearer <admin key> required")
 			return

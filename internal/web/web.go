@@ -263,7 +263,7 @@ func (d *dashboard) login(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimSpace(r.PostForm.Get("name"))
 	next := safeNext(r.PostForm.Get("next"))
 	keys := d.throttle.keysOf(r, name)
-	if wait := d.throttle.wait(keys); wait > 0 {
+	if wait := d.throttle.Wait(keys...); wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		d.logFailure(r, "dashboard login throttled", name)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
@@ -274,14 +274,14 @@ func (d *dashboard) login(w http.ResponseWriter, r *http.Request) {
 	}
 	user, ok := d.check(name, r.PostForm.Get("password"))
 	if !ok {
-		d.throttle.fail(keys)
+		d.throttle.Fail(keys...)
 		d.logFailure(r, "dashboard login failed", name)
 		v := d.frame(r, vis, nil)
 		v.Error, v.Next, v.LoginName = t(vis.lang, "bad_login"), next, name
 		d.render(w, http.StatusUnauthorized, "login", v)
 		return
 	}
-	d.throttle.clear(keys)
+	d.throttle.Clear(keys...)
 	d.throttle.setDevice(w, r, user)
 	// A fresh id at every login, and the browser's previous one forgotten:
 	// an id planted before login is worth nothing after it.
