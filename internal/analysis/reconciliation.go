@@ -16,7 +16,7 @@ func init() {
 }
 
 func reconciliation(ctx context.Context, st store.Store, q Query) (*Result, error) {
-	return table(ctx, st, q, "reconciliation", []Column{
+	return templated(ctx, st, q, "reconciliation", []Column{
 		{Name: "day", Type: "day"},
 		{Name: "sum_orders", Type: "int", Label: "merchant: orders"},
 		{Name: "sum_order_fen", Type: "fen", Label: "merchant: order amount"},
@@ -39,5 +39,5 @@ func reconciliation(ctx context.Context, st store.Store, q Query) (*Result, erro
 		{Name: "sdk_diff_paid", Type: "int", Label: "SDK − merchant: paid"},
 		{Name: "sdk_diff_paid_fen", Type: "fen", Label: "SDK − merchant: paid amount"},
 		{Name: "status", Type: "string", Label: "ok / differs / no_sum"},
-	}, dayArgs(q)...)
+	}, newSQLData(q), dayArgs(q)...)
 }

@@ -27,12 +27,12 @@ paid AS (
     FROM live WHERE paid_time >= $3 AND paid_time < $4
     GROUP BY 1
 ),
--- One row per order and status: its first event in the range.
+-- One row per order and status: its first event in the range (read from
+-- the narrow roll-up of custom_order events, not from every event).
 sdk_orders AS (
     SELECT order_status, order_id, min(ts) AS ts, max(order_fen) AS order_fen, max(pay_fen) AS pay_fen
-    FROM events
-    WHERE app_id = $2 AND type = 'custom_order' AND order_status IN ('give_order', 'payed')
-      AND ts >= $3 AND ts < $4 AND order_id IS NOT NULL
+    FROM {{template "order_event_rows" .}} oe
+    WHERE app_id = $2 AND order_status IN ('give_order', 'payed') AND ts >= $3 AND ts < $4
     GROUP BY 1, 2
 ),
 sdk AS (

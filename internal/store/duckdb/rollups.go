@@ -15,7 +15,7 @@ import (
 // rollupVersion names the definition of the roll-ups in rollupStatements.
 // Bump it whenever that definition changes: stores whose rollup_state
 // names another version rebuild their roll-ups from the events on open.
-const rollupVersion = 6
+const rollupVersion = 7
 
 // listSQL writes names as a DuckDB list literal.
 func listSQL(names []string) string {
@@ -104,7 +104,7 @@ ORDER BY hour`
 
 	const orders = `INSERT INTO rollup_order_events
 SELECT app_id, ts, order_id, order_status, pay_fen, tracking_id, user_key, union_id,
-       chan_id, scene, chan_refer_app_id, chan_custom_id, guide_id, room_id, shop_id, shop_name
+       chan_id, scene, chan_refer_app_id, chan_custom_id, guide_id, room_id, shop_id, shop_name, order_fen
 FROM {ev}
 WHERE kind = 'behaviour' AND type = 'custom_order' AND order_id IS NOT NULL
 ORDER BY ts`

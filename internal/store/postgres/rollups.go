@@ -17,7 +17,7 @@ import (
 // rollupVersion names the definition of the roll-ups in rollupStatements.
 // Bump it whenever that definition changes: a store whose rollup_state
 // names another version is rebuilt from the events when a node opens it.
-const rollupVersion = 1
+const rollupVersion = 2
 
 // arraySQL writes names as a PostgreSQL text array literal.
 func arraySQL(names []string) string {
@@ -93,7 +93,7 @@ ORDER BY 2`
 
 	const orders = `INSERT INTO rollup_order_events
 SELECT app_id, ts, order_id, order_status, pay_fen, tracking_id, user_key, union_id,
-       chan_id, scene, chan_refer_app_id, chan_custom_id, guide_id, room_id, shop_id, shop_name
+       chan_id, scene, chan_refer_app_id, chan_custom_id, guide_id, room_id, shop_id, shop_name, order_fen
 FROM {ev} e
 WHERE kind = 'behaviour' AND type = 'custom_order' AND order_id IS NOT NULL
 ORDER BY ts`
