@@ -12,6 +12,7 @@ import (
 	"os"
 
 	"github.com/shuyuan-dev/shuyuan/internal/config"
+	"github.com/shuyuan-dev/shuyuan/internal/store/duckdb"
 	"github.com/shuyuan-dev/shuyuan/internal/tenant"
 )
 
@@ -124,4 +125,14 @@ func adminCall(ctx context.Context, cfg *config.Config, method, u string, out an
 		return fmt.Errorf("%s %s: errcode %d: %s", method, u, env.ErrCode, env.ErrMsg)
 	}
 	return json.Unmarshal(raw, out)
+}
+
+// busyStore adds, to a failure to open the embedded store because a
+// server holds it, what the command's user can do instead; other errors
+// (an unreachable PostgreSQL, say) go as they are.
+func busyStore(err error, advice string) error {
+	if errors.Is(err, duckdb.ErrLocked) {
+		return fmt.Errorf("%w: %s", err, advice)
+	}
+	return err
 }

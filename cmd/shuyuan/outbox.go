@@ -80,7 +80,7 @@ func outboxCmd(args []string) error {
 	log := newLogger(cfg.LogLevel)
 	st, _, err := openStore(ctx, cfg, log)
 	if err != nil {
-		return fmt.Errorf("%w (is the server running? then use --server http://<addr>)", err)
+		return busyStore(err, "ask it instead: --server http://<addr>")
 	}
 	defer st.Close()
 	loop, err := newAds(st, tenants, cfg.WeChat.BaseURL, cfg.WeChat.OutboxLeaseDuration(), nil, log)

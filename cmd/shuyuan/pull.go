@@ -119,7 +119,7 @@ func pullCmd(args []string) error {
 	log := newLogger(cfg.LogLevel)
 	st, _, err := openStore(ctx, cfg, log)
 	if err != nil {
-		return fmt.Errorf("%w (is the server running on it? stop it, or let its schedule pull)", err)
+		return busyStore(err, "stop it, or let its schedule pull")
 	}
 	defer st.Close()
 	loop, err := newAds(st, tenants, cfg.WeChat.BaseURL, cfg.WeChat.OutboxLeaseDuration(), nil, log)

@@ -57,7 +57,7 @@ func relayCmd(args []string) error {
 	log := newLogger(cfg.LogLevel)
 	st, _, err := openStore(ctx, cfg, log)
 	if err != nil {
-		return fmt.Errorf("%w (is the server running? stop it, or let it deliver)", err)
+		return busyStore(err, "stop it first; its dead letters wait for the replay")
 	}
 	defer st.Close()
 	w := relay.New(st, relay.Options{Holder: conversion.NewHolder(), Logger: log})

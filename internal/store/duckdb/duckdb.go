@@ -138,7 +138,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	conn, err := duckdb.NewConnector(file+"?"+q.Encode(), nil)
 	if err != nil {
 		if pid, ok := lockHolder(err); ok {
-			return nil, fmt.Errorf("%w: %s is in use by process %s (a running shuyuan serve?): stop it first, or ask the server (see the command's -h)",
+			return nil, fmt.Errorf("%w: %s is in use by process %s (a running shuyuan serve?)",
 				ErrLocked, file, pid)
 		}
 		return nil, fmt.Errorf("open duckdb %s: %w", file, err)
