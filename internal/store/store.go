@@ -193,8 +193,8 @@ type UserKey struct {
 
 // UserLockKeys are the lock names of users, sorted and without repeats:
 // one per identifier, so that two records sharing either one share a
-// lock; taking them in this order keeps two transactions from waiting
-// on each other.
+// lock. A store takes them in one order for every transaction (PostgreSQL:
+// that of their hashes), so two transactions never wait on each other.
 func UserLockKeys(users []UserKey) []string {
 	seen := map[string]bool{}
 	var out []string
