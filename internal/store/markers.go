@@ -32,18 +32,18 @@ const (
 
 // ArticleMarker is one marker of an app and the article it stands for.
 type ArticleMarker struct {
-	App    string
-	Marker string
+	App    string `json:"app"`
+	Marker string `json:"marker"`
 	// MsgID is the article (<msg_data_id>_<index>), "" while unmatched.
-	MsgID string
+	MsgID string `json:"msgid"`
 	// MatchedBy says how MsgID was found (MatchedBy*), "" while unmatched.
-	MatchedBy string
+	MatchedBy string `json:"matched_by"`
 	// Title and Link are what the merchant knows of the article, "" when
 	// not given; LinkMsgID is <mid>_<idx> read from Link.
-	Title     string
-	Link      string
-	LinkMsgID string
-	UpdatedAt time.Time
+	Title     string    `json:"title"`
+	Link      string    `json:"link"`
+	LinkMsgID string    `json:"link_msgid"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // MatchMarkersSQL gives every marker of app $1 not set by hand the pulled
