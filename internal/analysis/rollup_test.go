@@ -37,6 +37,7 @@ var questions = []struct{ name, params string }{
 	{"events", ""},
 	{"ads", ""},
 	{"pages", ""},
+	{"articles", ""},
 }
 
 // compareRawAndRollup asks every question twice, from the roll-ups and
