@@ -61,7 +61,8 @@ const maxTableRows = 1000
 // noTotals are the analyses whose rows overlap (a visitor is in several
 // channel dimensions, official-account groups or funnel steps), so no sum
 // of them is a total.
-var noTotals = map[string]bool{"channels": true, "funnel": true, "retention": true, "official-account": true, "totals": true}
+var noTotals = map[string]bool{"channels": true, "funnel": true, "retention": true, "official-account": true, "totals": true,
+	"articles": true}
 
 // additiveCols are the figures whose sum over rows is the figure of the
 // rows together: counts of events, orders and money. People are not
