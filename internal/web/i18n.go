@@ -333,7 +333,7 @@ var labels = map[string][2]string{ // [zh, en]
 	"diff_pv":             {"浏览量差（SDK−微信）", "Views: SDK − WeChat"},
 	"wx_source":           {"微信数据来源", "WeChat figures from"},
 	"pulled_pv":           {"微信（数源拉取）：浏览量", "WeChat, pulled by shuyuan: views"},
-	"msgid":               {"文章 msgid", "Article (msgid)"},
+	"msgid":               {"文章编号", "Article (msgid)"},
 	"published":           {"发布日期", "Published"},
 	"markers":             {"文章标记", "Markers"},
 	"read_users":          {"微信：阅读人数", "WeChat: readers"},
