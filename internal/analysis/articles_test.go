@@ -25,6 +25,8 @@ import (
 //	2247480002_1  03-02      —                  15/0    03-02: 0   (no marker)
 //
 //	getVisitDistribution key 18: 03-01 4 sessions, 3 visitors; 03-02 2 and 2.
+//	getDailyVisitTrend: 03-01 5 sessions, 9 page views, 3 visitors, 1 new;
+//	                    03-02 4 sessions, 2 page views, 5 visitors, 1 new.
 func fixtureArticles(t testing.TB, st store.Store) {
 	t.Helper()
 	ctx := context.Background()
@@ -54,11 +56,13 @@ func fixtureArticles(t testing.TB, st store.Store) {
 		{Family: "official_account", Day: d2, Account: &store.AccountDay{
 			Articles:  []store.ArticleDay{{MsgID: "2247480001_1", ReadUser: 30, ShareUser: 1}, {MsgID: "2247480002_1", ReadUser: 15}},
 			Published: []store.Article{{MsgID: "2247480002_1", Title: "Mango preview", Totals: []store.ArticleTotal{total(d2, 0)}}}}},
-		{Family: "mini_program", Day: d1, Mini: &store.MiniDay{Distribution: []store.DistributionItem{
-			{Index: "access_source_session_cnt", Key: 18, Value: 4}, {Index: "access_source_visit_uv", Key: 18, Value: 3},
-			{Index: "access_source_session_cnt", Key: 1, Value: 50}}}},
-		{Family: "mini_program", Day: d2, Mini: &store.MiniDay{Distribution: []store.DistributionItem{
-			{Index: "access_source_session_cnt", Key: 18, Value: 2}, {Index: "access_source_visit_uv", Key: 18, Value: 2}}}},
+		{Family: "mini_program", Day: d1, Mini: &store.MiniDay{Trend: store.VisitTrend{Sessions: 5, VisitPV: 9, VisitUV: 3, VisitUVNew: 1},
+			Distribution: []store.DistributionItem{
+				{Index: "access_source_session_cnt", Key: 18, Value: 4}, {Index: "access_source_visit_uv", Key: 18, Value: 3},
+				{Index: "access_source_session_cnt", Key: 1, Value: 50}}}},
+		{Family: "mini_program", Day: d2, Mini: &store.MiniDay{Trend: store.VisitTrend{Sessions: 4, VisitPV: 2, VisitUV: 5, VisitUVNew: 1},
+			Distribution: []store.DistributionItem{
+				{Index: "access_source_session_cnt", Key: 18, Value: 2}, {Index: "access_source_visit_uv", Key: 18, Value: 2}}}},
 	}
 	for _, d := range days {
 		d.App, d.At = fixtureApp, d.Day.AddDate(0, 0, 1)

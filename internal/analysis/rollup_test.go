@@ -38,6 +38,7 @@ var questions = []struct{ name, params string }{
 	{"ads", ""},
 	{"pages", ""},
 	{"articles", ""},
+	{"wechat-visits", ""},
 }
 
 // compareRawAndRollup asks every question twice, from the roll-ups and

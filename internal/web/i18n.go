@@ -137,6 +137,7 @@ var analysisLabels = map[string][2]string{ // [zh, en]
 	"stores":           {"门店", "Stores"},
 	"official-account": {"公众号", "Official account"},
 	"articles":         {"公众号文章", "Articles"},
+	"wechat-visits":    {"微信访问对比", "WeChat vs shuyuan"},
 	"orders":           {"订单", "Orders"},
 	"reconciliation":   {"对账", "Reconciliation"},
 	"pages":            {"页面", "Pages"},
@@ -341,6 +342,13 @@ var labels = map[string][2]string{ // [zh, en]
 	"follows":             {"微信：阅读后关注", "WeChat: follows after reading"},
 	"wx_article_sessions": {"微信：来自文章的访问次数", "WeChat: sessions from articles"},
 	"wx_article_visitors": {"微信：来自文章的访问人数", "WeChat: visitors from articles"},
+	"wx_sessions":         {"微信：打开次数", "WeChat: sessions"},
+	"diff_sessions":       {"访问次数差（数源−微信）", "Sessions: shuyuan − WeChat"},
+	"wx_visitors":         {"微信：访问人数", "WeChat: visitors"},
+	"diff_visitors":       {"访问人数差（数源−微信）", "Visitors: shuyuan − WeChat"},
+	"wx_new_visitors":     {"微信：新用户", "WeChat: new visitors"},
+	"wx_page_views":       {"微信：访问次数（页面）", "WeChat: page views"},
+	"diff_page_views":     {"浏览量差（数源−微信）", "Page views: shuyuan − WeChat"},
 
 	// Reconciliation.
 	"sdk_orders":      {"SDK：下单数", "SDK: orders"},

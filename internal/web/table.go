@@ -80,7 +80,8 @@ var additiveCols = map[string]bool{
 	"diff_orders": true, "diff_order_fen": true, "diff_paid": true, "diff_paid_fen": true,
 	"sdk_diff_orders": true, "sdk_diff_order_fen": true, "sdk_diff_paid": true, "sdk_diff_paid_fen": true,
 	"wx_pv": true, "wx_entry_pv": true, "wx_exit_pv": true, "wx_share_pv": true, "sdk_pv": true, "diff_pv": true,
-	"pulled_pv": true,
+	"pulled_pv":   true,
+	"wx_sessions": true, "diff_sessions": true, "wx_page_views": true, "diff_page_views": true,
 }
 
 // totalRatios are figures recomputed for the totals row: name → numerator,
