@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
 
 	"github.com/shuyuan-dev/shuyuan/internal/store"
@@ -28,18 +29,23 @@ func (s *Store) ArticleMarkers(ctx context.Context, app string) ([]store.Article
 	return store.ArticleMarkers(ctx, s.db, app)
 }
 
-// DeleteArticleMarker implements store.MarkerStore.
+// DeleteArticleMarker implements store.MarkerStore. The look and the
+// delete run in one write transaction, so two deletes of one marker
+// cannot both report it found.
 func (s *Store) DeleteArticleMarker(ctx context.Context, app, marker string) (bool, error) {
-	var n int64
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM oa_article_markers WHERE app_id = $1 AND marker = $2`,
-		app, marker).Scan(&n); err != nil {
+	found := false
+	err := s.inTx(ctx, func(tx *rawTx) error {
+		if err := tx.query(`SELECT 1 FROM oa_article_markers WHERE app_id = $1 AND marker = $2`,
+			func([]driver.Value) error { found = true; return nil }, app, marker); err != nil {
+			return err
+		}
+		if !found {
+			return nil
+		}
+		return tx.exec(store.DeleteMarkerSQL, app, marker)
+	})
+	if err != nil {
 		return false, fmt.Errorf("%w: delete article marker %s of %s: %w", store.ErrUnavailable, marker, app, err)
 	}
-	if n == 0 {
-		return false, nil
-	}
-	if err := s.inTx(ctx, func(tx *rawTx) error { return tx.exec(store.DeleteMarkerSQL, app, marker) }); err != nil {
-		return false, fmt.Errorf("%w: delete article marker %s of %s: %w", store.ErrUnavailable, marker, app, err)
-	}
-	return true, nil
+	return found, nil
 }
