@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"github.com/shuyuan-dev/shuyuan/internal/config"
+	"github.com/shuyuan-dev/shuyuan/internal/datacube"
 	"github.com/shuyuan-dev/shuyuan/internal/demo"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 	"github.com/shuyuan-dev/shuyuan/internal/tenant"
+	"github.com/shuyuan-dev/shuyuan/internal/wxfake"
 )
 
 // demoConfig completes the configuration for --demo: the demo app when no
@@ -102,6 +104,9 @@ func runDemo(ctx context.Context, cfg *config.Config, tenants *tenant.Registry, 
 				}
 				return fmt.Errorf("demo: %w", err)
 			}
+			if err := demoMarkers(ctx, st, app, days, time.Now()); err != nil {
+				return err
+			}
 			log.Info("demo: stored", "events", stats.Accepted, "users", stats.Users, "sessions", stats.Sessions,
 				"orders", stats.Orders, "paid_orders", stats.PaidOrders, "days", stats.Days,
 				"backend_orders", stats.Backend.Orders, "order_sum_days", stats.Backend.SumDays, "visit_page_rows", stats.Backend.PageRows,
@@ -111,6 +116,22 @@ func runDemo(ctx context.Context, cfg *config.Config, tenants *tenant.Registry, 
 		}
 	}
 	printDemo(os.Stdout, cfg, tenants, addr)
+	return nil
+}
+
+// demoMarkers registers the marker of each demo day's article links
+// (demo.ArticleMarker) with the link of the article the fake official
+// account published that day, as a merchant would after publishing: the
+// pull of the day then maps the marker to the article's msgid.
+func demoMarkers(ctx context.Context, st store.Store, app *tenant.App, days int, now time.Time) error {
+	today := now.In(app.Location)
+	for i := range days {
+		day := today.AddDate(0, 0, -i)
+		in := datacube.MarkerInput{Link: wxfake.ArticleLink(demoOAAppID, day, 1)}
+		if _, err := datacube.PutMarker(ctx, st, app.ID, demo.ArticleMarker(day), in, now); err != nil {
+			return fmt.Errorf("demo: article marker of %s: %w", day.Format(time.DateOnly), err)
+		}
+	}
 	return nil
 }
 

@@ -120,10 +120,15 @@ func TestDemoPullsWeChatData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	app, _ := tenants.ByID(demo.AppID)
+	// The markers of the demo's article links, registered before the pull
+	// (as runDemo does when it generates traffic), are mapped by it.
+	if err := demoMarkers(ctx, st, app, 2*demo.DefaultDays, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	if err := p.puller.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	app, _ := tenants.ByID(demo.AppID)
 	now := time.Now().In(app.Location)
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	days, err := st.PullDays(ctx, app.ID, today.AddDate(0, 0, -2*demo.DefaultDays), today)
@@ -138,5 +143,27 @@ func TestDemoPullsWeChatData(t *testing.T) {
 	}
 	if complete != 2*2*demo.DefaultDays {
 		t.Fatalf("%d days complete, want %d of each family: %+v", complete, 2*demo.DefaultDays, days)
+	}
+	// Every finished day's article is pulled, so its marker is matched by
+	// its link; today's is not published in WeChat's data yet.
+	markers, err := st.ArticleMarkers(ctx, app.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	matched := 0
+	for _, m := range markers {
+		switch {
+		case m.Marker == demo.ArticleMarker(now):
+			if m.MsgID != "" {
+				t.Errorf("today's marker matched: %+v", m)
+			}
+		case m.MatchedBy == store.MatchedByLink && m.MsgID == m.LinkMsgID:
+			matched++
+		default:
+			t.Errorf("marker not matched by its link: %+v", m)
+		}
+	}
+	if matched != 2*demo.DefaultDays-1 {
+		t.Errorf("%d markers matched, want %d", matched, 2*demo.DefaultDays-1)
 	}
 }

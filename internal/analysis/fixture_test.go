@@ -246,6 +246,7 @@ func fixtureOn(t testing.TB, o storetest.Opener) store.Store {
 			t.Fatalf("add order %s: %v", o.ExternalID, err)
 		}
 	}
+	fixtureArticles(t, st)
 	return st
 }
 

@@ -37,6 +37,8 @@ var questions = []struct{ name, params string }{
 	{"events", ""},
 	{"ads", ""},
 	{"pages", ""},
+	{"articles", ""},
+	{"wechat-visits", ""},
 }
 
 // compareRawAndRollup asks every question twice, from the roll-ups and

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"strconv"
+	"time"
 )
 
 // The demo shop sells fresh food, like the SDK captures ("Lychee gift box").
@@ -179,6 +180,12 @@ var adCampaigns = []adCampaign{
 
 // article is an official-account article linking to the mini-program; it
 // becomes chan_custom.
+// ArticleMarker is the marker the demo's official account puts in the
+// mini-program links of the article it publishes on day (a date in the
+// app's zone): "oa-YYYYMMDD". The demo registers each with its article's
+// link (cmd/shuyuan), so the article join maps it when the day is pulled.
+func ArticleMarker(day time.Time) string { return "oa-" + day.Format("20060102") }
+
 type article struct {
 	id    string
 	title string

@@ -59,6 +59,9 @@ func (s *Server) Routes() []Route {
 		Route{"GET /api/v1/apps", AuthAdmin, EnvAPI, "configured apps", s.Admin(http.HandlerFunc(s.listApps))},
 		Route{"GET /api/v1/apps/{app}/analysis", AuthAdmin, EnvAPI, "the analyses, each with its description and the parameters it reads", s.Admin(http.HandlerFunc(s.listAnalyses))},
 		Route{"GET /api/v1/apps/{app}/analysis/{name}", AuthAdmin, EnvAPICSV, "one analysis over `?from=YYYY-MM-DD&to=YYYY-MM-DD` as JSON, or CSV with `format=csv` (raw names and values, for programs)", s.Admin(http.HandlerFunc(s.analysis))},
+		Route{"GET /api/v1/apps/{app}/article-markers", AuthAdmin, EnvAPI, "the article markers and the articles they stand for ([docs/wechat-data.md](docs/wechat-data.md))", s.Admin(http.HandlerFunc(s.listMarkers))},
+		Route{"PUT /api/v1/apps/{app}/article-markers/{marker}", AuthAdmin, EnvAPI, "set a marker's article: `{\"msgid\"}` by hand, or `{\"title\", \"link\"}` for shuyuan to find it among the pulled articles", s.Admin(http.HandlerFunc(s.putMarker))},
+		Route{"DELETE /api/v1/apps/{app}/article-markers/{marker}", AuthAdmin, EnvAPI, "forget a marker", s.Admin(http.HandlerFunc(s.deleteMarker))},
 		Route{"GET /healthz", AuthNone, EnvJSON, "liveness", http.HandlerFunc(s.healthz)},
 		Route{"GET /readyz", AuthNone, EnvJSON, "readiness: the store answers and takes writes, and the node is not draining", http.HandlerFunc(s.readyz)},
 	)

@@ -253,6 +253,9 @@ func PulledDayStmts(d PulledDay) ([]Stmt, error) {
 		ins("oa_articles", []string{"app_id", "msgid", "publish_date", "title", "content_url", "publish_type", "updated_at"}, articles)
 		ins("oa_article_totals", []string{"app_id", "msgid", "stat_date", "publish_date", "read_user", "share_user",
 			"zaikan_user", "like_user", "comment_count", "collection_user", "read_subscribe_user", "updated_at"}, totals)
+		// The day's articles may be those the app's article markers stand
+		// for: match them in the transaction that stores the articles.
+		out = append(out, Stmt{SQL: MatchMarkersSQL, Args: []any{d.App, at}})
 	default:
 		return nil, fmt.Errorf("pulled day %s of %s: family %q without its data", day.Format(time.DateOnly), d.App, d.Family)
 	}

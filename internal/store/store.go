@@ -41,6 +41,7 @@ type Store interface {
 	RelayStore
 	StateStore
 	PullStore
+	MarkerStore
 
 	// Transact runs fn in one write transaction. On the embedded store it
 	// shares the serialised write path of WriteEvents and AddOrders, so it

@@ -133,7 +133,7 @@ func (v *view) navigate(apps []*tenant.App, app *tenant.App, name, from, to stri
 // money, then whatever else is registered, by name.
 func orderedAnalyses() []analysis.Analysis {
 	order := []string{"overview", "funnel", "retention", "skus", "search", "channels", "guides", "live",
-		"stores", "official-account", "ads", "orders", "reconciliation", "pages", "events"}
+		"stores", "official-account", "articles", "ads", "orders", "reconciliation", "pages", "wechat-visits", "events"}
 	all := analysis.All()
 	slices.SortStableFunc(all, func(a, b analysis.Analysis) int {
 		ia, ib := slices.Index(order, a.Name), slices.Index(order, b.Name)

@@ -61,7 +61,8 @@ const maxTableRows = 1000
 // noTotals are the analyses whose rows overlap (a visitor is in several
 // channel dimensions, official-account groups or funnel steps), so no sum
 // of them is a total.
-var noTotals = map[string]bool{"channels": true, "funnel": true, "retention": true, "official-account": true, "totals": true}
+var noTotals = map[string]bool{"channels": true, "funnel": true, "retention": true, "official-account": true, "totals": true,
+	"articles": true}
 
 // additiveCols are the figures whose sum over rows is the figure of the
 // rows together: counts of events, orders and money. People are not
@@ -79,7 +80,8 @@ var additiveCols = map[string]bool{
 	"diff_orders": true, "diff_order_fen": true, "diff_paid": true, "diff_paid_fen": true,
 	"sdk_diff_orders": true, "sdk_diff_order_fen": true, "sdk_diff_paid": true, "sdk_diff_paid_fen": true,
 	"wx_pv": true, "wx_entry_pv": true, "wx_exit_pv": true, "wx_share_pv": true, "sdk_pv": true, "diff_pv": true,
-	"pulled_pv": true,
+	"pulled_pv":   true,
+	"wx_sessions": true, "diff_sessions": true, "wx_page_views": true, "diff_page_views": true,
 }
 
 // totalRatios are figures recomputed for the totals row: name → numerator,

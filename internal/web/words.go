@@ -68,6 +68,14 @@ var descriptions = map[string][2]string{
 		"从公众号进入的用户（公众号场景值、公众号 AppID、文章链接）以及已知 UnionID 的用户：访客、买家、成交额，以及买家中已知 UnionID 的比例。第一行是全部用户，作为对比。",
 		"Users who came in through your official account (its scenes, its appid, its article links) and users whose UnionID is known: visitors, buyers, GMV, and the share of buyers whose UnionID is known. The first row is all users, for comparison.",
 	},
+	"articles": {
+		"每天每篇公众号文章：微信的阅读人数、分享人数和阅读后关注，对比从文章里带标记的小程序链接（`chan_id`）进入的访问次数、访客、下单人数、支付订单和成交额。“无标记”是从文章场景（1058、1091）进入却没带标记的访问；“文章场景合计”是全部文章场景的访问，旁边是微信自己统计的来自文章的访问，用来核对。",
+		"Each day and official-account article: WeChat's readers, sharers and follows after reading, beside the sessions, visitors, ordering users, paid orders and GMV of the visits that came through a mini-program link carrying one of its markers (`chan_id`). \"No marker\" is the visits from article scenes (1058, 1091) without a marker; \"All article scenes\" is every such visit, beside WeChat's own count of visits from articles, as a check.",
+	},
+	"wechat-visits": {
+		"每天微信官方统计的小程序访问（数源从微信拉取的访问趋势：打开次数、访问人数、新用户、页面访问次数），对比数源 SDK 同一天记录的访问次数、访客、新访客和浏览量。差异为负说明有访问没有被 SDK 记录，例如页面没接入 SDK。",
+		"Each day: WeChat's own visit figures of the mini-program (the visit trend shuyuan pulls from WeChat: sessions, visitors, new users, page views) beside the sessions, visitors, new visitors and page views the shuyuan SDK recorded that day. A negative difference means visits the SDK did not record, such as pages without the SDK.",
+	},
 	"ads": {
 		"每天每条微信广告带来的访客、新访客、加购人数，归因到广告的订单、支付人数和成交额，以及回传给微信广告的转化：已回传、待回传、回传失败，以及重发（微信的应答丢失后再次发送，微信只计一次）。“未知广告”是带点击 ID 却没有广告编号的访问。",
 		"Each day and WeChat ad: the visitors, new visitors and add-to-cart users it brought, the orders, paying users and GMV attributed to it, and the conversions reported to WeChat Ads: reported, pending, failed, and re-sent (sent again after WeChat's answer was lost; WeChat counts them once). \"Unknown ad\" is visits with a click id but no ad id.",
@@ -127,6 +135,14 @@ var emptyStates = map[string][2]string{
 	"official-account": {
 		"没有公众号相关的访问：公众号文章、菜单、消息进入的访问会带上对应的场景值；文章链接可在 `chan_custom_id` 中带上文章前缀。",
 		"No official-account visits: visits from its articles, menu and messages carry their WeChat scenes; article links can carry their prefix in `chan_custom_id`.",
+	},
+	"articles": {
+		"没有文章数据：文章的阅读和分享来自数源从微信拉取的公众号数据（配置 `official_account` 和 `wechat_pull`），访问和订单来自文章里带标记的小程序链接（如 `pages/index/index?chan_id=oa-spring`，标记在 `/api/v1/apps/{app}/article-markers` 登记，见 `docs/wechat-data.md`）。",
+		"No article data: reads and shares come from the official-account data shuyuan pulls from WeChat (configure `official_account` and `wechat_pull`), visits and orders from mini-program links in the articles that carry a marker (e.g. `pages/index/index?chan_id=oa-spring`, registered at `/api/v1/apps/{app}/article-markers`; see `docs/wechat-data.md`).",
+	},
+	"wechat-visits": {
+		"没有访问数据：微信的访问趋势由数源每天从微信拉取（配置 `wx_secret` 和 `wechat_pull`，见 `docs/wechat-data.md`），SDK 的访问来自小程序上报的事件。",
+		"No visit data: WeChat's visit trend is pulled by shuyuan every day (configure `wx_secret` and `wechat_pull`, see `docs/wechat-data.md`); the SDK's visits come from the events the mini-program sends.",
 	},
 	"search": {
 		"所选日期内没有搜索：搜索来自 SDK 的 `search` 事件。",
@@ -231,6 +247,10 @@ var valueLabels = map[string]map[string][2]string{
 		"behaviour": {"用户行为", "behaviour"},
 		"sdk":       {"SDK 自身", "SDK's own"},
 		"unknown":   {"自定义", "custom"},
+		// The articles analysis's lines.
+		"article":        {"文章", "article"},
+		"no_marker":      {"无标记", "No marker"},
+		"article_scenes": {"文章场景合计", "All article scenes"},
 	},
 	"wx_source": {
 		"pushed": {"后台上报", "your backend"},

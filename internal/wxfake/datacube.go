@@ -356,6 +356,21 @@ func (a article) contentURL(appID string) string {
 	return fmt.Sprintf("https://mp.weixin.qq.com/s?__biz=%s&mid=%d&idx=%d&sn=fake", appID, a.msgDataID, a.index)
 }
 
+// ArticleLink is the content_url getarticletotaldetail gives for the
+// index-th article (from 1) that the fake official account appID publishes
+// on the date of day (its year, month and day); "" when that day's publish
+// has fewer articles. The demo registers it beside the marker of the
+// article's mini-program links.
+func ArticleLink(appID string, day time.Time, index int) string {
+	d := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, gmt8)
+	for _, a := range (gen{}).articlesOf(d) {
+		if a.index == index {
+			return a.contentURL(appID)
+		}
+	}
+	return ""
+}
+
 func (g gen) articlesOf(day time.Time) []article {
 	id := 2247490000 + day.Unix()/86400
 	n := 1 + int(day.Unix()/86400)%2

@@ -51,6 +51,7 @@ var copyTables = []copyTable{
 	{name: "oa_articles", columns: []string{"app_id", "msgid", "publish_date", "title", "content_url", "publish_type", "updated_at"}},
 	{name: "oa_article_totals", columns: []string{"app_id", "msgid", "stat_date", "publish_date", "read_user", "share_user",
 		"zaikan_user", "like_user", "comment_count", "collection_user", "read_subscribe_user", "updated_at"}},
+	{name: "oa_article_markers", columns: []string{"app_id", "marker", "msgid", "matched_by", "title", "link", "link_msgid", "updated_at"}},
 	{name: "data_sources", columns: []string{"app_id", "id", "type", "merchant_id", "created_at"}},
 	{name: "ad_conversions", columns: append(append([]string{}, conversionColumns...),
 		"claimed_until", "last_attempt_at", "delivered_at", "last_error", "last_class", "claimed_by", "resends")},

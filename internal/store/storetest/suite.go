@@ -56,6 +56,7 @@ func Run(t *testing.T, o Opener) {
 		{"Tokens", testTokens},
 		{"PullDays", testPullDays},
 		{"PulledDays", testPulledDays},
+		{"ArticleMarkers", testArticleMarkers},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.f(t, o) })
 	}
