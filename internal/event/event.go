@@ -61,6 +61,15 @@ var KnownTypes = append(append([]string{}, Behaviours...), SDKTypes...)
 
 var sdkTypes = setOf(SDKTypes)
 
+// knownTypes maps each known type to itself, to reuse its string.
+var knownTypes = func() map[string]string {
+	m := make(map[string]string, len(KnownTypes))
+	for _, t := range KnownTypes {
+		m[t] = t
+	}
+	return m
+}()
+
 var behaviourSet = setOf(Behaviours)
 
 func setOf(xs []string) map[string]bool {
@@ -89,13 +98,17 @@ var orderStatuses = map[string]bool{
 	"pay": true, "payed": true, "refund": true,
 }
 
-// contextKeys are the props the SDK spreads over every event of a batch at
-// upload time (spec A.3). They describe SDK state, not the event, and are
+// isContextKey tells the props the SDK spreads over every event of a batch
+// at upload time (spec A.3). They describe SDK state, not the event, and are
 // stored once per distinct value instead of once per event.
-var contextKeys = map[string]bool{
-	"wx_user": true, "chan": true, "system_info": true, "framework_info": true,
-	"sr_sdk_version": true, "idenTifier": true, "component": true,
-	"activity_info": true, "refer_page": true, "store_info": true,
+func isContextKey(k []byte) bool {
+	switch string(k) {
+	case "wx_user", "chan", "system_info", "framework_info",
+		"sr_sdk_version", "idenTifier", "component",
+		"activity_info", "refer_page", "store_info":
+		return true
+	}
+	return false
 }
 
 // Event is one accepted event, with the typed fields the analyses read and
