@@ -1,5 +1,7 @@
 package event
 
+import "encoding/json"
+
 // A JSON scanner for one event: checkJSON validates the event in one pass
 // (what encoding/json.Valid accepts, and its nesting), then the parser walks
 // the checked bytes with the helpers below, which trust them. Decoding into
@@ -351,5 +353,35 @@ func elements(vs [][]byte, b []byte, i int) ([][]byte, int) {
 			return vs, i + 1
 		}
 		i = skipSpace(b, i+1)
+	}
+}
+
+// SplitBatch checks an upload's body exactly as encoding/json.Valid does,
+// in a fraction of its time, and returns the elements of a body that is a
+// JSON array as sent: slices of body, without the space around them (as
+// decoding into []json.RawMessage gives, without the copies). ok is false
+// when body is not one JSON text; a valid body that is no array has no
+// elements.
+func SplitBatch(body []byte) (elems []json.RawMessage, ok bool) {
+	if ok, _ := checkJSON(body, maxNesting); !ok {
+		return nil, false
+	}
+	i := skipSpace(body, 0)
+	if body[i] != '[' {
+		return nil, true
+	}
+	elems = make([]json.RawMessage, 0, 16)
+	i = skipSpace(body, i+1)
+	if body[i] == ']' {
+		return elems, true
+	}
+	for {
+		end, _ := valueEnd(body, i)
+		elems = append(elems, body[i:end:end])
+		i = skipSpace(body, end)
+		if body[i] == ']' {
+			return elems, true
+		}
+		i = skipSpace(body, i+1)
 	}
 }
