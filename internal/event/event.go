@@ -98,18 +98,37 @@ var orderStatuses = map[string]bool{
 	"pay": true, "payed": true, "refund": true,
 }
 
-// isContextKey tells the props the SDK spreads over every event of a batch
-// at upload time (spec A.3). They describe SDK state, not the event, and are
-// stored once per distinct value instead of once per event.
-func isContextKey(k []byte) bool {
+// ctxIndex tells the props the SDK spreads over every event of a batch at
+// upload time (spec A.3), numbered; -1 for any other key. They describe SDK
+// state, not the event, and are stored once per distinct value instead of
+// once per event.
+func ctxIndex(k []byte) int {
 	switch string(k) {
-	case "wx_user", "chan", "system_info", "framework_info",
-		"sr_sdk_version", "idenTifier", "component",
-		"activity_info", "refer_page", "store_info":
-		return true
+	case "wx_user":
+		return 0
+	case "chan":
+		return 1
+	case "system_info":
+		return 2
+	case "framework_info":
+		return 3
+	case "sr_sdk_version":
+		return 4
+	case "idenTifier":
+		return 5
+	case "component":
+		return 6
+	case "activity_info":
+		return 7
+	case "refer_page":
+		return 8
+	case "store_info":
+		return 9
 	}
-	return false
+	return -1
 }
+
+const numCtx = 10
 
 // Event is one accepted event, with the typed fields the analyses read and
 // the raw JSON of everything the SDK sent.

@@ -116,7 +116,7 @@ func (p *legacyParser) fill(ev *Event, props map[string]json.RawMessage) error {
 	own := make(map[string]json.RawMessage, len(props))
 	ctx := make(map[string]json.RawMessage, 10)
 	for k, v := range props {
-		if isContextKey([]byte(k)) {
+		if ctxIndex([]byte(k)) >= 0 {
 			ctx[k] = v
 		} else {
 			own[k] = v

@@ -81,6 +81,11 @@ type Parser struct {
 	// after it is refused. Zero skips that check (tests, back-fills).
 	Received time.Time
 
+	// known are the context values of the upload's events so far, each
+	// checked once (walkProps).
+	known    [numCtx][]byte
+	knownBuf []byte // holds them
+
 	hasCtx bool
 	sig    []byte // the last event's context as sent: key, 0, value, 0, ...
 	next   []byte // scratch for this event's
@@ -149,7 +154,10 @@ func (p *Parser) Parse(raw json.RawMessage) (Event, error) {
 	if len(raw) > MaxPropsBytes {
 		return ev, invalid("event", "larger than %d bytes", MaxPropsBytes)
 	}
-	ok, deep := checkJSON(raw, MaxDepth)
+	s := scratchPool.Get().(*scratch)
+	defer s.release()
+	var env [numEnv][]byte // raw values; nil when absent
+	isObject, ok, deep := p.walk(raw, s, &env)
 	if !ok && !deep {
 		// Depth is checked first, on whatever the bytes are.
 		deep = depth(raw) > MaxDepth
@@ -165,19 +173,7 @@ func (p *Parser) Parse(raw json.RawMessage) (Event, error) {
 	if !utf8.Valid(raw) {
 		return ev, invalid("event", "must be valid UTF-8")
 	}
-	s := scratchPool.Get().(*scratch)
-	defer s.release()
-	var env [numEnv][]byte // raw values; nil when absent
-	switch i := skipSpace(raw, 0); raw[i] {
-	case '{':
-		s.ms, _ = members(s.ms[:0], raw, i)
-		for _, m := range s.ms {
-			if f := envField(m.key, m.esc); f >= 0 {
-				env[f] = m.val // the last of a repeated key counts
-			}
-		}
-	case 'n': // null decodes as an empty envelope
-	default:
+	if !isObject && raw[skipSpace(raw, 0)] != 'n' { // null decodes as an empty envelope
 		return ev, invalid("event", "must be a JSON object")
 	}
 	var err error
@@ -206,22 +202,147 @@ func (p *Parser) Parse(raw json.RawMessage) (Event, error) {
 		}
 		ev.LogID = int64(f)
 	}
-	props := env[envProps]
-	if props == nil || isNull(props) {
+	switch props := env[envProps]; {
+	case props == nil || isNull(props):
 		if ev.Kind == KindBehaviour {
 			return ev, invalid("props", "required")
 		}
-		props = []byte(`{}`)
-	}
-	if props[0] != '{' {
+		s.ms = s.ms[:0] // as for {}
+	case props[0] != '{':
 		return ev, invalid("props", "must be an object")
 	}
-	s.ms, _ = members(s.ms[:0], props, 0)
+	// s.ms holds the members of props (walkProps).
 	unescapeKeys(s.ms)
 	if err := p.fill(&ev, s, s.ms); err != nil {
 		return ev, err
 	}
 	return ev, nil
+}
+
+// walk checks raw (as checkJSON(raw, MaxDepth) does) and, when it is an
+// object, reads the envelope's values into env and the members of props
+// into s.ms, in the same pass.
+func (p *Parser) walk(raw []byte, s *scratch, env *[numEnv][]byte) (isObject, ok, tooDeep bool) {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		ok, tooDeep = checkJSON(raw, MaxDepth)
+		return false, ok, tooDeep
+	}
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == '}' {
+		return true, skipSpace(raw, i+1) == len(raw), false
+	}
+	for {
+		key, esc, j, ok := checkMemberKey(raw, i)
+		if !ok {
+			return true, false, false
+		}
+		i = j
+		f := envField(key, esc)
+		var end int
+		if f == envProps && raw[i] == '{' {
+			end, ok, tooDeep = p.walkProps(raw, i, s)
+		} else {
+			end, ok, tooDeep = checkValue(raw, i, MaxDepth-1)
+		}
+		if !ok {
+			return true, false, tooDeep
+		}
+		if f >= 0 {
+			env[f] = raw[i:end] // the last of a repeated key counts
+		}
+		i = skipSpace(raw, end)
+		switch {
+		case i >= len(raw):
+			return true, false, false
+		case raw[i] == '}':
+			return true, skipSpace(raw, i+1) == len(raw), false
+		case raw[i] != ',':
+			return true, false, false
+		}
+		i = skipSpace(raw, i+1)
+	}
+}
+
+// walkProps checks the props object at raw[i] == '{' (the second level)
+// and puts its members into s.ms. A context value that is byte for byte
+// the one of an earlier event of the upload was checked then: it is
+// recognised with one comparison, neither checked nor scanned again.
+func (p *Parser) walkProps(raw []byte, i int, s *scratch) (end int, ok, tooDeep bool) {
+	s.ms = s.ms[:0]
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == '}' {
+		return i + 1, true, false
+	}
+	for {
+		key, esc, j, ok := checkMemberKey(raw, i)
+		if !ok {
+			return 0, false, false
+		}
+		i = j
+		c := -1
+		if !esc {
+			c = ctxIndex(key)
+		}
+		if c >= 0 && p.known[c] != nil && bytes.HasPrefix(raw[i:], p.known[c]) {
+			// An object, array or string ends where it ends: the same
+			// bytes are the same value.
+			end = i + len(p.known[c])
+		} else {
+			if end, ok, tooDeep = checkValue(raw, i, MaxDepth-2); !ok {
+				return 0, false, tooDeep
+			}
+			if c >= 0 && (raw[i] == '{' || raw[i] == '[' || raw[i] == '"') {
+				p.know(c, raw[i:end])
+			}
+		}
+		s.ms = append(s.ms, member{key: key, val: raw[i:end], esc: esc})
+		i = skipSpace(raw, end)
+		switch {
+		case i >= len(raw):
+			return 0, false, false
+		case raw[i] == '}':
+			return i + 1, true, false
+		case raw[i] != ',':
+			return 0, false, false
+		}
+		i = skipSpace(raw, i+1)
+	}
+}
+
+// know keeps a copy of v as the known value of context key c: the caller
+// may reuse raw.
+func (p *Parser) know(c int, v []byte) {
+	if len(p.knownBuf)+len(v) > cap(p.knownBuf) {
+		// A new buffer; the values in the old one stay as they are.
+		p.knownBuf = make([]byte, 0, max(2<<10, 2*len(v))) // an SDK context is ~1 KiB
+	}
+	start := len(p.knownBuf)
+	p.knownBuf = append(p.knownBuf, v...)
+	p.known[c] = p.knownBuf[start:len(p.knownBuf):len(p.knownBuf)]
+}
+
+// checkMemberKey checks an object member's key and colon at raw[i]; it
+// returns the key as sent, whether it holds escapes, and the index of the
+// value, which is not at the end of raw.
+func checkMemberKey(raw []byte, i int) (key []byte, esc bool, val int, ok bool) {
+	if i >= len(raw) || raw[i] != '"' {
+		return nil, false, 0, false
+	}
+	ke := checkString(raw, i)
+	if ke < 0 {
+		return nil, false, 0, false
+	}
+	key = raw[i+1 : ke-1]
+	i = skipSpace(raw, ke)
+	if i >= len(raw) || raw[i] != ':' {
+		return nil, false, 0, false
+	}
+	i = skipSpace(raw, i+1)
+	if i >= len(raw) {
+		return nil, false, 0, false
+	}
+	return key, bytes.IndexByte(key, '\\') >= 0, i, true
 }
 
 // optStringLast is optString, reusing the string of the last event when
@@ -386,7 +507,7 @@ func (p *Parser) fill(ev *Event, s *scratch, props obj) error {
 	// keys kept: the content of the maps the props were decoded into.
 	s.ctxIdx, s.ownIdx = s.ctxIdx[:0], s.ownIdx[:0]
 	for i, m := range props {
-		if isContextKey(m.key) {
+		if ctxIndex(m.key) >= 0 {
 			s.ctxIdx = append(s.ctxIdx, int32(i))
 		} else {
 			s.ownIdx = append(s.ownIdx, int32(i))

@@ -264,10 +264,10 @@ func appendObject(dst []byte, ms []member) []byte {
 			dst = append(dst, kb...)
 		}
 		dst = append(dst, ':')
-		if m.spaced {
-			dst = appendCompact(dst, m.val)
+		if v := m.val; v[0] == '{' || v[0] == '[' {
+			dst = appendCompact(dst, v) // copies it whole when compact
 		} else {
-			dst = append(dst, m.val...)
+			dst = append(dst, v...)
 		}
 	}
 	return append(dst, '}')

@@ -245,3 +245,22 @@ func TestCheckJSONNesting(t *testing.T) {
 		}
 	}
 }
+
+// TestParseKnownContext: a context value seen before is recognised by its
+// bytes alone; whatever follows it, and values that merely begin the same,
+// are still read as the decoder read them.
+func TestParseKnownContext(t *testing.T) {
+	deep := strings.Repeat(`{"a":`, 30) + `1` + strings.Repeat(`}`, 30) // props at level 2: 32 in all
+	ev := func(props string) []byte { return []byte(`{"type":"login","props":{` + props + `}}`) }
+	for i, up := range [][][]byte{
+		{ev(`"chan":{"chan_id":"c"},"refer_page":"p"`), ev(`"chan":{"chan_id":"c"}x,"refer_page":"p"`), ev(`"chan":{"chan_id":"c"},"refer_page":"p"`)},
+		{ev(`"refer_page":"p"`), ev(`"refer_page":"pq"`), ev(`"refer_page":"p"q"`), ev(`"refer_page":"p" `), ev(`"refer_page":"p"`)},
+		{ev(`"sr_sdk_version":12`), ev(`"sr_sdk_version":123`), ev(`"sr_sdk_version":12.5`), ev(`"sr_sdk_version":12`)},
+		{ev(`"chan":` + deep), ev(`"chan":` + deep), ev(`"chan":[` + deep + `]`), ev(`"chan":` + deep)},
+		{ev(`"wx_user":{"open_id":"o"}`), ev(`"wx_user":{"open_id":"o"},"wx_user":{"open_id":"o2"}`), ev(`"wx_user":{"open_id":"o"}`)},
+		{ev(`"wx_user":{"open_id":"o"}`), []byte(`{"type":"login","props":{"wx_user":{"open_id":"o"}}`), ev(`"wx_user":{"open_id":"o"}`)},
+		{ev(`"component":[1,2]`), ev(`"component":[1,2],`), ev(`"component":[1,2]]`), ev(`"component":[1,2]`)},
+	} {
+		sameUpload(t, "sequence "+strconv.Itoa(i), time.Time{}, up...)
+	}
+}

@@ -36,22 +36,28 @@ const maxNesting = 10000
 // stopped at a level deeper than maxDepth (at most maxNesting), which no
 // syntax error came before. It never reads past b.
 func checkJSON(b []byte, maxDepth int) (ok, tooDeep bool) {
+	end, ok, tooDeep := checkValue(b, skipSpace(b, 0), maxDepth)
+	return ok && skipSpace(b, end) == len(b), tooDeep
+}
+
+// checkValue is checkJSON for the value at b[i], which may be followed by
+// anything; it returns the index after the value.
+func checkValue(b []byte, i, maxDepth int) (end int, ok, tooDeep bool) {
 	// One bit a level, set for an object: the first 64 on the stack.
 	var first [1]uint64
 	stack := first[:]
 	n := 0
 	object := func() bool { return stack[(n-1)>>6]>>((n-1)&63)&1 == 1 }
-	i := skipSpace(b, 0)
 	// Each turn reads one value, then the commas, colons and closing
 	// brackets up to the next value.
 	for {
 		if i >= len(b) {
-			return false, false
+			return 0, false, false
 		}
 		switch c := b[i]; c {
 		case '{', '[':
 			if n == maxDepth {
-				return false, true
+				return 0, false, true
 			}
 			if n>>6 == len(stack) {
 				stack = append(stack, 0)
@@ -70,64 +76,64 @@ func checkJSON(b []byte, maxDepth int) (ok, tooDeep bool) {
 			}
 			if c == '{' {
 				if i = checkKey(b, i); i < 0 {
-					return false, false
+					return 0, false, false
 				}
 			}
 			continue
 		case '"':
 			if i = checkString(b, i); i < 0 {
-				return false, false
+				return 0, false, false
 			}
 		case 't':
 			if i = checkLiteral(b, i, "true"); i < 0 {
-				return false, false
+				return 0, false, false
 			}
 		case 'f':
 			if i = checkLiteral(b, i, "false"); i < 0 {
-				return false, false
+				return 0, false, false
 			}
 		case 'n':
 			if i = checkLiteral(b, i, "null"); i < 0 {
-				return false, false
+				return 0, false, false
 			}
 		default:
 			if i = checkNumber(b, i); i < 0 {
-				return false, false
+				return 0, false, false
 			}
 		}
 		// After a value: close levels, or a comma and the next member.
 		for {
-			i = skipSpace(b, i)
 			if n == 0 {
-				return i == len(b), false
+				return i, true, false
 			}
+			i = skipSpace(b, i)
 			if i >= len(b) {
-				return false, false
+				return 0, false, false
 			}
 			switch b[i] {
 			case ',':
 				i = skipSpace(b, i+1)
 				if object() {
 					if i = checkKey(b, i); i < 0 {
-						return false, false
+						return 0, false, false
 					}
 				}
 			case '}':
 				if !object() {
-					return false, false
+					return 0, false, false
 				}
 				n--
 				i++
 				continue
 			case ']':
 				if object() {
-					return false, false
+					return 0, false, false
 				}
 				n--
 				i++
 				continue
 			default:
-				return false, false
+				return 0, false, false
 			}
 			break
 		}
@@ -250,17 +256,16 @@ func stringEnd(b []byte, i int) (end int, escaped bool) {
 	}
 }
 
-// valueEnd returns the index after the value at b[i], and whether the
-// value has whitespace between its tokens (then it is not compact).
-func valueEnd(b []byte, i int) (end int, spaced bool) {
+// valueEnd returns the index after the value at b[i].
+func valueEnd(b []byte, i int) int {
 	switch b[i] {
 	case '"':
-		end, _ = stringEnd(b, i)
-		return end, false
+		end, _ := stringEnd(b, i)
+		return end
 	case '{', '[':
 		depth := 0
 		for {
-			switch c := b[i]; c {
+			switch b[i] {
 			case '"':
 				i, _ = stringEnd(b, i)
 				continue
@@ -268,10 +273,8 @@ func valueEnd(b []byte, i int) (end int, spaced bool) {
 				depth++
 			case '}', ']':
 				if depth--; depth == 0 {
-					return i + 1, spaced
+					return i + 1
 				}
-			case ' ', '\t', '\n', '\r':
-				spaced = true
 			}
 			i++
 		}
@@ -279,11 +282,11 @@ func valueEnd(b []byte, i int) (end int, spaced bool) {
 		for i < len(b) {
 			switch b[i] {
 			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return i, false
+				return i
 			}
 			i++
 		}
-		return i, false
+		return i
 	}
 }
 
@@ -308,10 +311,9 @@ func appendCompact(dst, v []byte) []byte {
 
 // member is one member of a checked JSON object.
 type member struct {
-	key    []byte // as sent between the quotes, until unescapeKeys
-	val    []byte // the value as sent
-	spaced bool   // val has whitespace between its tokens
-	esc    bool   // key holds escapes
+	key []byte // as sent between the quotes, until unescapeKeys
+	val []byte // the value as sent
+	esc bool   // key holds escapes
 }
 
 // members appends the members of the checked object at b[i] == '{' to ms,
@@ -327,8 +329,8 @@ func members(ms []member, b []byte, i int) ([]member, int) {
 		m := member{key: b[i+1 : ke-1], esc: esc}
 		i = skipSpace(b, ke)  // at ':'
 		i = skipSpace(b, i+1) // at the value
-		end, spaced := valueEnd(b, i)
-		m.val, m.spaced = b[i:end], spaced
+		end := valueEnd(b, i)
+		m.val = b[i:end]
 		ms = append(ms, m)
 		i = skipSpace(b, end)
 		if b[i] == '}' {
@@ -346,7 +348,7 @@ func elements(vs [][]byte, b []byte, i int) ([][]byte, int) {
 		return vs, i + 1
 	}
 	for {
-		end, _ := valueEnd(b, i)
+		end := valueEnd(b, i)
 		vs = append(vs, b[i:end])
 		i = skipSpace(b, end)
 		if b[i] == ']' {
@@ -376,7 +378,7 @@ func SplitBatch(body []byte) (elems []json.RawMessage, ok bool) {
 		return elems, true
 	}
 	for {
-		end, _ := valueEnd(body, i)
+		end := valueEnd(body, i)
 		elems = append(elems, body[i:end:end])
 		i = skipSpace(body, end)
 		if body[i] == ']' {
