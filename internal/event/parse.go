@@ -3,11 +3,10 @@ package event
 import (
 	"bytes"
 	"encoding/json"
-	"sync"
-
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -87,7 +86,7 @@ type Parser struct {
 	knownBuf []byte // holds them
 
 	hasCtx bool
-	sig    []byte // the last event's context as sent: key, 0, value, 0, ...
+	sig    []byte // the last event's context, sorted: key, 0, value, 0, ...
 	next   []byte // scratch for this event's
 	ctx    Event  // its context fields
 	ctxErr error
@@ -100,7 +99,7 @@ type Parser struct {
 // scratch is what parsing one event needs for a while: pooled, so that
 // the parser of each upload does not grow its own.
 type scratch struct {
-	ms     []member // the members of the event, then of its props
+	ms     []member // the members of props
 	nested []member // the members of the props' nested objects
 	own    []member // the own props, sorted
 	ctxIdx []int32  // the context props, by index in ms
@@ -144,11 +143,12 @@ func Parse(raw json.RawMessage) (Event, error) {
 
 // Parse is the package-level Parse with the parser's context cache.
 //
-// It reads the event in two passes over its bytes, a check and a walk,
-// and decodes nothing it does not read; what it accepts and refuses, the
-// Event and the errors, are those of the decoder it replaced
-// (goccy/go-json into maps of json.RawMessage; legacy_test.go keeps it
-// and FuzzParseSameAsLegacy holds the two together).
+// It reads the event in one pass that checks the bytes as it goes (a
+// context value repeating one of the upload's is known by its bytes) and
+// decodes nothing it does not read; what it accepts and refuses, the Event
+// and the errors, are those of the decoder it replaced (goccy/go-json into
+// maps of json.RawMessage; legacy_test.go keeps it and
+// FuzzParseSameAsLegacy holds the two together).
 func (p *Parser) Parse(raw json.RawMessage) (Event, error) {
 	var ev Event
 	if len(raw) > MaxPropsBytes {

@@ -2,9 +2,10 @@ package event
 
 import "encoding/json"
 
-// A JSON scanner for one event: checkJSON validates the event in one pass
-// (what encoding/json.Valid accepts, and its nesting), then the parser walks
-// the checked bytes with the helpers below, which trust them. Decoding into
+// A JSON scanner for events: checkValue checks a value (what
+// encoding/json.Valid accepts, and its nesting), the parser's walk checks
+// an event's envelope and props as it reads them, and the helpers after
+// checkLiteral read bytes that were checked and trust them. Decoding into
 // maps of json.RawMessage and re-reading every value cost several passes
 // and dozens of allocations an event (BENCHMARKS.md, "Parse in one pass").
 
