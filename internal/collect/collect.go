@@ -12,7 +12,6 @@ import (
 
 	"errors"
 	"fmt"
-	gojson "github.com/goccy/go-json"
 	"time"
 	"unicode/utf8"
 
@@ -165,7 +164,8 @@ func parseEvents(raws []json.RawMessage, received time.Time, admit func(*event.E
 
 // Decode turns an upload's body into its raw events: a JSON array, a
 // single JSON object (the SDK posts its own API errors that way) or the
-// encrypted form of either.
+// encrypted form of either. The raw events are slices of the body as sent
+// or as decrypted, which the caller must not change while they are used.
 func Decode(up Upload) ([]json.RawMessage, error) {
 	body := up.Body
 	if up.Encrypted {
@@ -194,16 +194,16 @@ func Decode(up Upload) ([]json.RawMessage, error) {
 	// the events' own parsers are lenient, and a body that is not JSON is
 	// refused whole, not stored in part. Offsets count from the body as
 	// sent (or as decrypted).
-	if !json.Valid(body) {
+	// The raw events are slices of the body: one pass checks and splits it,
+	// where json.Valid and decoding into copies took two and more time
+	// than parsing the events.
+	raws, ok := event.SplitBatch(body)
+	if !ok {
 		err := json.Unmarshal(body, new(json.RawMessage))
 		return nil, refuse(CodeBadBody, err, "body is not a valid JSON %s: %s", what, jsonErr(err))
 	}
 	if what == "object" {
 		return []json.RawMessage{trimmed}, nil
-	}
-	var raws []json.RawMessage
-	if err := gojson.Unmarshal(trimmed, &raws); err != nil {
-		return nil, refuse(CodeBadBody, err, "body is not a valid JSON array: %s", jsonErr(err))
 	}
 	return raws, nil
 }

@@ -19,7 +19,7 @@ import (
 )
 
 // captureBodies are the upload bodies of the real SDK captures.
-func captureBodies(f *testing.F) [][]byte {
+func captureBodies(f testing.TB) [][]byte {
 	files, err := filepath.Glob("../event/testdata/captured-*.jsonl")
 	if err != nil || len(files) == 0 {
 		f.Fatalf("no captures: %v", err)
@@ -75,6 +75,19 @@ func FuzzCollect(f *testing.F) {
 		for _, raw := range raws {
 			if !json.Valid(raw) {
 				t.Fatalf("decoded event %q is not JSON", raw)
+			}
+		}
+		// The events of an array are what decoding it into raw messages
+		// gives, byte for byte.
+		var want []json.RawMessage
+		if derr == nil && json.Unmarshal(body, &want) == nil {
+			if len(raws) != len(want) {
+				t.Fatalf("%q: %d events, want %d", body, len(raws), len(want))
+			}
+			for i := range want {
+				if !bytes.Equal(raws[i], want[i]) {
+					t.Fatalf("%q: event %d is %q, want %q", body, i, raws[i], want[i])
+				}
 			}
 		}
 		var w recorder

@@ -61,6 +61,15 @@ var KnownTypes = append(append([]string{}, Behaviours...), SDKTypes...)
 
 var sdkTypes = setOf(SDKTypes)
 
+// knownTypes maps each known type to itself, to reuse its string.
+var knownTypes = func() map[string]string {
+	m := make(map[string]string, len(KnownTypes))
+	for _, t := range KnownTypes {
+		m[t] = t
+	}
+	return m
+}()
+
 var behaviourSet = setOf(Behaviours)
 
 func setOf(xs []string) map[string]bool {
@@ -89,14 +98,37 @@ var orderStatuses = map[string]bool{
 	"pay": true, "payed": true, "refund": true,
 }
 
-// contextKeys are the props the SDK spreads over every event of a batch at
-// upload time (spec A.3). They describe SDK state, not the event, and are
-// stored once per distinct value instead of once per event.
-var contextKeys = map[string]bool{
-	"wx_user": true, "chan": true, "system_info": true, "framework_info": true,
-	"sr_sdk_version": true, "idenTifier": true, "component": true,
-	"activity_info": true, "refer_page": true, "store_info": true,
+// ctxIndex tells the props the SDK spreads over every event of a batch at
+// upload time (spec A.3), numbered; -1 for any other key. They describe SDK
+// state, not the event, and are stored once per distinct value instead of
+// once per event.
+func ctxIndex(k []byte) int {
+	switch string(k) {
+	case "wx_user":
+		return 0
+	case "chan":
+		return 1
+	case "system_info":
+		return 2
+	case "framework_info":
+		return 3
+	case "sr_sdk_version":
+		return 4
+	case "idenTifier":
+		return 5
+	case "component":
+		return 6
+	case "activity_info":
+		return 7
+	case "refer_page":
+		return 8
+	case "store_info":
+		return 9
+	}
+	return -1
 }
+
+const numCtx = 10
 
 // Event is one accepted event, with the typed fields the analyses read and
 // the raw JSON of everything the SDK sent.

@@ -3,11 +3,10 @@ package event
 import (
 	"bytes"
 	"encoding/json"
-
 	"fmt"
 	"math"
-	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -61,13 +60,17 @@ func invalid(field, rule string, args ...any) *Invalid {
 	return &Invalid{Field: field, Rule: fmt.Sprintf(rule, args...)}
 }
 
-type envelope struct {
-	Type       json.RawMessage `json:"type"`
-	Props      json.RawMessage `json:"props"`
-	From       json.RawMessage `json:"from"`
-	TrackingID json.RawMessage `json:"tracking_id"`
-	LogID      json.RawMessage `json:"log_id"`
-}
+// The envelope's fields, in the order goccy/go-json sorts them (see envField).
+const (
+	envFrom = iota
+	envLogID
+	envProps
+	envTrackingID
+	envType
+	numEnv
+)
+
+var envNames = [numEnv]string{"from", "log_id", "props", "tracking_id", "type"}
 
 // Parser parses the events of one upload. The SDK spreads the same context
 // (wx_user, chan, system_info, ...) over every event of an upload, so the
@@ -77,9 +80,57 @@ type Parser struct {
 	// after it is refused. Zero skips that check (tests, back-fills).
 	Received time.Time
 
-	sig    []byte // the raw context of the last event
+	// known are the context values of the upload's events so far, each
+	// checked once (walkProps).
+	known    [numCtx][]byte
+	knownBuf []byte // holds them
+
+	hasCtx bool
+	sig    []byte // the last event's context, sorted: key, 0, value, 0, ...
+	next   []byte // scratch for this event's
 	ctx    Event  // its context fields
 	ctxErr error
+
+	// The last tracking id and from, which an upload repeats: reused
+	// rather than allocated again.
+	tracking, from lastString
+}
+
+// scratch is what parsing one event needs for a while: pooled, so that
+// the parser of each upload does not grow its own.
+type scratch struct {
+	ms     []member // the members of props
+	nested []member // the members of the props' nested objects
+	own    []member // the own props, sorted
+	ctxIdx []int32  // the context props, by index in ms
+	ownIdx []int32  // the own props
+	elems  [][]byte // the sub_orders
+}
+
+var scratchPool = sync.Pool{New: func() any {
+	// Sized for the SDK's events.
+	return &scratch{ms: make([]member, 0, 64), nested: make([]member, 0, 64), own: make([]member, 0, 32)}
+}}
+
+// release returns s to the pool, holding no slice of the event.
+func (s *scratch) release() {
+	clear(s.ms)
+	clear(s.nested)
+	clear(s.own)
+	clear(s.elems)
+	s.ms, s.nested, s.own, s.elems = s.ms[:0], s.nested[:0], s.own[:0], s.elems[:0]
+	s.ctxIdx, s.ownIdx = s.ctxIdx[:0], s.ownIdx[:0]
+	scratchPool.Put(s)
+}
+
+// lastString is the last string read for a field, kept to be reused.
+type lastString struct{ s string }
+
+func (l *lastString) get(v []byte) string {
+	if string(v) != l.s {
+		l.s = string(v)
+	}
+	return l.s
 }
 
 // Parse decodes and validates one event of an SDK batch. A returned error is
@@ -91,17 +142,30 @@ func Parse(raw json.RawMessage) (Event, error) {
 }
 
 // Parse is the package-level Parse with the parser's context cache.
+//
+// It reads the event in one pass that checks the bytes as it goes (a
+// context value repeating one of the upload's is known by its bytes) and
+// decodes nothing it does not read; what it accepts and refuses, the Event
+// and the errors, are those of the decoder it replaced (goccy/go-json into
+// maps of json.RawMessage; legacy_test.go keeps it and
+// FuzzParseSameAsLegacy holds the two together).
 func (p *Parser) Parse(raw json.RawMessage) (Event, error) {
 	var ev Event
 	if len(raw) > MaxPropsBytes {
 		return ev, invalid("event", "larger than %d bytes", MaxPropsBytes)
 	}
-	if d := depth(raw); d > MaxDepth {
+	s := scratchPool.Get().(*scratch)
+	defer s.release()
+	var env [numEnv][]byte // raw values; nil when absent
+	isObject, ok, deep := p.walk(raw, s, &env)
+	if !ok && !deep {
+		// Depth is checked first, on whatever the bytes are.
+		deep = depth(raw) > MaxDepth
+	}
+	if deep {
 		return ev, invalid("event", "nested deeper than %d levels", MaxDepth)
 	}
-	// The fast decoder below reads past the end of malformed input (a
-	// panic, found by FuzzParse): it only ever sees valid JSON.
-	if !json.Valid(raw) {
+	if !ok {
 		return ev, invalid("event", "must be a JSON object")
 	}
 	// Props are re-encoded (sorted keys): invalid UTF-8 would come back
@@ -109,26 +173,27 @@ func (p *Parser) Parse(raw json.RawMessage) (Event, error) {
 	if !utf8.Valid(raw) {
 		return ev, invalid("event", "must be valid UTF-8")
 	}
-	var env envelope
-	if err := gojson.Unmarshal(raw, &env); err != nil {
+	if !isObject && raw[skipSpace(raw, 0)] != 'n' { // null decodes as an empty envelope
 		return ev, invalid("event", "must be a JSON object")
 	}
 	var err error
-	if ev.Type, err = reqString(env.Type, "type"); err != nil {
+	if v := env[envType]; len(v) > 2 && v[0] == '"' && knownTypes[string(v[1:len(v)-1])] != "" {
+		ev.Type = knownTypes[string(v[1:len(v)-1])] // not allocated again for each event
+	} else if ev.Type, err = reqString(v, "type"); err != nil {
 		return ev, err
 	}
 	if err := checkType(ev.Type); err != nil {
 		return ev, err
 	}
 	ev.Kind = KindOf(ev.Type)
-	if ev.From, err = optString(env.From, "from"); err != nil {
+	if ev.From, err = p.optStringLast(env[envFrom], "from", &p.from); err != nil {
 		return ev, err
 	}
-	if ev.TrackingID, err = optString(env.TrackingID, "tracking_id"); err != nil {
+	if ev.TrackingID, err = p.optStringLast(env[envTrackingID], "tracking_id", &p.tracking); err != nil {
 		return ev, err
 	}
-	if len(env.LogID) > 0 && !isNull(env.LogID) {
-		f, err := number(env.LogID, "log_id")
+	if v := env[envLogID]; v != nil && !isNull(v) {
+		f, err := number(v, "log_id")
 		if err != nil {
 			return ev, err
 		}
@@ -137,20 +202,266 @@ func (p *Parser) Parse(raw json.RawMessage) (Event, error) {
 		}
 		ev.LogID = int64(f)
 	}
-	if len(env.Props) == 0 || isNull(env.Props) {
+	switch props := env[envProps]; {
+	case props == nil || isNull(props):
 		if ev.Kind == KindBehaviour {
 			return ev, invalid("props", "required")
 		}
-		env.Props = json.RawMessage(`{}`)
-	}
-	var props map[string]json.RawMessage
-	if err := gojson.Unmarshal(env.Props, &props); err != nil {
+		s.ms = s.ms[:0] // as for {}
+	case props[0] != '{':
 		return ev, invalid("props", "must be an object")
 	}
-	if err := p.fill(&ev, props); err != nil {
+	// s.ms holds the members of props (walkProps).
+	unescapeKeys(s.ms)
+	if err := p.fill(&ev, s, s.ms); err != nil {
 		return ev, err
 	}
 	return ev, nil
+}
+
+// walk checks raw (as checkJSON(raw, MaxDepth) does) and, when it is an
+// object, reads the envelope's values into env and the members of props
+// into s.ms, in the same pass.
+func (p *Parser) walk(raw []byte, s *scratch, env *[numEnv][]byte) (isObject, ok, tooDeep bool) {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		ok, tooDeep = checkJSON(raw, MaxDepth)
+		return false, ok, tooDeep
+	}
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == '}' {
+		return true, skipSpace(raw, i+1) == len(raw), false
+	}
+	for {
+		key, esc, j, ok := checkMemberKey(raw, i)
+		if !ok {
+			return true, false, false
+		}
+		i = j
+		f := envField(key, esc)
+		var end int
+		if f == envProps && raw[i] == '{' {
+			end, ok, tooDeep = p.walkProps(raw, i, s)
+		} else {
+			end, ok, tooDeep = checkValue(raw, i, MaxDepth-1)
+		}
+		if !ok {
+			return true, false, tooDeep
+		}
+		if f >= 0 {
+			env[f] = raw[i:end] // the last of a repeated key counts
+		}
+		i = skipSpace(raw, end)
+		switch {
+		case i >= len(raw):
+			return true, false, false
+		case raw[i] == '}':
+			return true, skipSpace(raw, i+1) == len(raw), false
+		case raw[i] != ',':
+			return true, false, false
+		}
+		i = skipSpace(raw, i+1)
+	}
+}
+
+// walkProps checks the props object at raw[i] == '{' (the second level)
+// and puts its members into s.ms. A context value that is byte for byte
+// the one of an earlier event of the upload was checked then: it is
+// recognised with one comparison, neither checked nor scanned again.
+func (p *Parser) walkProps(raw []byte, i int, s *scratch) (end int, ok, tooDeep bool) {
+	s.ms = s.ms[:0]
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == '}' {
+		return i + 1, true, false
+	}
+	for {
+		key, esc, j, ok := checkMemberKey(raw, i)
+		if !ok {
+			return 0, false, false
+		}
+		i = j
+		c := -1
+		if !esc {
+			c = ctxIndex(key)
+		}
+		if c >= 0 && p.known[c] != nil && bytes.HasPrefix(raw[i:], p.known[c]) {
+			// An object, array or string ends where it ends: the same
+			// bytes are the same value.
+			end = i + len(p.known[c])
+		} else {
+			if end, ok, tooDeep = checkValue(raw, i, MaxDepth-2); !ok {
+				return 0, false, tooDeep
+			}
+			if c >= 0 && (raw[i] == '{' || raw[i] == '[' || raw[i] == '"') {
+				p.know(c, raw[i:end])
+			}
+		}
+		s.ms = append(s.ms, member{key: key, val: raw[i:end], esc: esc})
+		i = skipSpace(raw, end)
+		switch {
+		case i >= len(raw):
+			return 0, false, false
+		case raw[i] == '}':
+			return i + 1, true, false
+		case raw[i] != ',':
+			return 0, false, false
+		}
+		i = skipSpace(raw, i+1)
+	}
+}
+
+// know keeps a copy of v as the known value of context key c: the caller
+// may reuse raw.
+func (p *Parser) know(c int, v []byte) {
+	if len(p.knownBuf)+len(v) > cap(p.knownBuf) {
+		// A new buffer; the values in the old one stay as they are.
+		p.knownBuf = make([]byte, 0, max(2<<10, 2*len(v))) // an SDK context is ~1 KiB
+	}
+	start := len(p.knownBuf)
+	p.knownBuf = append(p.knownBuf, v...)
+	p.known[c] = p.knownBuf[start:len(p.knownBuf):len(p.knownBuf)]
+}
+
+// checkMemberKey checks an object member's key and colon at raw[i]; it
+// returns the key as sent, whether it holds escapes, and the index of the
+// value, which is not at the end of raw.
+func checkMemberKey(raw []byte, i int) (key []byte, esc bool, val int, ok bool) {
+	if i >= len(raw) || raw[i] != '"' {
+		return nil, false, 0, false
+	}
+	ke := checkString(raw, i)
+	if ke < 0 {
+		return nil, false, 0, false
+	}
+	key = raw[i+1 : ke-1]
+	i = skipSpace(raw, ke)
+	if i >= len(raw) || raw[i] != ':' {
+		return nil, false, 0, false
+	}
+	i = skipSpace(raw, i+1)
+	if i >= len(raw) {
+		return nil, false, 0, false
+	}
+	return key, bytes.IndexByte(key, '\\') >= 0, i, true
+}
+
+// optStringLast is optString, reusing the string of the last event when
+// the bytes repeat.
+func (p *Parser) optStringLast(v []byte, field string, last *lastString) (string, error) {
+	if v == nil || isNull(v) {
+		return "", nil
+	}
+	if v[0] == '"' && bytes.IndexByte(v, '\\') < 0 {
+		return last.get(v[1 : len(v)-1]), nil
+	}
+	return optString(v, field)
+}
+
+// envField is the envelope field an object key names, or -1, matched as
+// goccy/go-json's struct decoder matches it (the decoder this parser
+// replaced; the same key must name the same field): ASCII letters in any
+// case, escapes decoded. Of the fields the decoded key is a prefix of, the
+// first in sorted order is named if the key as sent is at least as long:
+// so "\u0074yp" names "type", a quirk kept.
+func envField(raw []byte, esc bool) int {
+	if !esc {
+		for f, name := range envNames {
+			if asciiFold(raw, name) {
+				return f
+			}
+		}
+		return -1
+	}
+	var key [16]byte
+	n := 0
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c == '\\' {
+			i++
+			if raw[i] != 'u' {
+				return -1 // \n, \" ...: in no field's name
+			}
+			r := hexRune(raw[i+1 : i+5])
+			if r >= 0x80 {
+				return -1
+			}
+			c = byte(r)
+			i += 4
+		}
+		if n == len(key) {
+			return -1
+		}
+		key[n] = lower(c)
+		n++
+	}
+	for f, name := range envNames {
+		if n <= len(name) && string(key[:n]) == name[:n] {
+			if len(raw) >= len(name) {
+				return f
+			}
+			return -1
+		}
+	}
+	return -1
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// asciiFold reports whether b is s, ignoring the case of ASCII letters
+// only (not Unicode folding: the Kelvin sign is no k here).
+func asciiFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		if lower(b[i]) != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func hexRune(h []byte) rune {
+	var r rune
+	for _, c := range h {
+		switch {
+		case c <= '9':
+			c -= '0'
+		case c <= 'F':
+			c -= 'A' - 10
+		default:
+			c -= 'a' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+// unescapeKeys decodes the keys of checked members that hold escapes.
+func unescapeKeys(ms []member) {
+	for i := range ms {
+		if m := &ms[i]; m.esc {
+			m.key, m.esc = unescape(m.key), false
+		}
+	}
+}
+
+// unescape decodes the contents of a checked string that holds escapes,
+// with the decoder the parser replaced, whose handling of lone surrogates
+// the stored keys and values depend on.
+func unescape(raw []byte) []byte {
+	q := make([]byte, 0, len(raw)+2)
+	q = append(append(append(q, '"'), raw...), '"')
+	var s string
+	if gojson.Unmarshal(q, &s) != nil {
+		return raw // cannot happen: the string was checked
+	}
+	return []byte(s)
 }
 
 // TypeOf reads the event type of a raw event, for the quarantine, cut to
@@ -191,21 +502,30 @@ func checkType(typ string) *Invalid {
 	return nil
 }
 
-func (p *Parser) fill(ev *Event, props map[string]json.RawMessage) error {
-	own := make(map[string]json.RawMessage, len(props))
-	ctx := make(map[string]json.RawMessage, 10)
-	for k, v := range props {
-		if contextKeys[k] {
-			ctx[k] = v
+func (p *Parser) fill(ev *Event, s *scratch, props obj) error {
+	// The context and the own props, each sorted by key, the last of equal
+	// keys kept: the content of the maps the props were decoded into.
+	s.ctxIdx, s.ownIdx = s.ctxIdx[:0], s.ownIdx[:0]
+	for i, m := range props {
+		if ctxIndex(m.key) >= 0 {
+			s.ctxIdx = append(s.ctxIdx, int32(i))
 		} else {
-			own[k] = v
+			s.ownIdx = append(s.ownIdx, int32(i))
 		}
 	}
-	r := reader{}
+	s.ctxIdx = sortKeys(props, s.ctxIdx)
+	// The context's signature, to compare with the last event's.
+	p.next = p.next[:0]
+	for _, i := range s.ctxIdx {
+		m := &props[i]
+		p.next = append(append(append(append(p.next, m.key...), 0), m.val...), 0)
+	}
+	r := reader{s: s}
 	behaviour := ev.Kind == KindBehaviour
 
-	// Common props.
-	if t, ok := r.optNumber(own, "time", "props.time"); ok {
+	// Common props. Own props are read from all of props: a context key
+	// is never looked up among them.
+	if t, ok := r.optNumber(props.get("time"), "props.time"); ok {
 		at := time.UnixMilli(int64(t)).UTC()
 		switch {
 		case t < minTimeMS || t > maxTimeMS:
@@ -220,22 +540,27 @@ func (p *Parser) fill(ev *Event, props map[string]json.RawMessage) error {
 	} else if behaviour && r.err == nil {
 		r.fail(invalid("props.time", "required"))
 	}
-	page, hasPage := r.optString(own, "page", "props.page")
+	page, hasPage := r.optString(props.get("page"), "props.page")
 	if behaviour && !hasPage && r.err == nil {
 		r.fail(invalid("props.page", "required"))
 	}
 	ev.Page, ev.PageQry, _ = strings.Cut(strings.TrimPrefix(page, "/"), "?")
-	ev.Title, _ = r.optString(own, "page_title", "props.page_title")
+	ev.Title, _ = r.optString(props.get("page_title"), "props.page_title")
 
-	if sig := contextSignature(ctx); p.sig != nil && bytes.Equal(sig, p.sig) {
+	if p.hasCtx && bytes.Equal(p.next, p.sig) {
 		copyContext(ev, &p.ctx)
 		if p.ctxErr != nil {
 			r.fail(p.ctxErr.(*Invalid))
 		}
 	} else {
-		cr := reader{}
+		ctx := make(obj, len(s.ctxIdx))
+		for j, i := range s.ctxIdx {
+			ctx[j] = props[i]
+		}
+		cr := reader{s: s}
 		fillContext(&cr, ev, ctx)
-		p.sig, p.ctxErr = sig, cr.err
+		p.sig, p.next = p.next, p.sig
+		p.hasCtx, p.ctxErr = true, cr.err
 		copyContext(&p.ctx, ev)
 		if cr.err != nil {
 			r.fail(cr.err.(*Invalid))
@@ -248,78 +573,75 @@ func (p *Parser) fill(ev *Event, props map[string]json.RawMessage) error {
 	// Per-behaviour props.
 	switch ev.Type {
 	case LeaveWxappPage:
-		ev.StayMS, _ = r.optInt(own, "stay_time", "props.stay_time", -maxSafe, maxSafe)
+		ev.StayMS, _ = r.optInt(props.get("stay_time"), "props.stay_time", -maxSafe, maxSafe)
 	case PageShareAppMessage:
-		ev.ShareTo, _ = r.optString(own, "share_to", "props.share_to")
-		r.optString(own, "from_type", "props.from_type")
-		r.optString(own, "share_path", "props.share_path")
+		ev.ShareTo, _ = r.optString(props.get("share_to"), "props.share_to")
+		r.optString(props.get("from_type"), "props.from_type")
+		r.optString(props.get("share_path"), "props.share_path")
 	case Search:
-		kw, ok := r.optString(own, "keyword", "props.keyword")
+		kw, ok := r.optString(props.get("keyword"), "props.keyword")
 		if (!ok || strings.TrimSpace(kw) == "") && r.err == nil {
 			r.fail(invalid("props.keyword", "required"))
 		}
 		ev.Keyword = kw
 	case ExposeSKUComponent, TriggerSKUComponent, BrowseSKUPage, AddToCart:
-		ev.fillSKU(&r, own)
+		ev.fillSKU(&r, props)
 	case CustomOrder:
-		ev.fillOrder(&r, own)
+		ev.fillOrder(&r, props)
 	}
 	if r.err != nil {
 		return r.err
 	}
 
-	var err error
-	if ev.Props, err = marshalSorted(own); err != nil {
-		return invalid("props", "cannot be encoded: %v", err)
+	s.own = s.own[:0]
+	for _, i := range sortKeys(props, s.ownIdx) {
+		s.own = append(s.own, props[i])
 	}
+	ev.Props = appendObject(nil, s.own)
 	ev.Key = dedupKey(ev.TrackingID, ev.Type, ev.Time, ev.Props)
 	return nil
 }
 
 // fillContext reads the context keys: the user, the channel and the store.
-func fillContext(r *reader, ev *Event, ctx map[string]json.RawMessage) {
-	ev.Refer, _ = r.optString(ctx, "refer_page", "props.refer_page")
-	if u := r.object(ctx, "wx_user", "props.wx_user"); u != nil {
-		ev.WxAppID, _ = r.optString(u, "app_id", "props.wx_user.app_id")
-		ev.OpenID, _ = r.optString(u, "open_id", "props.wx_user.open_id")
-		ev.UnionID, _ = r.optString(u, "union_id", "props.wx_user.union_id")
-		ev.LocalID, _ = r.optString(u, "local_id", "props.wx_user.local_id")
-		ev.UserID, _ = r.optScalar(u, "user_id", "props.wx_user.user_id")
+func fillContext(r *reader, ev *Event, ctx obj) {
+	ev.Refer, _ = r.optString(ctx.get("refer_page"), "props.refer_page")
+	if u, ok := r.object(ctx.get("wx_user"), "props.wx_user"); ok {
+		ev.WxAppID, _ = r.optString(u.get("app_id"), "props.wx_user.app_id")
+		ev.OpenID, _ = r.optString(u.get("open_id"), "props.wx_user.open_id")
+		ev.UnionID, _ = r.optString(u.get("union_id"), "props.wx_user.union_id")
+		ev.LocalID, _ = r.optString(u.get("local_id"), "props.wx_user.local_id")
+		ev.UserID, _ = r.optScalar(u.get("user_id"), "props.wx_user.user_id")
 	}
 	ev.UserKey = ev.OpenID
 	if ev.UserKey == "" {
 		ev.UserKey = ev.LocalID
 	}
-	if c := r.object(ctx, "chan", "props.chan"); c != nil {
-		if s, ok := r.optInt(c, "chan_wxapp_scene", "props.chan.chan_wxapp_scene", math.MinInt32, math.MaxInt32); ok {
+	if c, ok := r.object(ctx.get("chan"), "props.chan"); ok {
+		if s, ok := r.optInt(c.get("chan_wxapp_scene"), "props.chan.chan_wxapp_scene", math.MinInt32, math.MaxInt32); ok {
 			ev.Scene = int32(s)
 		}
-		ev.ChanID, _ = r.optScalar(c, "chan_id", "props.chan.chan_id")
-		ev.ReferApp, _ = r.optString(c, "chan_refer_app_id", "props.chan.chan_refer_app_id")
-		ev.GuideID, _ = r.optScalar(c, "guide_id", "props.chan.guide_id")
-		ev.RoomID, _ = r.optScalar(c, "room_id", "props.chan.room_id")
-		ev.ShopID, _ = r.optScalar(c, "chan_shop_id", "props.chan.chan_shop_id")
-		ev.ShopName, _ = r.optString(c, "chan_shop_name", "props.chan.chan_shop_name")
-		ev.GdtVid, _ = r.optString(c, "gdt_vid", "props.chan.gdt_vid")
-		ev.AdInfo, _ = r.optString(c, "weixinadinfo", "props.chan.weixinadinfo")
-		ev.QzGdt, _ = r.optString(c, "qz_gdt", "props.chan.qz_gdt")
-		if cc := r.object(c, "chan_custom", "props.chan.chan_custom"); cc != nil {
-			ev.CustomID, _ = r.optScalar(cc, "chan_custom_id", "props.chan.chan_custom.chan_custom_id")
+		ev.ChanID, _ = r.optScalar(c.get("chan_id"), "props.chan.chan_id")
+		ev.ReferApp, _ = r.optString(c.get("chan_refer_app_id"), "props.chan.chan_refer_app_id")
+		ev.GuideID, _ = r.optScalar(c.get("guide_id"), "props.chan.guide_id")
+		ev.RoomID, _ = r.optScalar(c.get("room_id"), "props.chan.room_id")
+		ev.ShopID, _ = r.optScalar(c.get("chan_shop_id"), "props.chan.chan_shop_id")
+		ev.ShopName, _ = r.optString(c.get("chan_shop_name"), "props.chan.chan_shop_name")
+		ev.GdtVid, _ = r.optString(c.get("gdt_vid"), "props.chan.gdt_vid")
+		ev.AdInfo, _ = r.optString(c.get("weixinadinfo"), "props.chan.weixinadinfo")
+		ev.QzGdt, _ = r.optString(c.get("qz_gdt"), "props.chan.qz_gdt")
+		if cc, ok := r.object(c.get("chan_custom"), "props.chan.chan_custom"); ok {
+			ev.CustomID, _ = r.optScalar(cc.get("chan_custom_id"), "props.chan.chan_custom.chan_custom_id")
 		}
 	}
-	if si := r.object(ctx, "store_info", "props.store_info"); si != nil {
-		ev.StoreID, _ = r.optScalar(si, "external_store_id", "props.store_info.external_store_id")
+	if si, ok := r.object(ctx.get("store_info"), "props.store_info"); ok {
+		ev.StoreID, _ = r.optScalar(si.get("external_store_id"), "props.store_info.external_store_id")
 	}
 	if ev.ShopID == "" {
 		ev.ShopID = ev.StoreID
 	}
-	r.optString(ctx, "sr_sdk_version", "props.sr_sdk_version")
+	r.optString(ctx.get("sr_sdk_version"), "props.sr_sdk_version")
 	if len(ctx) > 0 && r.err == nil {
-		var err error
-		if ev.Context, err = marshalSorted(ctx); err != nil {
-			r.fail(invalid("props", "cannot be encoded: %v", err))
-			return
-		}
+		ev.Context = appendObject(nil, ctx)
 		ev.ContextID = hash64(ev.Context)
 	}
 }
@@ -334,80 +656,61 @@ func copyContext(dst, src *Event) {
 		src.GdtVid, src.AdInfo, src.QzGdt, src.CustomID, src.StoreID, src.Context, src.ContextID
 }
 
-// contextSignature is the raw context, keys sorted, to recognise a repeat.
-func contextSignature(ctx map[string]json.RawMessage) []byte {
-	keys := make([]string, 0, len(ctx))
-	n := 0
-	for k, v := range ctx {
-		keys = append(keys, k)
-		n += len(k) + len(v) + 2
-	}
-	sort.Strings(keys)
-	sig := make([]byte, 0, n)
-	for _, k := range keys {
-		sig = append(sig, k...)
-		sig = append(sig, 0)
-		sig = append(sig, ctx[k]...)
-		sig = append(sig, 0)
-	}
-	return sig
-}
-
-func (ev *Event) fillSKU(r *reader, own map[string]json.RawMessage) {
-	sku := r.object(own, "sku", "props.sku")
-	if sku == nil && r.err == nil {
+func (ev *Event) fillSKU(r *reader, own obj) {
+	sku, hasSKU := r.object(own.get("sku"), "props.sku")
+	if !hasSKU && r.err == nil {
 		r.fail(invalid("props.sku", "required"))
 		return
 	}
-	if sku != nil {
-		id, ok := r.optScalar(sku, "sku_id", "props.sku.sku_id")
+	if hasSKU {
+		id, ok := r.optScalar(sku.get("sku_id"), "props.sku.sku_id")
 		if (!ok || id == "") && r.err == nil {
 			r.fail(invalid("props.sku.sku_id", "required"))
 		}
 		ev.SKUID = id
-		ev.SKUName, _ = r.optString(sku, "sku_name", "props.sku.sku_name")
+		ev.SKUName, _ = r.optString(sku.get("sku_name"), "props.sku.sku_name")
 	}
-	spu := r.object(own, "spu", "props.spu")
-	if spu != nil {
-		ev.SPUID, _ = r.optScalar(spu, "spu_id", "props.spu.spu_id")
+	spu, hasSPU := r.object(own.get("spu"), "props.spu")
+	if hasSPU {
+		ev.SPUID, _ = r.optScalar(spu.get("spu_id"), "props.spu.spu_id")
 	}
 	if ev.Type == AddToCart {
-		if spu == nil && r.err == nil {
+		if !hasSPU && r.err == nil {
 			r.fail(invalid("props.spu", "required"))
 		}
-		n, ok := r.optInt(own, "sku_num", "props.sku_num", -maxSafe, maxSafe)
+		n, ok := r.optInt(own.get("sku_num"), "props.sku_num", -maxSafe, maxSafe)
 		if !ok && r.err == nil {
 			r.fail(invalid("props.sku_num", "required"))
 		}
 		ev.SKUNum = n
-		ev.ActionType, _ = r.optString(own, "action_type", "props.action_type")
+		ev.ActionType, _ = r.optString(own.get("action_type"), "props.action_type")
 	}
-	if sale := r.object(own, "sale", "props.sale"); sale != nil {
-		ev.PriceFen, _ = r.optYuan(sale, "current_price", "props.sale.current_price")
-		r.optYuan(sale, "original_price", "props.sale.original_price")
+	if sale, ok := r.object(own.get("sale"), "props.sale"); ok {
+		ev.PriceFen, _ = r.optYuan(sale.get("current_price"), "props.sale.current_price")
+		r.optYuan(sale.get("original_price"), "props.sale.original_price")
 	}
-	if sh := r.object(own, "shipping_shop", "props.shipping_shop"); sh != nil && ev.ShopID == "" {
-		ev.ShopID, _ = r.optScalar(sh, "shipping_shop_id", "props.shipping_shop.shipping_shop_id")
+	if sh, ok := r.object(own.get("shipping_shop"), "props.shipping_shop"); ok && ev.ShopID == "" {
+		ev.ShopID, _ = r.optScalar(sh.get("shipping_shop_id"), "props.shipping_shop.shipping_shop_id")
 	}
 }
 
-func (ev *Event) fillOrder(r *reader, own map[string]json.RawMessage) {
-	o := r.object(own, "order", "props.order")
-	if o == nil {
+func (ev *Event) fillOrder(r *reader, own obj) {
+	o, ok := r.object(own.get("order"), "props.order")
+	if !ok {
 		if r.err == nil {
 			r.fail(invalid("props.order", "required"))
 		}
 		return
 	}
-	id, ok := r.optScalar(o, "order_id", "props.order.order_id")
+	id, ok := r.optScalar(o.get("order_id"), "props.order.order_id")
 	if (!ok || id == "") && r.err == nil {
 		r.fail(invalid("props.order.order_id", "required"))
 	}
 	ev.OrderID = id
-	if _, ok := r.optNumber(o, "order_time", "props.order.order_time"); !ok && r.err == nil {
+	if _, ok := r.optNumber(o.get("order_time"), "props.order.order_time"); !ok && r.err == nil {
 		r.fail(invalid("props.order.order_time", "required"))
 	}
-	st, ok := r.optString(o, "order_status", "props.order.order_status")
+	st, ok := r.optString(o.get("order_status"), "props.order.order_status")
 	if r.err == nil {
 		switch {
 		case !ok:
@@ -417,15 +720,15 @@ func (ev *Event) fillOrder(r *reader, own map[string]json.RawMessage) {
 		}
 	}
 	ev.OrderStatus = st
-	raw, ok := own["sub_orders"]
-	if !ok || isNull(raw) {
+	raw := own.get("sub_orders")
+	if raw == nil || isNull(raw) {
 		if r.err == nil {
 			r.fail(invalid("props.sub_orders", "required"))
 		}
 		return
 	}
-	var subs []map[string]json.RawMessage
-	if err := gojson.Unmarshal(raw, &subs); err != nil {
+	subs, ok := r.objects(raw)
+	if !ok {
 		r.fail(invalid("props.sub_orders", "must be an array of objects"))
 		return
 	}
@@ -433,9 +736,9 @@ func (ev *Event) fillOrder(r *reader, own map[string]json.RawMessage) {
 		f := fmt.Sprintf("props.sub_orders[%d]", i)
 		// At most 64 KiB of sub-orders of at most a trillion yuan each:
 		// the sums stay far inside int64.
-		a, _ := r.optYuan(s, "order_amt", f+".order_amt")
+		a, _ := r.optYuan(s.get("order_amt"), f+".order_amt")
 		ev.OrderFen += a
-		a, _ = r.optYuan(s, "pay_amt", f+".pay_amt")
+		a, _ = r.optYuan(s.get("pay_amt"), f+".pay_amt")
 		ev.PayFen += a
 	}
 }

@@ -3,16 +3,31 @@ package event
 import (
 	"bytes"
 	"encoding/json"
-	"hash/fnv"
 	"math"
-	"sort"
+	"slices"
+	"strconv"
 	"time"
-
-	gojson "github.com/goccy/go-json"
 )
 
+// obj is a JSON object as sent: its members in order, keys decoded. Of
+// members with equal keys the last counts, as when decoding into a map.
+type obj []member
+
+// get returns the raw value of key, or nil.
+func (o obj) get(key string) []byte {
+	for i := len(o) - 1; i >= 0; i-- {
+		if string(o[i].key) == key {
+			return o[i].val
+		}
+	}
+	return nil
+}
+
 // reader reads typed props and remembers the first rule broken.
-type reader struct{ err error }
+type reader struct {
+	err error
+	s   *scratch // holds the nested objects read
+}
 
 func (r *reader) fail(err *Invalid) {
 	if r.err == nil {
@@ -20,13 +35,14 @@ func (r *reader) fail(err *Invalid) {
 	}
 }
 
-func (r *reader) optString(m map[string]json.RawMessage, key, field string) (string, bool) {
-	v, ok := m[key]
-	if !ok || isNull(v) {
+// The readers take a raw value, nil when the key is absent.
+
+func (r *reader) optString(v []byte, field string) (string, bool) {
+	if v == nil || isNull(v) {
 		return "", false
 	}
-	var s string
-	if gojson.Unmarshal(v, &s) != nil {
+	s, ok := decodeString(v)
+	if !ok {
 		r.fail(invalid(field, "must be a string"))
 		return "", false
 	}
@@ -34,18 +50,13 @@ func (r *reader) optString(m map[string]json.RawMessage, key, field string) (str
 }
 
 // optScalar reads an id that apps send as a string or a number.
-func (r *reader) optScalar(m map[string]json.RawMessage, key, field string) (string, bool) {
-	v, ok := m[key]
-	if !ok || isNull(v) {
+func (r *reader) optScalar(v []byte, field string) (string, bool) {
+	if v == nil || isNull(v) {
 		return "", false
 	}
 	switch v[0] {
 	case '"':
-		var s string
-		if gojson.Unmarshal(v, &s) != nil {
-			r.fail(invalid(field, "must be a string"))
-			return "", false
-		}
+		s, _ := decodeString(v)
 		return s, true
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 		return string(v), true
@@ -54,9 +65,8 @@ func (r *reader) optScalar(m map[string]json.RawMessage, key, field string) (str
 	return "", false
 }
 
-func (r *reader) optNumber(m map[string]json.RawMessage, key, field string) (float64, bool) {
-	v, ok := m[key]
-	if !ok || isNull(v) {
+func (r *reader) optNumber(v []byte, field string) (float64, bool) {
+	if v == nil || isNull(v) {
 		return 0, false
 	}
 	f, err := number(v, field)
@@ -69,8 +79,8 @@ func (r *reader) optNumber(m map[string]json.RawMessage, key, field string) (flo
 
 // optInt reads a number bounded by the integer column it goes to, so that
 // it is never stored wrapped; a fraction is cut off as before.
-func (r *reader) optInt(m map[string]json.RawMessage, key, field string, lo, hi float64) (int64, bool) {
-	f, ok := r.optNumber(m, key, field)
+func (r *reader) optInt(v []byte, field string, lo, hi float64) (int64, bool) {
+	f, ok := r.optNumber(v, field)
 	if !ok {
 		return 0, false
 	}
@@ -82,8 +92,8 @@ func (r *reader) optInt(m map[string]json.RawMessage, key, field string, lo, hi 
 }
 
 // optYuan reads an amount in yuan as fen.
-func (r *reader) optYuan(m map[string]json.RawMessage, key, field string) (int64, bool) {
-	f, ok := r.optNumber(m, key, field)
+func (r *reader) optYuan(v []byte, field string) (int64, bool) {
+	f, ok := r.optNumber(v, field)
 	if !ok {
 		return 0, false
 	}
@@ -94,50 +104,97 @@ func (r *reader) optYuan(m map[string]json.RawMessage, key, field string) (int64
 	return Fen(f), true
 }
 
-func (r *reader) object(m map[string]json.RawMessage, key, field string) map[string]json.RawMessage {
-	v, ok := m[key]
-	if !ok || isNull(v) {
-		return nil
+// object reads an object; ok is false when it is absent, null or no object.
+func (r *reader) object(v []byte, field string) (o obj, ok bool) {
+	if v == nil || isNull(v) {
+		return nil, false
 	}
-	var o map[string]json.RawMessage
-	if gojson.Unmarshal(v, &o) != nil {
+	if v[0] != '{' {
 		r.fail(invalid(field, "must be an object"))
-		return nil
+		return nil, false
 	}
+	return r.s.object(v), true
+}
+
+// objects reads an array of objects (a null element reads as an empty
+// object); ok is false when v is anything else.
+func (r *reader) objects(v []byte) ([]obj, bool) {
+	if v[0] != '[' {
+		return nil, false
+	}
+	r.s.elems, _ = elements(r.s.elems[:0], v, 0)
+	for _, e := range r.s.elems {
+		if e[0] != '{' && !isNull(e) {
+			return nil, false
+		}
+	}
+	out := make([]obj, len(r.s.elems))
+	for i, e := range r.s.elems {
+		if e[0] == '{' {
+			out[i] = r.s.object(e)
+		}
+	}
+	return out, true
+}
+
+// object decodes the checked object v into the scratch; the slice stays
+// valid while the event is parsed.
+func (s *scratch) object(v []byte) obj {
+	start := len(s.nested)
+	s.nested, _ = members(s.nested, v, 0)
+	o := obj(s.nested[start:len(s.nested):len(s.nested)])
+	unescapeKeys(o)
 	return o
 }
 
-func number(v json.RawMessage, field string) (float64, error) {
-	var f float64
-	if gojson.Unmarshal(v, &f) != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+func number(v []byte, field string) (float64, error) {
+	if v[0] != '-' && !isDigit(v[0]) {
+		return 0, invalid(field, "must be a number")
+	}
+	f, err := strconv.ParseFloat(string(v), 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return 0, invalid(field, "must be a number")
 	}
 	return f, nil
 }
 
-func reqString(v json.RawMessage, field string) (string, error) {
-	if len(v) == 0 || isNull(v) {
+// decodeString decodes a checked value that is a string; ok is false for
+// any other value.
+func decodeString(v []byte) (s string, ok bool) {
+	if v[0] != '"' {
+		return "", false
+	}
+	in := v[1 : len(v)-1]
+	if bytes.IndexByte(in, '\\') < 0 {
+		return string(in), true
+	}
+	return string(unescape(in)), true
+}
+
+func reqString(v []byte, field string) (string, error) {
+	if v == nil || isNull(v) {
 		return "", invalid(field, "required")
 	}
-	var s string
-	if gojson.Unmarshal(v, &s) != nil {
+	s, ok := decodeString(v)
+	if !ok {
 		return "", invalid(field, "must be a string")
 	}
 	return s, nil
 }
 
-func optString(v json.RawMessage, field string) (string, error) {
-	if len(v) == 0 || isNull(v) {
+func optString(v []byte, field string) (string, error) {
+	if v == nil || isNull(v) {
 		return "", nil
 	}
-	var s string
-	if gojson.Unmarshal(v, &s) != nil {
+	s, ok := decodeString(v)
+	if !ok {
 		return "", invalid(field, "must be a string")
 	}
 	return s, nil
 }
 
-func isNull(v json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(v), []byte("null")) }
+// isNull reports whether a checked value, as sent, is null.
+func isNull(v []byte) bool { return string(v) == "null" }
 
 // depth is the deepest nesting of objects and arrays in a JSON text; strings
 // are skipped so brackets inside them do not count.
@@ -168,56 +225,97 @@ func depth(b []byte) int {
 	return max
 }
 
-// marshalSorted encodes a map with sorted keys and compacted values, so that
-// equal content always gives equal bytes (and equal hashes).
-func marshalSorted(m map[string]json.RawMessage) (json.RawMessage, error) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// sortKeys sorts the indices of members by key and drops all but the last
+// of equal keys (as decoding into a map keeps the last).
+func sortKeys(ms []member, idx []int32) []int32 {
+	slices.SortStableFunc(idx, func(a, b int32) int { return bytes.Compare(ms[a].key, ms[b].key) })
+	out := idx[:0]
+	for j, i := range idx {
+		if j+1 < len(idx) && bytes.Equal(ms[i].key, ms[idx[j+1]].key) {
+			continue
+		}
+		out = append(out, i)
 	}
-	sort.Strings(keys)
-	var buf bytes.Buffer
-	buf.Grow(256)
-	buf.WriteByte('{')
-	for i, k := range keys {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		kb, err := json.Marshal(k)
-		if err != nil {
-			return nil, err
-		}
-		buf.Write(kb)
-		buf.WriteByte(':')
-		if err := json.Compact(&buf, m[k]); err != nil {
-			return nil, err
-		}
-	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
+	return out
 }
 
-func hash64(b []byte) int64 {
-	h := fnv.New64a()
-	h.Write(b)
-	return int64(h.Sum64())
+// appendObject appends members sorted by key, with distinct keys, as a
+// compact JSON object: equal content always gives equal bytes (and equal
+// hashes). The bytes are those of the encoder it replaced (json.Marshal of
+// each key, json.Compact of each value).
+func appendObject(dst []byte, ms []member) []byte {
+	size := 2
+	for i := range ms {
+		size += len(ms[i].key) + len(ms[i].val) + 4
+	}
+	if dst == nil {
+		dst = make([]byte, 0, size)
+	}
+	dst = append(dst, '{')
+	for i := range ms {
+		m := &ms[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if plainKey(m.key) {
+			dst = append(append(append(dst, '"'), m.key...), '"')
+		} else {
+			kb, _ := json.Marshal(string(m.key)) // a string always encodes
+			dst = append(dst, kb...)
+		}
+		dst = append(dst, ':')
+		if v := m.val; v[0] == '{' || v[0] == '[' {
+			dst = appendCompact(dst, v) // copies it whole when compact
+		} else {
+			dst = append(dst, v...)
+		}
+	}
+	return append(dst, '}')
 }
+
+// plainKey reports whether json.Marshal writes the (valid UTF-8) key as it
+// is between quotes: it escapes control characters, quotes, backslashes,
+// < > & and U+2028, U+2029.
+func plainKey(k []byte) bool {
+	for i, c := range k {
+		switch {
+		case c < 0x20, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return false
+		case c == 0xE2 && i+2 < len(k) && k[i+1] == 0x80 && (k[i+2] == 0xA8 || k[i+2] == 0xA9):
+			return false
+		}
+	}
+	return true
+}
+
+// FNV-1a, 64 bits, as hash/fnv computes it, without its allocation.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func fnvAdd(h uint64, b []byte) uint64 {
+	for _, c := range b {
+		h = (h ^ uint64(c)) * fnvPrime
+	}
+	return h
+}
+
+func hash64(b []byte) int64 { return int64(fnvAdd(fnvOffset, b)) }
 
 // dedupKey is the content key of an event: an SDK re-send has the same
 // tracking_id, type, time and own props, but a new log_id and possibly a
 // newer context.
 func dedupKey(trackingID, typ string, t time.Time, props []byte) int64 {
-	h := fnv.New64a()
-	h.Write([]byte(trackingID))
-	h.Write([]byte{0})
-	h.Write([]byte(typ))
-	h.Write([]byte{0})
+	h := fnvAdd(fnvOffset, []byte(trackingID))
+	h = fnvAdd(h, []byte{0})
+	h = fnvAdd(h, []byte(typ))
+	h = fnvAdd(h, []byte{0})
 	var ts [8]byte
 	ms := t.UnixMilli()
 	for i := range ts {
 		ts[i] = byte(ms >> (8 * i))
 	}
-	h.Write(ts[:])
-	h.Write(props)
-	return int64(h.Sum64())
+	h = fnvAdd(h, ts[:])
+	return int64(fnvAdd(h, props))
 }
