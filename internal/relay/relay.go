@@ -51,6 +51,10 @@ type Options struct {
 	Lease time.Duration
 	// Batch is the most rows claimed at once (default 50).
 	Batch int
+	// Parallel is the most calls in flight at once (default 8): a call
+	// waits for Youshu's answer, so one at a time would cap a node at one
+	// call per round trip.
+	Parallel int
 	// BaseBackoff and MaxBackoff bound the retries' exponential backoff
 	// (defaults 2 s and 10 min).
 	BaseBackoff, MaxBackoff time.Duration
@@ -80,6 +84,7 @@ type Worker struct {
 	// sources caches the Youshu id of each app's data sources, by
 	// app + "\x00" + shuyuan id, once learned (source.go).
 	sources sync.Map
+	srcMu   sync.Mutex
 }
 
 // New returns a Worker over st.
@@ -89,6 +94,9 @@ func New(st Store, opt Options) *Worker {
 	}
 	if opt.Batch <= 0 {
 		opt.Batch = 50
+	}
+	if opt.Parallel <= 0 {
+		opt.Parallel = 8
 	}
 	if opt.BaseBackoff <= 0 {
 		opt.BaseBackoff = 2 * time.Second
@@ -108,11 +116,13 @@ func New(st Store, opt Options) *Worker {
 	return &Worker{st: st, opt: opt, http: opt.HTTP}
 }
 
-// Deliver claims app's due rows and sends them in the order they were
-// accepted, until none is due or ctx ends. It returns how many it
-// delivered. add_order rows of one data source go together, up to
-// MaxOrdersPerCall in one call (units). A crash between a send and its
-// settlement sends that call once more after the lease (at least once).
+// Deliver claims app's due rows and sends them, until none is due or ctx
+// ends, and returns how many it delivered. add_order rows of one data
+// source go together, up to MaxOrdersPerCall in one call (units); up to
+// Parallel calls are in flight at once, a wave, settled together in one
+// transaction when all are answered. A crash between the answers and the
+// settlement sends that wave's calls once more after the lease (at least
+// once).
 func (w *Worker) Deliver(ctx context.Context, app *tenant.App) (int, error) {
 	if app.Relay == nil {
 		return 0, nil
@@ -128,31 +138,16 @@ func (w *Worker) Deliver(ctx context.Context, app *tenant.App) (int, error) {
 			return delivered, nil
 		}
 		// The claim holds at most one row per order id (the first pending
-		// one), so merging rows of different orders never lets an order's
-		// rows overtake each other. Each call is settled as soon as it is
-		// answered: a crash sends again at most the call in flight.
-		for _, u := range units(rows) {
-			var ss []store.RelaySettlement
-			for i, o := range w.sendUnit(ctx, app.Relay, u) {
-				r := u[i]
-				if w.opt.Observe != nil {
-					w.opt.Observe(app.ID, r.Kind, o.outcome)
-				}
-				s := store.RelaySettlement{Seqs: []int64{r.Seq}, Err: o.answer}
-				switch o.outcome {
-				case Delivered:
-					s.Status = store.RelayDelivered
-					delivered++
-				case Retry:
-					s.Status, s.Next = store.RelayPending, w.opt.Now().Add(w.backoff(r.Attempts+1))
-				default:
-					s.Status = store.RelayDead
-					w.opt.Logger.Warn("youshu relay refused", "app", app.ID, "kind", r.Kind, "seq", r.Seq, "answer", o.answer)
-				}
-				ss = append(ss, s)
-			}
-			if _, err := w.st.SettleRelays(context.WithoutCancel(ctx), w.opt.Holder, w.opt.Now(), ss); err != nil {
-				return delivered, fmt.Errorf("relay of %s: %w", app.ID, err)
+		// one), so neither merging rows of different orders nor sending
+		// calls side by side lets an order's rows overtake each other.
+		us := units(rows)
+		for len(us) > 0 && ctx.Err() == nil {
+			wave := us[:min(len(us), w.opt.Parallel)]
+			us = us[len(wave):]
+			n, err := w.sendWave(ctx, app, wave)
+			delivered += n
+			if err != nil {
+				return delivered, err
 			}
 		}
 		if len(rows) < w.opt.Batch {
@@ -160,6 +155,62 @@ func (w *Worker) Deliver(ctx context.Context, app *tenant.App) (int, error) {
 		}
 	}
 	return delivered, ctx.Err()
+}
+
+// sendWave sends units side by side, then settles every row of them in
+// one transaction, and returns how many rows were delivered.
+func (w *Worker) sendWave(ctx context.Context, app *tenant.App, wave [][]store.ClaimedRelay) (int, error) {
+	results := make([][]result, len(wave))
+	var wg sync.WaitGroup
+	for i, u := range wave {
+		wg.Go(func() { results[i] = w.sendUnit(ctx, app.Relay, u) })
+	}
+	wg.Wait()
+	delivered := 0
+	var ss []store.RelaySettlement
+	for i, u := range wave {
+		for j, o := range results[i] {
+			r := u[j]
+			if w.opt.Observe != nil {
+				w.opt.Observe(app.ID, r.Kind, o.outcome)
+			}
+			s := store.RelaySettlement{Seqs: []int64{r.Seq}, Err: o.answer}
+			switch o.outcome {
+			case Delivered:
+				s.Status = store.RelayDelivered
+				delivered++
+			case Retry:
+				s.Status, s.Next = store.RelayPending, w.opt.Now().Add(w.backoff(r.Attempts+1))
+			default:
+				s.Status = store.RelayDead
+				w.opt.Logger.Warn("youshu relay refused", "app", app.ID, "kind", r.Kind, "seq", r.Seq, "answer", o.answer)
+			}
+			ss = append(ss, s)
+		}
+	}
+	if _, err := w.st.SettleRelays(context.WithoutCancel(ctx), w.opt.Holder, w.opt.Now(), mergeSettlements(ss)); err != nil {
+		return delivered, fmt.Errorf("relay of %s: %w", app.ID, err)
+	}
+	return delivered, nil
+}
+
+// mergeSettlements joins the delivered rows into one settlement, so the
+// store updates them in one statement; retries and dead letters keep
+// their own times and answers.
+func mergeSettlements(ss []store.RelaySettlement) []store.RelaySettlement {
+	var out []store.RelaySettlement
+	done := store.RelaySettlement{Status: store.RelayDelivered}
+	for _, s := range ss {
+		if s.Status == store.RelayDelivered {
+			done.Seqs = append(done.Seqs, s.Seqs...)
+			continue
+		}
+		out = append(out, s)
+	}
+	if len(done.Seqs) > 0 {
+		out = append(out, done)
+	}
+	return out
 }
 
 // backoff is the wait before attempt n+1 after n failures: exponential,

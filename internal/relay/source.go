@@ -61,6 +61,13 @@ func (w *Worker) youshuSource(ctx context.Context, rl *tenant.Relay, app, src st
 	if v, ok := w.sources.Load(cacheKey); ok {
 		return v.(string), "", ""
 	}
+	// One lookup at a time: the calls of a wave that name the same new
+	// source ask Youshu once.
+	w.srcMu.Lock()
+	defer w.srcMu.Unlock()
+	if v, ok := w.sources.Load(cacheKey); ok {
+		return v.(string), "", ""
+	}
 	v, ok, err := w.st.AppState(ctx, app, sourceKey(src))
 	if err != nil {
 		return "", Retry, fmt.Sprintf("read the Youshu id of data source %s: %v", src, err)

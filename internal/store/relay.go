@@ -102,6 +102,24 @@ func ClaimRelaysSQL(lock string) string {
 		RETURNING seq, app_id, kind, ref_id, body, encrypted, encrypt_key, received_at, attempts`
 }
 
+// DueRelaysSQL lists the seqs ClaimRelaysSQL would lease ($1 app, $2
+// now, $3 limit), reading no body, for a store that leases them by seq
+// in a statement of its own. The order rule is written as "the first
+// pending row of its ref" rather than NOT EXISTS: DuckDB turns the
+// correlated NOT EXISTS into a join of every pending row with every
+// other row of the same ref_id, and the SDK's rows all share the empty
+// one, so a backlog of n uploads cost n² pairs (a few thousand took the
+// memory limit).
+const DueRelaysSQL = `WITH firsts AS (
+		SELECT min(seq) AS seq FROM youshu_relay
+		WHERE app_id = $1 AND status = 'pending' AND ref_id <> ''
+		GROUP BY ref_id)
+	SELECT r.seq FROM youshu_relay r
+	WHERE r.app_id = $1 AND r.status = 'pending' AND r.next_attempt_at <= $2
+	  AND (r.claimed_until IS NULL OR r.claimed_until <= $2)
+	  AND (r.ref_id = '' OR r.seq IN (SELECT seq FROM firsts))
+	ORDER BY r.seq LIMIT $3`
+
 // SettleRelaysSQL is the fenced UPDATE recording s for holder's rows;
 // seqsIn adds the seqs to args and returns the condition naming them.
 func SettleRelaysSQL(holder string, now time.Time, s RelaySettlement, seqsIn func(args *[]any) string) (string, []any, error) {

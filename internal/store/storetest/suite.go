@@ -48,6 +48,7 @@ func Run(t *testing.T, o Opener) {
 		{"RelayLeaseFencingReplay", testRelayLeaseFencingReplay},
 		{"RelayConcurrentClaims", testRelayConcurrentClaims},
 		{"RelayPrune", testRelayPrune},
+		{"RelayClaimWithBacklog", testRelayClaimWithBacklog},
 		{"RelayWithBackendData", testRelayWithBackendData},
 		{"RelayWithEvents", testRelayWithEvents},
 		{"AppState", testAppState},

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -196,6 +198,42 @@ func testRelayWithBackendData(t *testing.T, o Opener) {
 	b, _ := claimBodies(t, st, "a", "h", t0)
 	if want := []string{"sum-1", "pages-1"}; !reflect.DeepEqual(b, want) {
 		t.Fatalf("claimed %q, want %q (sum-2 waits for sum-1)", b, want)
+	}
+}
+
+// A backlog (Youshu down for hours) is claimed as fast as a short queue:
+// the order rule must not pair every pending upload with every other (on
+// DuckDB a correlated NOT EXISTS did, and 20,000 uploads took the memory
+// limit).
+func testRelayClaimWithBacklog(t *testing.T, o Opener) {
+	st := o.Open(t)
+	ctx := context.Background()
+	var rs []store.Relay
+	for i := range 20000 {
+		rs = append(rs, relayRow("a", store.RelaySDK, "", fmt.Sprint("u", i)))
+		if i%5000 == 0 {
+			rs = append(rs, relayRow("a", "order/add_order", "o1", fmt.Sprint("o1-", i)))
+		}
+	}
+	for len(rs) > 0 {
+		n := min(len(rs), 2000)
+		addRelays(t, st, rs[:n]...)
+		rs = rs[n:]
+	}
+	b, seqs := claimBodies(t, st, "a", "h", t0)
+	if len(b) != 100 || b[0] != "u0" || b[1] != "o1-0" || b[2] != "u1" {
+		t.Fatalf("claimed %d rows starting %q", len(b), b[:min(len(b), 3)])
+	}
+	for _, body := range b {
+		if strings.HasPrefix(body, "o1-") && body != "o1-0" {
+			t.Fatalf("claimed %q while o1's first row is pending", body)
+		}
+	}
+	if _, err := st.SettleRelays(ctx, "h", t0, []store.RelaySettlement{{Seqs: seqs, Status: store.RelayDelivered}}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := claimBodies(t, st, "a", "h", t0); len(b) != 100 || b[0] != "u99" {
+		t.Fatalf("second claim: %d rows starting %q", len(b), b[:min(len(b), 1)])
 	}
 }
 
