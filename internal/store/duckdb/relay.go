@@ -11,28 +11,51 @@ import (
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 )
 
-// AddRelays implements store.Tx, in chunks of one INSERT each, in order so
-// that seq follows rs.
+// AddRelays implements store.Tx with the appender, which costs a fraction
+// of an INSERT's planning on every group commit: the rows take their seqs
+// from the sequence first, in the order of rs.
 func (h hookTx) AddRelays(ctx context.Context, rs []store.Relay) error {
-	for start := 0; start < len(rs); start += insertChunk {
-		chunk := rs[start:min(start+insertChunk, len(rs))]
-		args := make([]any, 0, len(chunk)*len(store.RelayColumns))
-		rows := make([]string, 0, len(chunk))
-		for i := range chunk {
-			vals := store.RelayValues(&chunk[i])
-			ph := make([]string, len(vals))
-			for j, v := range vals {
-				args = append(args, v)
-				ph[j] = "$" + strconv.Itoa(len(args))
-			}
-			rows = append(rows, "("+strings.Join(ph, ", ")+")")
-		}
-		if err := h.t.exec(`INSERT INTO youshu_relay (`+strings.Join(store.RelayColumns, ", ")+`) VALUES `+
-			strings.Join(rows, ", "), args...); err != nil {
-			return fmt.Errorf("%w: insert %d relay rows: %w", store.ErrUnavailable, len(chunk), err)
-		}
+	if len(rs) == 0 {
+		return nil
 	}
-	return nil
+	seqs := make([]int64, 0, len(rs))
+	if err := h.t.query(`SELECT nextval('youshu_relay_seq') FROM range($1) ORDER BY 1`, func(v []driver.Value) error {
+		seqs = append(seqs, toInt64(v[0]))
+		return nil
+	}, int64(len(rs))); err != nil {
+		return fmt.Errorf("%w: number %d relay rows: %w", store.ErrUnavailable, len(rs), err)
+	}
+	a, err := h.t.appender("youshu_relay")
+	if err != nil {
+		return fmt.Errorf("%w: relay appender: %w", store.ErrUnavailable, err)
+	}
+	appendErr := func() error {
+		for i := range rs {
+			r := &rs[i]
+			// The table's columns in order: seq, the added columns
+			// (store.RelayValues), then the delivery state, unset.
+			vals := append([]driver.Value{seqs[i]}, relayValues(r)...)
+			vals = append(vals, nil, nil, nil, nil, nil)
+			if err := a.AppendRow(vals...); err != nil {
+				return fmt.Errorf("append relay row: %w", err)
+			}
+		}
+		return nil
+	}()
+	if err := a.Close(); err != nil && appendErr == nil {
+		appendErr = fmt.Errorf("%w: flush relay rows: %w", store.ErrUnavailable, err)
+	}
+	return appendErr
+}
+
+// relayValues are store.RelayValues as driver values.
+func relayValues(r *store.Relay) []driver.Value {
+	vs := store.RelayValues(r)
+	out := make([]driver.Value, len(vs))
+	for i, v := range vs {
+		out[i] = v
+	}
+	return out
 }
 
 // ClaimRelays implements store.RelayStore in three statements: find the
