@@ -119,10 +119,11 @@ func New(st Store, opt Options) *Worker {
 // Deliver claims app's due rows and sends them, until none is due or ctx
 // ends, and returns how many it delivered. add_order rows of one data
 // source go together, up to MaxOrdersPerCall in one call (units); up to
-// Parallel calls are in flight at once, a wave, settled together in one
-// transaction when all are answered. A crash between the answers and the
-// settlement sends that wave's calls once more after the lease (at least
-// once).
+// Parallel calls are in flight at once (a wave); the rows of a claim are
+// settled together in one transaction once all its calls are answered,
+// since on the embedded store every transaction holds up the SDK's group
+// commit. A crash between the answers and the settlement sends that
+// claim's calls once more after the lease (at least once).
 func (w *Worker) Deliver(ctx context.Context, app *tenant.App) (int, error) {
 	if app.Relay == nil {
 		return 0, nil
@@ -141,14 +142,16 @@ func (w *Worker) Deliver(ctx context.Context, app *tenant.App) (int, error) {
 		// one), so neither merging rows of different orders nor sending
 		// calls side by side lets an order's rows overtake each other.
 		us := units(rows)
+		var ss []store.RelaySettlement
 		for len(us) > 0 && ctx.Err() == nil {
 			wave := us[:min(len(us), w.opt.Parallel)]
 			us = us[len(wave):]
-			n, err := w.sendWave(ctx, app, wave)
+			waveSS, n := w.sendWave(ctx, app, wave)
+			ss = append(ss, waveSS...)
 			delivered += n
-			if err != nil {
-				return delivered, err
-			}
+		}
+		if _, err := w.st.SettleRelays(context.WithoutCancel(ctx), w.opt.Holder, w.opt.Now(), mergeSettlements(ss)); err != nil {
+			return delivered, fmt.Errorf("relay of %s: %w", app.ID, err)
 		}
 		if len(rows) < w.opt.Batch {
 			return delivered, nil
@@ -157,9 +160,9 @@ func (w *Worker) Deliver(ctx context.Context, app *tenant.App) (int, error) {
 	return delivered, ctx.Err()
 }
 
-// sendWave sends units side by side, then settles every row of them in
-// one transaction, and returns how many rows were delivered.
-func (w *Worker) sendWave(ctx context.Context, app *tenant.App, wave [][]store.ClaimedRelay) (int, error) {
+// sendWave sends units side by side and returns the settlement of each of
+// their rows and how many were delivered.
+func (w *Worker) sendWave(ctx context.Context, app *tenant.App, wave [][]store.ClaimedRelay) ([]store.RelaySettlement, int) {
 	results := make([][]result, len(wave))
 	var wg sync.WaitGroup
 	for i, u := range wave {
@@ -188,10 +191,7 @@ func (w *Worker) sendWave(ctx context.Context, app *tenant.App, wave [][]store.C
 			ss = append(ss, s)
 		}
 	}
-	if _, err := w.st.SettleRelays(context.WithoutCancel(ctx), w.opt.Holder, w.opt.Now(), mergeSettlements(ss)); err != nil {
-		return delivered, fmt.Errorf("relay of %s: %w", app.ID, err)
-	}
-	return delivered, nil
+	return ss, delivered
 }
 
 // mergeSettlements joins the delivered rows into one settlement, so the
