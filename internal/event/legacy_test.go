@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
-
-	gojson "github.com/goccy/go-json"
 )
 
 type legacyEnvelope struct {
@@ -69,7 +67,7 @@ func (p *legacyParser) Parse(raw json.RawMessage) (Event, error) {
 		return ev, invalid("event", "must be valid UTF-8")
 	}
 	var env legacyEnvelope
-	if err := gojson.Unmarshal(raw, &env); err != nil {
+	if err := legacyUnmarshal(raw, &env); err != nil {
 		return ev, invalid("event", "must be a JSON object")
 	}
 	var err error
@@ -103,7 +101,7 @@ func (p *legacyParser) Parse(raw json.RawMessage) (Event, error) {
 		env.Props = json.RawMessage(`{}`)
 	}
 	var props map[string]json.RawMessage
-	if err := gojson.Unmarshal(env.Props, &props); err != nil {
+	if err := legacyUnmarshal(env.Props, &props); err != nil {
 		return ev, invalid("props", "must be an object")
 	}
 	if err := p.fill(&ev, props); err != nil {
@@ -346,7 +344,7 @@ func (ev *Event) legacyFillOrder(r *legacyReader, own map[string]json.RawMessage
 		return
 	}
 	var subs []map[string]json.RawMessage
-	if err := gojson.Unmarshal(raw, &subs); err != nil {
+	if err := legacyUnmarshal(raw, &subs); err != nil {
 		r.fail(invalid("props.sub_orders", "must be an array of objects"))
 		return
 	}
@@ -376,7 +374,7 @@ func (r *legacyReader) optString(m map[string]json.RawMessage, key, field string
 		return "", false
 	}
 	var s string
-	if gojson.Unmarshal(v, &s) != nil {
+	if legacyUnmarshal(v, &s) != nil {
 		r.fail(invalid(field, "must be a string"))
 		return "", false
 	}
@@ -392,7 +390,7 @@ func (r *legacyReader) optScalar(m map[string]json.RawMessage, key, field string
 	switch v[0] {
 	case '"':
 		var s string
-		if gojson.Unmarshal(v, &s) != nil {
+		if legacyUnmarshal(v, &s) != nil {
 			r.fail(invalid(field, "must be a string"))
 			return "", false
 		}
@@ -450,7 +448,7 @@ func (r *legacyReader) object(m map[string]json.RawMessage, key, field string) m
 		return nil
 	}
 	var o map[string]json.RawMessage
-	if gojson.Unmarshal(v, &o) != nil {
+	if legacyUnmarshal(v, &o) != nil {
 		r.fail(invalid(field, "must be an object"))
 		return nil
 	}
@@ -459,7 +457,7 @@ func (r *legacyReader) object(m map[string]json.RawMessage, key, field string) m
 
 func legacyNumber(v json.RawMessage, field string) (float64, error) {
 	var f float64
-	if gojson.Unmarshal(v, &f) != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+	if legacyUnmarshal(v, &f) != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 		return 0, invalid(field, "must be a number")
 	}
 	return f, nil
@@ -470,7 +468,7 @@ func legacyReqString(v json.RawMessage, field string) (string, error) {
 		return "", invalid(field, "required")
 	}
 	var s string
-	if gojson.Unmarshal(v, &s) != nil {
+	if legacyUnmarshal(v, &s) != nil {
 		return "", invalid(field, "must be a string")
 	}
 	return s, nil
@@ -481,7 +479,7 @@ func legacyOptString(v json.RawMessage, field string) (string, error) {
 		return "", nil
 	}
 	var s string
-	if gojson.Unmarshal(v, &s) != nil {
+	if legacyUnmarshal(v, &s) != nil {
 		return "", invalid(field, "must be a string")
 	}
 	return s, nil
@@ -594,3 +592,7 @@ func BenchmarkParseLegacy(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n)/1000, "µs/event")
 }
+
+// legacyUnmarshal is goccyUnmarshal: the old parser as it was, but safe
+// under the race detector (see goccyUnmarshal).
+func legacyUnmarshal(data []byte, v any) error { return goccyUnmarshal(data, v) }
