@@ -16,9 +16,9 @@ import (
 
 // TestRelayCrashSIGKILL kills the server with SIGKILL while it relays to a
 // stand-in for Youshu, starts it again, and checks that every acknowledged
-// upload reaches the stand-in; the only duplicates may be the calls of the
-// wave the killed process was sending (answered, not yet settled): at most
-// relay.Options.Parallel, 8.
+// upload reaches the stand-in; the only duplicates may be the rows of the
+// claim the killed process was sending (answered, not yet settled): at
+// most relay.Options.Batch, 50.
 func TestRelayCrashSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test: starts and kills server processes (skipped with -short)")
@@ -110,10 +110,10 @@ apps:
 	for _, n := range got {
 		dups += n - 1
 	}
-	// Each wave is settled once answered: only the calls of the one the
-	// killed process was sending can go twice.
-	if dups > 8 {
-		t.Errorf("%d uploads relayed twice; at most the wave in flight at the kill (8 calls) may be", dups)
+	// Each claim is settled once its calls are answered: only the rows of
+	// the one the killed process was sending can go twice.
+	if dups > 50 {
+		t.Errorf("%d uploads relayed twice; at most the claim in flight at the kill (50 rows) may be", dups)
 	}
 	t.Logf("%d uploads relayed, %d twice", len(got), dups)
 }
