@@ -351,7 +351,7 @@ var crashHTTP = &http.Client{Timeout: time.Minute}
 // crashPostBatch posts crashPerBatch distinct events with tracking id tid and
 // returns the answer's code.
 func crashPostBatch(base, tid string, client int) (int, error) {
-	now := time.Now().UnixMilli()
+	now := crashBatchTime(tid)
 	var buf bytes.Buffer
 	buf.WriteByte('[')
 	for i := 0; i < crashPerBatch; i++ {
@@ -384,6 +384,17 @@ func crashPostBatch(base, tid string, client int) (int, error) {
 		return *ans.Code, errors.New(ans.Msg)
 	}
 	return 0, nil
+}
+
+// crashBatchTimes keeps the client time of each upload, so that posting a
+// tracking id again re-sends the same body, as the SDK re-sends: a new time
+// would make new events, and an upload whose answer was lost to a kill
+// would be stored twice.
+var crashBatchTimes sync.Map
+
+func crashBatchTime(tid string) int64 {
+	t, _ := crashBatchTimes.LoadOrStore(tid, time.Now().UnixMilli())
+	return t.(int64)
 }
 
 // crashAnalysisTotal is the number of the app's events from yesterday to
