@@ -412,6 +412,37 @@ func (c *Client) LegacyArticleDays(ctx context.Context, day time.Time) ([]store.
 	return out, nil
 }
 
+// LegacyUserRead fetches the retired getuserread of one day (days before
+// 2025-11-01): the account's totals, from its row of all reading channels
+// (user_source 99999999), in getbizsummary's terms: readers of the
+// article page, sharers, favourites and readers of the original page. A
+// day without that row had no readers.
+func (c *Client) LegacyUserRead(ctx context.Context, day time.Time) (store.BizSummary, error) {
+	var ans struct {
+		List []struct {
+			Source      int64 `json:"user_source"`
+			ReadUser    int64 `json:"int_page_read_user"`
+			OriReadUser int64 `json:"ori_page_read_user"`
+			ShareUser   int64 `json:"share_user"`
+			FavUser     int64 `json:"add_to_fav_user"`
+		} `json:"list"`
+	}
+	if err := c.call(ctx, c.Account, "getuserread", accountDate(day), accountDate(day), &ans); err != nil {
+		return store.BizSummary{}, err
+	}
+	var b store.BizSummary
+	for _, r := range ans.List {
+		if r.Source == allChannels {
+			b = store.BizSummary{ReadUser: r.ReadUser, ShareUser: r.ShareUser, CollectionUser: r.FavUser, RedirectOriPageUser: r.OriReadUser}
+		}
+	}
+	return b, nil
+}
+
+// allChannels is getuserread's user_source of the row over every reading
+// channel; the other rows are one channel each and do not add up to it.
+const allChannels = 99999999
+
 // LegacyArticleTotals fetches the retired getarticletotal of the articles
 // published on day (before 2025-11-01): title and cumulative readers and
 // sharers per statistics day. It has no link and no follows.

@@ -34,10 +34,7 @@ func Due(s Schedule, family string, known []store.PullDay, now time.Time) []time
 			done[d.Day] = true
 		}
 	}
-	last := today.AddDate(0, 0, -1)
-	if local.Hour() < s.Hour {
-		last = last.AddDate(0, 0, -1)
-	}
+	last := LastDue(s, now)
 	var out []time.Time
 	for day := today.AddDate(0, 0, -s.BackfillDays); !day.After(last); day = day.AddDate(0, 0, 1) {
 		if !done[day] {
@@ -45,4 +42,15 @@ func Due(s Schedule, family string, known []store.PullDay, now time.Time) []time
 		}
 	}
 	return out
+}
+
+// LastDue is the last day due at now: yesterday from the schedule's hour,
+// the day before until then.
+func LastDue(s Schedule, now time.Time) time.Time {
+	local := now.In(s.Location)
+	last := time.Date(local.Year(), local.Month(), local.Day()-1, 0, 0, 0, 0, time.UTC)
+	if local.Hour() < s.Hour {
+		last = last.AddDate(0, 0, -1)
+	}
+	return last
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/shuyuan-dev/shuyuan/internal/store"
@@ -22,7 +23,18 @@ type Store interface {
 	SavePullDay(ctx context.Context, d store.PullDay) error
 	PullDays(ctx context.Context, app string, from, to time.Time) ([]store.PullDay, error)
 	SavePulledDay(ctx context.Context, d store.PulledDay) error
+	SavePublished(ctx context.Context, d store.PublishedDay) error
+	ArticleCurves(ctx context.Context, app string, from, to time.Time) ([]store.Curve, error)
 }
+
+// CurveDays is how long getarticletotaldetail tracks an article: its curve
+// has at most this many statistics days, from the publish date on.
+const CurveDays = 30
+
+// curveRetry is how long a refresh of a publish date's curves waits after
+// an attempt that left them short (WeChat late, or a failure) before the
+// next: the pull runs every few minutes, the curves grow once a day.
+const curveRetry = time.Hour
 
 // App is one app whose WeChat data is pulled: its families are those its
 // client has a token for (Mini: the mini-program; Account: the official
@@ -54,6 +66,9 @@ type Puller struct {
 	apps []App
 	now  func() time.Time
 	log  *slog.Logger
+
+	mu    sync.Mutex
+	tried map[string]time.Time // app and publish date → the last curve refresh
 }
 
 // NewPuller returns a puller of apps over st; now is the clock (nil:
@@ -65,7 +80,7 @@ func NewPuller(st Store, apps []App, now func() time.Time, log *slog.Logger) *Pu
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Puller{st: st, apps: apps, now: now, log: log}
+	return &Puller{st: st, apps: apps, now: now, log: log, tried: map[string]time.Time{}}
 }
 
 // Apps lists the apps the puller pulls.
@@ -102,6 +117,75 @@ func (p *Puller) runApp(ctx context.Context, a App) error {
 		if err := p.pullDays(ctx, a, fam, Due(a.Schedule, fam, known, now)); err != nil {
 			return err
 		}
+	}
+	if a.Client.Account != nil {
+		return p.refreshCurves(ctx, a, now)
+	}
+	return nil
+}
+
+// refreshCurves fetches again getarticletotaldetail of each publish date
+// of the last CurveDays whose stored curves stop short of the last due day
+// and of the tracking's end: a day's pull stores the curves of its
+// articles as far as WeChat has them, its publish date only, while the
+// follows after reading of the following days (the articles analysis)
+// need the rest. A date is tried at most once per curveRetry; an error
+// not about the date (transport, token, quota) ends the round's refresh.
+func (p *Puller) refreshCurves(ctx context.Context, a App, now time.Time) error {
+	last := LastDue(a.Schedule, now)
+	from := last.AddDate(0, 0, -(CurveDays - 1))
+	if from.Before(NewArticlesStart) {
+		from = NewArticlesStart
+	}
+	curves, err := p.st.ArticleCurves(ctx, a.ID, from, last)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	for k, t := range p.tried {
+		if now.Sub(t) >= curveRetry {
+			delete(p.tried, k) // it no longer holds anything back
+		}
+	}
+	p.mu.Unlock()
+	for _, c := range curves {
+		end := c.Published.AddDate(0, 0, CurveDays-1)
+		if last.Before(end) {
+			end = last
+		}
+		if !c.Through.Before(end) {
+			continue
+		}
+		key := a.ID + " " + c.Published.Format(time.DateOnly)
+		p.mu.Lock()
+		wait := now.Sub(p.tried[key]) < curveRetry
+		if !wait {
+			p.tried[key] = now
+		}
+		p.mu.Unlock()
+		if wait {
+			continue
+		}
+		arts, err := a.Client.ArticleTotals(ctx, c.Published)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err == nil && len(arts) == 0 {
+			// WeChat listed articles of that date before: an empty answer
+			// is a gap on its side, not the articles gone.
+			err = fmt.Errorf("datacube getarticletotaldetail %s: empty: %w", c.Published.Format(time.DateOnly), ErrNotReady)
+		}
+		if err != nil {
+			p.log.Info("article curves not refreshed", "app", a.ID, "published", c.Published.Format(time.DateOnly), "error", err)
+			if errors.Is(err, ErrNotReady) {
+				continue
+			}
+			return nil
+		}
+		if err := p.st.SavePublished(ctx, store.PublishedDay{App: a.ID, Day: c.Published, At: p.now().UTC(), Articles: arts}); err != nil {
+			return err
+		}
+		p.log.Info("article curves refreshed", "app", a.ID, "published", c.Published.Format(time.DateOnly))
 	}
 	return nil
 }
@@ -271,6 +355,11 @@ func fetchAccount(ctx context.Context, c *Client, day time.Time) (store.PulledDa
 		if acct.Published, err = c.LegacyArticleTotals(ctx, day); err != nil {
 			return store.PulledDay{}, err
 		}
+		biz, err := c.LegacyUserRead(ctx, day)
+		if err != nil {
+			return store.PulledDay{}, err
+		}
+		acct.Biz = &biz
 		return store.PulledDay{Account: acct}, nil
 	}
 	reads, err := c.ArticleReads(ctx, day)

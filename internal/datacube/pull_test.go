@@ -157,14 +157,16 @@ func TestBackfillWithFaultsAndNotReadyMorning(t *testing.T) {
 		// the day's sessions.
 		db := st.DB()
 		for q, want := range map[string]int{
-			`SELECT count(*) FROM wxapp_visit_pages WHERE source = 'pulled'`:                           30 * 8,
-			`SELECT count(DISTINCT ref_date) FROM wxapp_visit_pages`:                                   30,
-			`SELECT count(*) FROM wx_visit_trends`:                                                     30,
-			`SELECT count(*) FROM wx_daily_summaries`:                                                  30,
-			`SELECT count(*) FROM oa_user_cumulates`:                                                   30,
-			`SELECT count(*) FROM oa_biz_summaries`:                                                    19, // from 1 November
-			`SELECT count(DISTINCT publish_date) FROM oa_articles`:                                     30,
-			`SELECT count(*) FROM oa_articles WHERE content_url = '' AND publish_date >= '2025-11-01'`: 0,
+			`SELECT count(*) FROM wxapp_visit_pages WHERE source = 'pulled'`:                              30 * 8,
+			`SELECT count(DISTINCT ref_date) FROM wxapp_visit_pages`:                                      30,
+			`SELECT count(*) FROM wx_visit_trends`:                                                        30,
+			`SELECT count(*) FROM wx_daily_summaries`:                                                     30,
+			`SELECT count(*) FROM oa_user_cumulates`:                                                      30,
+			`SELECT count(*) FROM oa_biz_summaries`:                                                       30, // getuserread before 1 November
+			`SELECT count(*) FROM oa_biz_summaries WHERE read_user = 0`:                                   0,
+			`SELECT count(*) FROM oa_biz_summaries WHERE ref_date < '2025-11-01' AND collection_user = 0`: 0,
+			`SELECT count(DISTINCT publish_date) FROM oa_articles`:                                        30,
+			`SELECT count(*) FROM oa_articles WHERE content_url = '' AND publish_date >= '2025-11-01'`:    0,
 			`SELECT count(*) FROM (SELECT t.ref_date FROM wx_visit_trends t JOIN wx_visit_distributions d
 				ON d.app_id = t.app_id AND d.ref_date = t.ref_date AND d.dist_index = 'access_source_session_cnt'
 				GROUP BY t.ref_date, t.session_cnt HAVING sum(d.value) <> t.session_cnt) x`: 0,
@@ -284,5 +286,123 @@ func TestFinalAndQuotaErrors(t *testing.T) {
 	}
 	if fmt.Sprint(got) != "[failed complete complete]" {
 		t.Fatalf("statuses after the second round: %v", got)
+	}
+}
+
+// TestArticleCurvesRefreshed: the pull of a publish date stores its
+// articles' curves as far as WeChat has them, that date; each later day's
+// round fetches them again until they reach the last due day, at most once
+// an hour per date, so the stored curves end up as WeChat's and give the
+// follows of the days after publishing.
+func TestArticleCurvesRefreshed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, o storetest.Opener) {
+		// 2025-12-10 11:00 in Beijing, after the schedule's hour.
+		r := newRig(t)
+		st := o.Open(t)
+		ctx := context.Background()
+		app := datacube.App{ID: "shop", Schedule: datacube.Schedule{Location: shanghai, BackfillDays: 1, Hour: 9},
+			Client: r.client(nil, r.oa)}
+		p := datacube.NewPuller(st, []datacube.App{app}, r.clock.Now, quiet())
+		published := r.yesterday
+		curve := func() string {
+			t.Helper()
+			curves, err := st.ArticleCurves(ctx, "shop", published, published)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(curves) != 1 {
+				t.Fatalf("curves of %s: %+v", published.Format(time.DateOnly), curves)
+			}
+			return curves[0].Through.Format(time.DateOnly)
+		}
+		totalCalls := func() int { return r.fake.Calls(wxfake.EndpointArticleTotalDet) }
+		if err := p.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := curve(); got != "2025-12-09" {
+			t.Fatalf("after the publish date's pull the curves reach %s, want the date itself", got)
+		}
+		for i := 1; i <= 4; i++ {
+			r.clock.Advance(24 * time.Hour)
+			n0 := totalCalls()
+			if err := p.Run(ctx); err != nil {
+				t.Fatal(err)
+			}
+			want := published.AddDate(0, 0, i).Format(time.DateOnly)
+			if got := curve(); got != want {
+				t.Fatalf("day %d: curves reach %s, want %s", i, got, want)
+			}
+			// Today's publish date and the refreshed one: one call each.
+			if n := totalCalls() - n0; n != 1+i {
+				t.Fatalf("day %d: %d getarticletotaldetail calls, want %d (the day's publishes and %d refreshes)", i, n, 1+i, i)
+			}
+			// A round later the same day has nothing to refresh.
+			r.clock.Advance(10 * time.Minute)
+			n0 = totalCalls()
+			if err := p.Run(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if n := totalCalls() - n0; n != 0 {
+				t.Fatalf("day %d: a second round called getarticletotaldetail %d times", i, n)
+			}
+		}
+		// The refreshed curves are what a pull of the date by hand stores
+		// now, and they step: follows after reading on later days.
+		before := snapshot(t, st.DB())
+		if _, err := p.PullRange(ctx, "shop", published, published, true); err != nil {
+			t.Fatal(err)
+		}
+		after := snapshot(t, st.DB())
+		pick := func(s string) string {
+			var out []string
+			for _, l := range strings.Split(s, "\n") {
+				if strings.HasPrefix(l, "oa_article_totals ") || strings.HasPrefix(l, "oa_articles ") {
+					out = append(out, l)
+				}
+			}
+			return strings.Join(out, "\n")
+		}
+		if pick(before) != pick(after) {
+			t.Fatalf("refreshed curves differ from a pull now:\nrefreshed:\n%s\nnow:\n%s", pick(before), pick(after))
+		}
+		q := `SELECT count(*) FROM oa_article_totals WHERE publish_date = '2025-12-09' AND stat_date > publish_date`
+		if got := storetest.Count(t, st, q); got < 4 {
+			t.Fatalf("%s = %d, want the four later days of each article", q, got)
+		}
+	})
+}
+
+// TestCurveRefreshWaitsWhenWeChatIsLate: a date whose curves a refresh
+// left short is asked again only after an hour.
+func TestCurveRefreshWaitsWhenWeChatIsLate(t *testing.T) {
+	r := newRig(t)
+	st := storetest.Open(t)
+	ctx := context.Background()
+	app := datacube.App{ID: "shop", Schedule: datacube.Schedule{Location: shanghai, BackfillDays: 1, Hour: 9},
+		Client: r.client(nil, r.oa)}
+	p := datacube.NewPuller(st, []datacube.App{app}, r.clock.Now, quiet())
+	if err := p.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(24 * time.Hour)
+	// WeChat fails the next two calls of getarticletotaldetail.
+	if err := r.fake.Script(wxfake.EndpointArticleTotalDet, wxfake.Fault{Kind: wxfake.FaultErrcode, Code: -1},
+		wxfake.Fault{Kind: wxfake.FaultErrcode, Code: -1}); err != nil {
+		t.Fatal(err)
+	}
+	calls := []int{}
+	for range 7 { // an hour of rounds
+		n0 := r.fake.Calls(wxfake.EndpointArticleTotalDet)
+		if err := p.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		calls = append(calls, r.fake.Calls(wxfake.EndpointArticleTotalDet)-n0)
+		r.clock.Advance(10 * time.Minute)
+	}
+	// Round 1: the day's publishes fail (-1, pending) and the refresh
+	// fails; round 2: the day's publishes again, the refresh waits; ...
+	// round 7, an hour on: the refresh again.
+	if fmt.Sprint(calls) != "[2 1 0 0 0 0 1]" {
+		t.Fatalf("getarticletotaldetail calls per round: %v", calls)
 	}
 }

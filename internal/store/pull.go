@@ -22,6 +22,13 @@ type PullStore interface {
 	// that family and day and marks the day complete, so a re-pull
 	// changes nothing and a day is never half stored.
 	SavePulledDay(ctx context.Context, d PulledDay) error
+	// SavePublished replaces the articles published on d.Day and their
+	// curves (PublishedStmts) in one transaction, leaving the rest of the
+	// day and its status alone: the daily refresh of the curves.
+	SavePublished(ctx context.Context, d PublishedDay) error
+	// ArticleCurves tells, per publish date in [from, to] with articles
+	// stored, how far their curves reach, by date.
+	ArticleCurves(ctx context.Context, app string, from, to time.Time) ([]Curve, error)
 }
 
 // PullStatus is the state of one pulled day.

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -65,8 +67,8 @@ type AccountDay struct {
 	UserSources []UserSource // getusersummary: follows per channel
 	Followers   int64        // getusercumulate
 	Articles    []ArticleDay // the day's readers and sharers per article
-	// Biz is getbizsummary, nil for days before the new article
-	// endpoints' data starts (2025-11-01).
+	// Biz is getbizsummary's totals of the day, or before the new
+	// article endpoints' data starts (2025-11-01) those of getuserread.
 	Biz *BizSummary
 	// Published are the articles published that day, with their
 	// cumulative figures as far as WeChat had them.
@@ -191,8 +193,6 @@ func PulledDayStmts(d PulledDay) ([]Stmt, error) {
 		del("oa_user_cumulates", "ref_date = $2")
 		del("oa_article_days", "ref_date = $2")
 		del("oa_biz_summaries", "ref_date = $2")
-		del("oa_article_totals", "publish_date = $2")
-		del("oa_articles", "publish_date = $2")
 		users := map[int64]UserSource{}
 		var order []int64
 		for _, u := range a.UserSources {
@@ -231,37 +231,115 @@ func PulledDayStmts(d PulledDay) ([]Stmt, error) {
 				[][]any{{d.App, day, b.ReadUser, b.ShareUser, b.ZaikanUser, b.LikeUser, b.CommentCount, b.CollectionUser,
 					b.RedirectOriPageUser, b.SendPageCount, at}})
 		}
-		var articles, totals [][]any
-		seenArt := map[string]bool{}
-		for _, p := range a.Published {
-			if seenArt[p.MsgID] {
-				return nil, fmt.Errorf("pulled day %s of %s: article %s listed twice", day.Format(time.DateOnly), d.App, p.MsgID)
-			}
-			seenArt[p.MsgID] = true
-			articles = append(articles, []any{d.App, p.MsgID, day, p.Title, p.ContentURL, p.PublishType, at})
-			seenStat := map[time.Time]bool{}
-			for _, t := range p.Totals {
-				sd := dateOf(t.StatDate)
-				if seenStat[sd] {
-					continue
-				}
-				seenStat[sd] = true
-				totals = append(totals, []any{d.App, p.MsgID, sd, day, t.ReadUser, t.ShareUser, t.ZaikanUser, t.LikeUser,
-					t.CommentCount, t.CollectionUser, t.ReadSubscribeUser, at})
-			}
+		pub, err := PublishedStmts(PublishedDay{App: d.App, Day: day, At: at, Articles: a.Published})
+		if err != nil {
+			return nil, err
 		}
-		ins("oa_articles", []string{"app_id", "msgid", "publish_date", "title", "content_url", "publish_type", "updated_at"}, articles)
-		ins("oa_article_totals", []string{"app_id", "msgid", "stat_date", "publish_date", "read_user", "share_user",
-			"zaikan_user", "like_user", "comment_count", "collection_user", "read_subscribe_user", "updated_at"}, totals)
-		// The day's articles may be those the app's article markers stand
-		// for: match them in the transaction that stores the articles.
-		out = append(out, Stmt{SQL: MatchMarkersSQL, Args: []any{d.App, at}})
+		out = append(out, pub...)
 	default:
 		return nil, fmt.Errorf("pulled day %s of %s: family %q without its data", day.Format(time.DateOnly), d.App, d.Family)
 	}
 	out = append(out, Stmt{SQL: SavePullDaySQL, Args: PullDayArgs(PullDay{
 		App: d.App, Family: d.Family, Day: day, Status: PullComplete, UpdatedAt: at})})
 	return out, nil
+}
+
+// PublishedDay is the articles published on one day of one app with their
+// cumulative curves as WeChat has them at At: what the pull of the day
+// stored, or a later refresh of the curves (getarticletotaldetail tracks
+// an article for 30 days, so the curve a day's pull gets ends the day
+// before the pull).
+type PublishedDay struct {
+	App      string
+	Day      time.Time // the publish date, as 00:00 UTC
+	At       time.Time
+	Articles []Article
+}
+
+// PublishedStmts are the statements that replace the articles published
+// on d.Day and their curves with d's, then match the app's article markers
+// against them (MatchMarkersSQL), to run in order in one transaction.
+func PublishedStmts(d PublishedDay) ([]Stmt, error) {
+	day, at := dateOf(d.Day), d.At.UTC()
+	out := []Stmt{
+		{SQL: "DELETE FROM oa_article_totals WHERE app_id = $1 AND publish_date = $2", Args: []any{d.App, day}},
+		{SQL: "DELETE FROM oa_articles WHERE app_id = $1 AND publish_date = $2", Args: []any{d.App, day}},
+	}
+	var articles, totals [][]any
+	seenArt := map[string]bool{}
+	for _, p := range d.Articles {
+		if seenArt[p.MsgID] {
+			return nil, fmt.Errorf("articles published %s of %s: article %s listed twice", day.Format(time.DateOnly), d.App, p.MsgID)
+		}
+		seenArt[p.MsgID] = true
+		articles = append(articles, []any{d.App, p.MsgID, day, p.Title, p.ContentURL, p.PublishType, at})
+		seenStat := map[time.Time]bool{}
+		for _, t := range p.Totals {
+			sd := dateOf(t.StatDate)
+			if seenStat[sd] {
+				continue
+			}
+			seenStat[sd] = true
+			totals = append(totals, []any{d.App, p.MsgID, sd, day, t.ReadUser, t.ShareUser, t.ZaikanUser, t.LikeUser,
+				t.CommentCount, t.CollectionUser, t.ReadSubscribeUser, at})
+		}
+	}
+	out = append(out, insertRows("oa_articles", []string{"app_id", "msgid", "publish_date", "title", "content_url", "publish_type", "updated_at"}, articles)...)
+	out = append(out, insertRows("oa_article_totals", []string{"app_id", "msgid", "stat_date", "publish_date", "read_user", "share_user",
+		"zaikan_user", "like_user", "comment_count", "collection_user", "read_subscribe_user", "updated_at"}, totals)...)
+	// The day's articles may be those the app's article markers stand
+	// for: match them in the transaction that stores the articles.
+	out = append(out, Stmt{SQL: MatchMarkersSQL, Args: []any{d.App, at}})
+	return out, nil
+}
+
+// CurvesSQL lists, for app $1 and the publish dates in [$2, $3] with
+// articles stored, the last statistics day that every one of the date's
+// articles' curves reaches; NULL when an article has no curve at all.
+const CurvesSQL = `SELECT publish_date, CASE WHEN bool_and(last_stat IS NOT NULL) THEN min(last_stat) END
+	FROM (
+		SELECT a.publish_date, a.msgid, max(t.stat_date) AS last_stat
+		FROM oa_articles a
+		LEFT JOIN oa_article_totals t ON t.app_id = a.app_id AND t.msgid = a.msgid AND t.publish_date = a.publish_date
+		WHERE a.app_id = $1 AND a.publish_date >= $2 AND a.publish_date <= $3
+		GROUP BY a.publish_date, a.msgid
+	) c
+	GROUP BY publish_date
+	ORDER BY publish_date`
+
+// ArticleCurves implements PullStore.ArticleCurves over db.
+func ArticleCurves(ctx context.Context, db *sql.DB, app string, from, to time.Time) ([]Curve, error) {
+	rows, err := db.QueryContext(ctx, CurvesSQL, app, dateOf(from), dateOf(to))
+	if err != nil {
+		return nil, fmt.Errorf("%w: article curves of %s: %w", ErrUnavailable, app, err)
+	}
+	defer rows.Close()
+	var out []Curve
+	for rows.Next() {
+		var c Curve
+		var last sql.NullTime
+		if err := rows.Scan(&c.Published, &last); err != nil {
+			return nil, fmt.Errorf("article curves of %s: %w", app, err)
+		}
+		c.Published = dateOf(c.Published)
+		if last.Valid {
+			c.Through = dateOf(last.Time)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%w: article curves of %s: %w", ErrUnavailable, app, err)
+	}
+	return out, nil
+}
+
+// Curve tells how far the stored curves of one publish date's articles
+// reach.
+type Curve struct {
+	Published time.Time // the publish date, as 00:00 UTC
+	// Through is the last statistics day all of the date's articles have
+	// (zero when one has none).
+	Through time.Time
 }
 
 // maxParams bounds the arguments of one insert, well under PostgreSQL's

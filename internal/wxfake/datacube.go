@@ -35,6 +35,7 @@ const (
 	EndpointArticleTotalDet = "getarticletotaldetail"
 	EndpointArticleSummary  = "getarticlesummary"
 	EndpointArticleTotalOld = "getarticletotal"
+	EndpointUserRead        = "getuserread"
 )
 
 // family groups the datacube endpoints by the rules they share.
@@ -62,6 +63,7 @@ var datacubeEndpoints = map[string]datacubeEndpoint{
 	EndpointUserCumulate:    {famOAUser, 7},
 	EndpointArticleSummary:  {famOALegacy, 1},
 	EndpointArticleTotalOld: {famOALegacy, 1},
+	EndpointUserRead:        {famOALegacy, 3},
 	EndpointArticleRead:     {famOANew, 1},
 	EndpointArticleShare:    {famOANew, 1},
 	EndpointBizSummary:      {famOANew, 30},
@@ -170,6 +172,12 @@ func (s *Server) datacube(ep string, r *http.Request, body []byte) reply {
 		out = map[string]any{"list": g.articleSummary(begin)}
 	case EndpointArticleTotalOld:
 		out = map[string]any{"list": g.articleTotalDetail(begin, 7, true)}
+	case EndpointUserRead:
+		var list []any
+		for day := begin; !day.After(end); day = day.AddDate(0, 0, 1) {
+			list = append(list, g.userRead(day)...)
+		}
+		out = map[string]any{"list": nonNil(list)}
 	case EndpointArticleRead, EndpointArticleShare:
 		out = map[string]any{"list": g.articleDaily(begin, ep == EndpointArticleRead)}
 	case EndpointBizSummary:
@@ -441,6 +449,38 @@ func (g gen) bizSummary(day time.Time) map[string]any {
 		"zaikan_user": sum.zaikan, "like_user": sum.like, "comment_count": sum.comment,
 		"collection_user": sum.fav, "redirect_ori_page_user": sum.read / 25, "send_page_count": 1,
 	}}
+}
+
+// userRead is the legacy account-level reads of one day per reading
+// channel: the "all" row (99999999) with the ten counters, and chat
+// (0) and Moments (2) rows with only the intermediate-page reads and
+// shares, which do not add up to the "all" row (spec §4.5).
+func (g gen) userRead(day time.Time) []any {
+	var sum daily
+	for p := day.AddDate(0, 0, -29); !p.After(day); p = p.AddDate(0, 0, 1) {
+		for _, a := range g.articlesOf(p) {
+			d := g.articleDay(a, day)
+			sum.read += d.read
+			sum.share += d.share
+			sum.fav += d.fav
+		}
+	}
+	if sum.read == 0 {
+		return nil
+	}
+	date := day.Format(time.DateOnly)
+	row := func(source, read, share, ori, fav int) map[string]any {
+		return map[string]any{"ref_date": date, "user_source": source,
+			"int_page_read_user": read, "int_page_read_count": read * 5 / 4,
+			"ori_page_read_user": ori, "ori_page_read_count": ori * 6 / 5,
+			"share_user": share, "share_count": share * 5 / 4,
+			"add_to_fav_user": fav, "add_to_fav_count": fav}
+	}
+	return []any{
+		row(99999999, sum.read, sum.share, sum.read/25, sum.fav),
+		row(0, sum.read*2/3, sum.share/2, 0, 0),
+		row(2, sum.read/3+sum.read/10, sum.share/2+1, 0, 0),
+	}
 }
 
 // articleTotalDetail answers the cumulative curve of the articles published

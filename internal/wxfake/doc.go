@@ -40,7 +40,7 @@
 // wechat-datacube.md: the mini-program getVisitPage, getDailySummary,
 // getDailyVisitTrend and getVisitDistribution; the official account's
 // getusersummary/getusercumulate, the new article family (from 2025-11-01,
-// with is_delay) and the legacy getarticlesummary/getarticletotal. They
+// with is_delay) and the legacy getarticlesummary/getarticletotal/getuserread. They
 // check the date format per family (61500), the span and "no later than
 // yesterday" rules (61501), readiness by hour (61503 or an empty list or
 // is_delay), the token's app kind (40001) and verification (48001). Their

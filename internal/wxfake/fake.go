@@ -466,7 +466,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rep = s.stableToken(r, body)
 	case EndpointVisitPage, EndpointDailySummary, EndpointDailyVisitTrend, EndpointVisitDistrib,
 		EndpointUserSummary, EndpointUserCumulate, EndpointArticleRead, EndpointArticleShare,
-		EndpointBizSummary, EndpointArticleTotalDet, EndpointArticleSummary, EndpointArticleTotalOld:
+		EndpointBizSummary, EndpointArticleTotalDet, EndpointArticleSummary, EndpointArticleTotalOld, EndpointUserRead:
 		rep = s.datacube(ep, r, body)
 	default:
 		rep = s.marketing(ep, r, body, truncated)

@@ -131,7 +131,32 @@ func (s *Store) SavePulledDay(ctx context.Context, d store.PulledDay) error {
 	if err != nil {
 		return err
 	}
-	err = s.inTx(ctx, func(tx *rawTx) error {
+	if err := s.execAll(ctx, stmts); err != nil {
+		return fmt.Errorf("save pulled %s day %s of %s: %w", d.Family, d.Day.Format(time.DateOnly), d.App, err)
+	}
+	return nil
+}
+
+// SavePublished implements store.PullStore.
+func (s *Store) SavePublished(ctx context.Context, d store.PublishedDay) error {
+	stmts, err := store.PublishedStmts(d)
+	if err != nil {
+		return err
+	}
+	if err := s.execAll(ctx, stmts); err != nil {
+		return fmt.Errorf("save articles published %s of %s: %w", d.Day.Format(time.DateOnly), d.App, err)
+	}
+	return nil
+}
+
+// ArticleCurves implements store.PullStore.
+func (s *Store) ArticleCurves(ctx context.Context, app string, from, to time.Time) ([]store.Curve, error) {
+	return store.ArticleCurves(ctx, s.db, app, from, to)
+}
+
+// execAll runs stmts in order in one transaction.
+func (s *Store) execAll(ctx context.Context, stmts []store.Stmt) error {
+	return s.inTx(ctx, func(tx *rawTx) error {
 		for _, st := range stmts {
 			if err := tx.exec(st.SQL, st.Args...); err != nil {
 				return fmt.Errorf("%w: %.60s: %w", store.ErrUnavailable, st.SQL, err)
@@ -139,10 +164,6 @@ func (s *Store) SavePulledDay(ctx context.Context, d store.PulledDay) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("save pulled %s day %s of %s: %w", d.Family, d.Day.Format(time.DateOnly), d.App, err)
-	}
-	return nil
 }
 
 // PullDays implements store.PullStore.

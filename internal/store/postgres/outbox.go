@@ -447,20 +447,41 @@ func (s *Store) SavePulledDay(ctx context.Context, d store.PulledDay) error {
 	if err != nil {
 		return err
 	}
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
+	if err := s.execAll(ctx, "store the day", stmts); err != nil {
+		return fmt.Errorf("save pulled %s day %s of %s: %w", d.Family, d.Day.Format(time.DateOnly), d.App, err)
+	}
+	return nil
+}
+
+// SavePublished implements store.PullStore.
+func (s *Store) SavePublished(ctx context.Context, d store.PublishedDay) error {
+	stmts, err := store.PublishedStmts(d)
+	if err != nil {
+		return err
+	}
+	if err := s.execAll(ctx, "store the articles", stmts); err != nil {
+		return fmt.Errorf("save articles published %s of %s: %w", d.Day.Format(time.DateOnly), d.App, err)
+	}
+	return nil
+}
+
+// ArticleCurves implements store.PullStore.
+func (s *Store) ArticleCurves(ctx context.Context, app string, from, to time.Time) ([]store.Curve, error) {
+	return store.ArticleCurves(ctx, s.db, app, from, to)
+}
+
+// execAll runs stmts in order in one transaction, as one batch.
+func (s *Store) execAll(ctx context.Context, what string, stmts []store.Stmt) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		for _, st := range stmts {
 			b.Queue(st.SQL, st.Args...)
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return unavailable("store the day", err)
+			return unavailable(what, err)
 		}
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("save pulled %s day %s of %s: %w", d.Family, d.Day.Format(time.DateOnly), d.App, err)
-	}
-	return nil
 }
 
 // PullDays implements store.PullStore.

@@ -144,4 +144,47 @@ func testPulledDays(t *testing.T, o Opener) {
 	if err := st.SavePulledDay(ctx, store.PulledDay{App: "a", Family: "mini_program", Day: d1, At: t0}); err == nil {
 		t.Fatal("a mini-program day without its data was stored")
 	}
+
+	// A refresh of the day's publishes replaces the articles and their
+	// curves only; ArticleCurves tells how far they reach.
+	curves, err := st.ArticleCurves(ctx, "a", d1.AddDate(0, 0, -5), d1.AddDate(0, 0, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(curves) != 1 || !curves[0].Published.Equal(d1) || !curves[0].Through.Equal(d1) {
+		t.Fatalf("curves after the day's pull: %+v, want %s through itself", curves, d1.Format(time.DateOnly))
+	}
+	d2, d3 := d1.AddDate(0, 0, 1), d1.AddDate(0, 0, 2)
+	err = st.SavePublished(ctx, store.PublishedDay{App: "a", Day: d1, At: t0.Add(48 * time.Hour), Articles: []store.Article{
+		{MsgID: "2247490001_1", Title: "Spring sale", ContentURL: "https://mp.weixin.qq.com/s?mid=2247490001&idx=1",
+			Totals: []store.ArticleTotal{{StatDate: d1, ReadUser: 41, ReadSubscribeUser: 2}, {StatDate: d2, ReadUser: 60, ReadSubscribeUser: 3},
+				{StatDate: d3, ReadUser: 70, ReadSubscribeUser: 5}}},
+		{MsgID: "2247490001_2", Title: "Second article"}, // no curve yet
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]int{
+		`SELECT count(*) FROM oa_articles`:                                                 2,
+		`SELECT count(*) FROM oa_article_totals`:                                           3,
+		`SELECT read_subscribe_user FROM oa_article_totals WHERE stat_date = '2025-12-10'`: 5,
+		`SELECT read_user FROM oa_biz_summaries`:                                           46, // the rest of the day stays
+		`SELECT count(*) FROM oa_article_days`:                                             2,
+		`SELECT count(*) FROM wx_pull_days WHERE status = 'complete'`:                      2,
+	} {
+		if n := Count(t, st, q); n != want {
+			t.Errorf("after a refresh: %s = %d, want %d", q, n, want)
+		}
+	}
+	curves, err = st.ArticleCurves(ctx, "a", d1, d1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(curves) != 1 || !curves[0].Through.IsZero() {
+		t.Fatalf("curves with an article that has none: %+v, want no day", curves)
+	}
+	if err := st.SavePublished(ctx, store.PublishedDay{App: "a", Day: d1, At: t0, Articles: []store.Article{
+		{MsgID: "x_1"}, {MsgID: "x_1"}}}); err == nil {
+		t.Fatal("an article listed twice was stored")
+	}
 }
