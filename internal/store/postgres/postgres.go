@@ -136,16 +136,27 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	if err := s.loadPartitions(ctx); err != nil {
-		s.Close()
-		return nil, err
-	}
-	now := time.Now()
-	if err := s.ensurePartitions(ctx, now.AddDate(0, 0, -1), now.AddDate(0, 0, opt.PartitionsAhead)); err != nil {
-		s.Close()
-		return nil, err
+	if err := s.preparePartitions(ctx); err != nil {
+		// Without migrations (shuyuan migrate, which opens the store to
+		// migrate it) the events table may not exist yet: Migrate
+		// prepares the partitions once it does.
+		var pe *pgconn.PgError
+		if !opt.NoMigrate || !errors.As(err, &pe) || pe.Code != "42P01" {
+			s.Close()
+			return nil, err
+		}
 	}
 	return s, nil
+}
+
+// preparePartitions reads which event partitions exist and creates those
+// of yesterday through the days ahead.
+func (s *Store) preparePartitions(ctx context.Context) error {
+	if err := s.loadPartitions(ctx); err != nil {
+		return err
+	}
+	now := time.Now()
+	return s.ensurePartitions(ctx, now.AddDate(0, 0, -1), now.AddDate(0, 0, s.opt.PartitionsAhead))
 }
 
 func where(c *pgx.ConnConfig) string {
@@ -230,7 +241,13 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 		// their tables.
 		s.pool.Reset()
 	}
-	return n, s.ensureRollups(ctx, conn)
+	if err := s.ensureRollups(ctx, conn); err != nil {
+		return n, err
+	}
+	if n > 0 {
+		return n, s.preparePartitions(ctx)
+	}
+	return n, nil
 }
 
 // The advisory locks of the store, in one namespace (single bigint keys).

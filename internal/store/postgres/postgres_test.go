@@ -407,3 +407,27 @@ func BenchmarkRoleMove(b *testing.B) {
 	}
 	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-to-move")
 }
+
+// TestMigrateAfterOpenWithoutMigrations is `shuyuan migrate` on a new
+// database: the store opened without migrating, then migrated, takes
+// events.
+func TestMigrateAfterOpenWithoutMigrations(t *testing.T) {
+	dsn := storetest.NewPostgresDatabase(t)
+	ctx := context.Background()
+	st, err := postgres.Open(ctx, dsn, postgres.Options{NoMigrate: true, MaxConns: 2})
+	if err != nil {
+		t.Fatalf("open a new database without migrating: %v", err)
+	}
+	defer st.Close()
+	n, err := st.Migrate(ctx)
+	if err != nil || n == 0 {
+		t.Fatalf("migrate: %d migrations, %v", n, err)
+	}
+	var parts int
+	if err := st.DB().QueryRowContext(ctx, `SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass`).Scan(&parts); err != nil {
+		t.Fatal(err)
+	}
+	if parts < 8 {
+		t.Fatalf("%d event partitions after migrating, want yesterday through a week ahead", parts)
+	}
+}
