@@ -120,25 +120,25 @@ const DueRelaysSQL = `WITH firsts AS (
 	  AND (r.ref_id = '' OR r.seq IN (SELECT seq FROM firsts))
 	ORDER BY r.seq LIMIT $3`
 
-// SettleRelaysSQL is the fenced UPDATE recording s for holder's rows;
-// seqsIn adds the seqs to args and returns the condition naming them.
-func SettleRelaysSQL(holder string, now time.Time, s RelaySettlement, seqsIn func(args *[]any) string) (string, []any, error) {
-	args := []any{now.UTC(), holder}
-	where := func() string { return ` WHERE claimed_by = $2 AND status = 'pending' AND ` + seqsIn(&args) }
+// SettleRelaysSQL is the UPDATE recording s for pending rows; cond adds
+// its arguments to args and returns the condition naming the rows (their
+// seqs, and the holder's fence where leases are stored).
+func SettleRelaysSQL(now time.Time, s RelaySettlement, cond func(args *[]any) string) (string, []any, error) {
+	args := []any{now.UTC()}
+	var set string
 	switch s.Status {
 	case RelayDelivered:
-		return `UPDATE youshu_relay SET status = 'delivered', delivered_at = $1, last_attempt_at = $1,
-			attempts = attempts + 1, claimed_until = NULL` + where(), args, nil
+		set = `status = 'delivered', delivered_at = $1, last_attempt_at = $1, attempts = attempts + 1, claimed_until = NULL`
 	case RelayPending:
 		args = append(args, s.Next.UTC(), s.Err)
-		return `UPDATE youshu_relay SET last_attempt_at = $1, attempts = attempts + 1, claimed_until = NULL,
-			next_attempt_at = $3, last_error = $4` + where(), args, nil
+		set = `last_attempt_at = $1, attempts = attempts + 1, claimed_until = NULL, next_attempt_at = $2, last_error = $3`
 	case RelayDead:
 		args = append(args, s.Err)
-		return `UPDATE youshu_relay SET status = 'dead', last_attempt_at = $1, attempts = attempts + 1,
-			claimed_until = NULL, last_error = $3` + where(), args, nil
+		set = `status = 'dead', last_attempt_at = $1, attempts = attempts + 1, claimed_until = NULL, last_error = $2`
+	default:
+		return "", nil, fmt.Errorf("settle relay rows: unknown state %q", s.Status)
 	}
-	return "", nil, fmt.Errorf("settle relay rows: unknown state %q", s.Status)
+	return `UPDATE youshu_relay SET ` + set + ` WHERE status = 'pending' AND ` + cond(&args), args, nil
 }
 
 // ReplayRelaysSQL revives app's ($1) dead rows, due at $2.

@@ -88,6 +88,13 @@ type Store struct {
 	// flushes skip work that would change nothing.
 	known store.Known
 
+	// leases are the claims on relay rows (relay.go).
+	leases relayLeases
+
+	// relaySeq is the number of the last relay row added (relay.go), 0
+	// until the first is; used under the write lock.
+	relaySeq int64
+
 	// keys is the order-key filter (orderkeys.go), loaded on the first
 	// add_order; calls numbers add_order calls (store.Rounds). Both are
 	// used under the write lock.
@@ -222,7 +229,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *rawTx) error) error {
 		if !ok {
 			return fmt.Errorf("unexpected driver connection %T", raw)
 		}
-		tx := &rawTx{ctx: ctx, dc: dc, trace: s.trace}
+		tx := &rawTx{ctx: ctx, dc: dc, trace: s.trace, relaySeq: &s.relaySeq}
 		if err := tx.exec("BEGIN TRANSACTION"); err != nil {
 			return fmt.Errorf("%w: begin: %w", store.ErrUnavailable, err)
 		}
@@ -254,6 +261,8 @@ type rawTx struct {
 	// afterCommit, if set by fn, runs once the transaction is committed,
 	// still under the write lock.
 	afterCommit func()
+	// relaySeq is the store's last relay row number (Store.relaySeq).
+	relaySeq *int64
 }
 
 func named(args []any) []driver.NamedValue {

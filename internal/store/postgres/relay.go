@@ -82,9 +82,9 @@ func (s *Store) SettleRelays(ctx context.Context, holder string, now time.Time, 
 			}
 			seqs := slices.Clone(st.Seqs)
 			slices.Sort(seqs)
-			q, args, err := store.SettleRelaysSQL(holder, now, st, func(args *[]any) string {
-				*args = append(*args, seqs)
-				return "seq = ANY($" + strconv.Itoa(len(*args)) + ")"
+			q, args, err := store.SettleRelaysSQL(now, st, func(args *[]any) string {
+				*args = append(*args, holder, seqs)
+				return "claimed_by = $" + strconv.Itoa(len(*args)-1) + " AND seq = ANY($" + strconv.Itoa(len(*args)) + ")"
 			})
 			if err != nil {
 				return err

@@ -45,6 +45,7 @@ func Run(t *testing.T, o Opener) {
 		{"OutboxReplay", testOutboxReplay},
 		{"OutboxLateAttribution", testOutboxLateAttribution},
 		{"RelayOrderPerRef", testRelayOrderPerRef},
+		{"RelaySeqsAcrossRestart", testRelaySeqsAcrossRestart},
 		{"RelayLeaseFencingReplay", testRelayLeaseFencingReplay},
 		{"RelayConcurrentClaims", testRelayConcurrentClaims},
 		{"RelayPrune", testRelayPrune},

@@ -98,6 +98,47 @@ func testRelayOrderPerRef(t *testing.T, o Opener) {
 	}
 }
 
+// Rows added after a restart come after every row still stored, also
+// when the newest were delivered and pruned in between: an order's update
+// added after the restart never overtakes its creation.
+func testRelaySeqsAcrossRestart(t *testing.T, o Opener) {
+	st := o.Open(t)
+	ctx := context.Background()
+	addRelays(t, st, relayRow("a", "order/add_order", "o1", "create-o1"), relayRow("a", store.RelaySDK, "", "sdk-1"),
+		relayRow("a", store.RelaySDK, "", "sdk-2"))
+	cs, err := st.ClaimRelays(ctx, "a", "h", t0, time.Minute, 100)
+	if err != nil || len(cs) != 3 {
+		t.Fatalf("claim: %d rows, %v", len(cs), err)
+	}
+	// The SDK rows, the newest, are delivered and pruned; the creation
+	// waits for a retry.
+	if _, err := st.SettleRelays(ctx, "h", t0, []store.RelaySettlement{
+		{Seqs: []int64{cs[0].Seq}, Status: store.RelayPending, Next: t0.Add(time.Hour), Err: "503"},
+		{Seqs: []int64{cs[1].Seq, cs[2].Seq}, Status: store.RelayDelivered},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.PruneRelays(ctx, "a", t0.Add(time.Second)); err != nil || n != 2 {
+		t.Fatalf("prune: %d, %v", n, err)
+	}
+	st = o.Reopen(t, st)
+	addRelays(t, st, relayRow("a", "order/add_order", "o1", "pay-o1"), relayRow("a", store.RelaySDK, "", "sdk-3"))
+	cs2, err := st.ClaimRelays(ctx, "a", "h", t0.Add(time.Hour), time.Minute, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bodies []string
+	for _, c := range cs2 {
+		bodies = append(bodies, c.Body)
+		if c.Body != "create-o1" && c.Seq <= cs[0].Seq {
+			t.Errorf("%s numbered %d after the restart, not past the stored row's %d", c.Body, c.Seq, cs[0].Seq)
+		}
+	}
+	if want := []string{"create-o1", "sdk-3"}; !reflect.DeepEqual(bodies, want) {
+		t.Fatalf("claimed %q after the restart, want %q (the update waits for its creation)", bodies, want)
+	}
+}
+
 // A lease keeps others off; its end frees the rows; a holder whose rows
 // were taken cannot settle them; dead rows replay.
 func testRelayLeaseFencingReplay(t *testing.T, o Opener) {
