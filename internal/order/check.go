@@ -228,8 +228,8 @@ func toFen(text string) (int64, bool) {
 				f *= 10
 			}
 		}
-		if w*100+f > maxYuan*100 {
-			return 0, false // the bound of the slow path below (found by FuzzToFen)
+		if w*100+f > maxYuan*100+1 {
+			return 0, false // the bound of the slow path below, to the fen (found by FuzzToFen)
 		}
 		return w*100 + f, true
 	}
