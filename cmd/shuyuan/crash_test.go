@@ -57,26 +57,46 @@ func TestServeChild(t *testing.T) {
 
 // TestCrashSIGKILL kills the server with SIGKILL while clients post, starts
 // it again on the same data directory, and checks that every batch that was
-// answered code 0 is stored, exactly once, and no batch is half-stored.
+// answered code 0 is stored, exactly once, and no batch is half-stored. It
+// kills at several points: with the intake log in small segments (so the
+// kill lands inside a segment, usually while the loader has a load in
+// flight), early and late, and with uploads acknowledged after the store's
+// own commit.
 func TestCrashSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test: starts and kills server processes (skipped with -short)")
 	}
+	for _, c := range []struct {
+		name  string
+		store string // extra lines of the store section
+		at    int    // acknowledged batches before the kill
+	}{
+		{"intake log, early", "  intake_segment_bytes: 16384\n", 120},
+		{"intake log, late", "  intake_segment_bytes: 65536\n", 900},
+		{"direct", "  intake: direct\n", crashSignalAt},
+	} {
+		t.Run(c.name, func(t *testing.T) { testCrashSIGKILL(t, c.store, c.at) })
+	}
+}
+
+func testCrashSIGKILL(t *testing.T, storeExtra string, at int) {
 	dir := t.TempDir()
-	cfg := writeCrashConfig(t, dir)
+	cfg := writeCrashConfig(t, dir, storeExtra)
 	data := filepath.Join(dir, "data")
 
 	first := startCrashServer(t, cfg, data)
-	load := crashPostUntilSignalled(t, first, syscall.SIGKILL)
+	load := crashPostUntilSignalled(t, first, syscall.SIGKILL, at)
 	if err := first.wait(); err == nil {
 		t.Fatal("the server exited cleanly after SIGKILL")
 	}
 	if ws, ok := first.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 		t.Fatalf("the server was not killed by SIGKILL: %v", first.cmd.ProcessState)
 	}
-	t.Logf("killed after %d acknowledged batches (%d refused or cut off)", len(load.acked), load.failed.Load())
+	segs, _ := filepath.Glob(filepath.Join(data, "intake", "*.seg"))
+	t.Logf("killed after %d acknowledged batches (%d refused or cut off); %d intake segments left", len(load.acked), load.failed.Load(), len(segs))
 
-	// Restart on the same data: DuckDB replays its WAL.
+	// Restart on the same data: DuckDB replays its WAL, the loader the
+	// intake log from the store's position.
 	second := startCrashServer(t, cfg, data)
 	stored := crashAnalysisTotal(t, second)
 	if min := len(load.acked) * crashPerBatch; stored < min {
@@ -88,6 +108,11 @@ func TestCrashSIGKILL(t *testing.T) {
 	}
 	if err := second.stop(); err != nil {
 		t.Fatalf("stop the restarted server: %v\n%s", err, second.logTail())
+	}
+	for _, line := range strings.Split(second.logTail(), "\n") {
+		if strings.Contains(line, "intake log opened") {
+			t.Logf("restart: %s", line)
+		}
 	}
 	byBatch := crashStoredBatches(t, data)
 	if byBatch["after-restart"] != crashPerBatch {
@@ -107,11 +132,11 @@ func TestCrashSIGTERM(t *testing.T) {
 		t.Skip("crash test: starts and stops server processes (skipped with -short)")
 	}
 	dir := t.TempDir()
-	cfg := writeCrashConfig(t, dir)
+	cfg := writeCrashConfig(t, dir, "")
 	data := filepath.Join(dir, "data")
 
 	srv := startCrashServer(t, cfg, data)
-	load := crashPostUntilSignalled(t, srv, syscall.SIGTERM)
+	load := crashPostUntilSignalled(t, srv, syscall.SIGTERM, crashSignalAt)
 	if err := srv.wait(); err != nil {
 		t.Fatalf("after SIGTERM the server exited with %v; want 0\n%s", err, srv.logTail())
 	}
@@ -128,7 +153,9 @@ func TestCrashSIGTERM(t *testing.T) {
 	}
 }
 
-func writeCrashConfig(t *testing.T, dir string) string {
+// writeCrashConfig writes the crash tests' config; storeExtra adds lines
+// (indented two spaces) to its store section.
+func writeCrashConfig(t *testing.T, dir, storeExtra string) string {
 	t.Helper()
 	cfg := fmt.Sprintf(`admin_key: %q
 timezone: Asia/Shanghai
@@ -136,11 +163,11 @@ store:
   driver: duckdb
   memory_limit: 512MB
   threads: 2
-apps:
+%sapps:
   - id: %s
     name: Crash test shop
     sdk_token: %q
-`, crashAdminKey, crashApp, crashToken)
+`, crashAdminKey, storeExtra, crashApp, crashToken)
 	path := filepath.Join(dir, "shuyuan.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -287,9 +314,9 @@ type crashLoad struct {
 }
 
 // crashPostUntilSignalled runs crashClients clients posting distinct batches;
-// after crashSignalAt acknowledged batches it sends sig to the server, and
-// the clients stop at their first failure after that.
-func crashPostUntilSignalled(t *testing.T, p *crashServer, sig syscall.Signal) *crashLoad {
+// after at acknowledged batches it sends sig to the server, and the clients
+// stop at their first failure after that.
+func crashPostUntilSignalled(t *testing.T, p *crashServer, sig syscall.Signal, at int) *crashLoad {
 	t.Helper()
 	var (
 		res       crashLoad
@@ -312,7 +339,7 @@ func crashPostUntilSignalled(t *testing.T, p *crashServer, sig syscall.Signal) *
 					res.acked = append(res.acked, tid)
 					n := len(res.acked)
 					mu.Unlock()
-					if n >= crashSignalAt {
+					if n >= at {
 						once.Do(func() { close(reached) })
 					}
 					continue
@@ -340,7 +367,7 @@ func crashPostUntilSignalled(t *testing.T, p *crashServer, sig syscall.Signal) *
 	for msg := range early {
 		t.Errorf("%s\n%s", msg, p.logTail())
 	}
-	if len(res.acked) < crashSignalAt {
+	if len(res.acked) < at {
 		t.Fatalf("only %d batches were acknowledged before the clients stopped", len(res.acked))
 	}
 	return &res

@@ -73,7 +73,7 @@ apps:
 		relayed = len(got)
 		mu.Unlock()
 	}
-	load := crashPostUntilSignalled(t, first, syscall.SIGKILL)
+	load := crashPostUntilSignalled(t, first, syscall.SIGKILL, crashSignalAt)
 	acked = append(acked, load.acked...)
 	_ = first.wait()
 	mu.Lock()

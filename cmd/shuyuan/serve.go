@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/shuyuan-dev/shuyuan/internal/config"
 	"github.com/shuyuan-dev/shuyuan/internal/conversion"
 	"github.com/shuyuan-dev/shuyuan/internal/cron"
+	"github.com/shuyuan-dev/shuyuan/internal/intake"
 	"github.com/shuyuan-dev/shuyuan/internal/order"
 	"github.com/shuyuan-dev/shuyuan/internal/relay"
 	"github.com/shuyuan-dev/shuyuan/internal/server"
@@ -55,6 +57,28 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store
 		return st, []cron.Task{upkeep}, nil
 	}
 	return nil, nil, fmt.Errorf("store.driver %q: must be duckdb or postgres", cfg.Store.Driver)
+}
+
+// openIntake opens the intake log in the data directory, numbering on
+// from what the store has loaded, and says what it will replay.
+func openIntake(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger) (*intake.Log, error) {
+	pos, err := st.IntakePosition(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("intake log: %w", err)
+	}
+	ilog, err := intake.Open(filepath.Join(cfg.Store.Path, "intake"), intake.Options{
+		SegmentBytes: cfg.Store.IntakeSegmentBytes, MaxBacklog: cfg.Store.IntakeMaxBacklog, NextSeq: pos + 1,
+	})
+	if err != nil {
+		return nil, err
+	}
+	records, cut := ilog.Found()
+	var replay uint64
+	if end := ilog.End(); end > pos {
+		replay = end - pos
+	}
+	log.Info("intake log opened", "records_in_log", records, "loaded_up_to", pos, "to_replay", replay, "torn_bytes_cut", cut)
+	return ilog, nil
 }
 
 // rollupPeriod is how often the roll-ups catch up with the events (see
@@ -140,8 +164,25 @@ func serve(args []string) error {
 	relayWorker := relay.New(st, relay.Options{Holder: conversion.NewHolder(), Logger: log, Lease: cfg.WeChat.OutboxLeaseDuration(),
 		Observe: relay.NewMetrics(reg, st).Observe})
 
+	// The intake log (issue 11): on the embedded store an upload is
+	// acknowledged once appended to it, and the loader stores it.
+	collector := collect.New(w, collect.NewTypeGate(collect.StoredTypes(st), cfg.Limits.MaxNewEventTypes))
+	apiStore := st
+	var loader *collect.Loader
+	if cfg.Store.Intake == "log" {
+		ilog, err := openIntake(ctx, cfg, st, log)
+		if err != nil {
+			return err
+		}
+		defer ilog.Close() // after the loader stops (bg.Stop), before the store closes
+		collector.WithLog(ilog)
+		loader = collect.NewLoader(collector, ilog, st, tenants.ByID, collect.LoaderOptions{Logger: log, OnLoad: metrics.ObserveLoad})
+		apiStore = loader.Fresh(st, cfg.Store.IntakeWaitDuration())
+		metrics.WatchIntake(ilog)
+	}
+
 	srv := server.New(server.Deps{
-		Tenants: tenants, Store: st, Writer: w, Collector: collect.New(w, collect.NewTypeGate(collect.StoredTypes(st), cfg.Limits.MaxNewEventTypes)), Logger: log, Metrics: metrics,
+		Tenants: tenants, Store: apiStore, Writer: w, Collector: collector, Logger: log, Metrics: metrics,
 		Orders:   order.NewService(st, tenants, order.Options{OnPaid: adsLoop.svc.OnOrderPaid}),
 		AdminKey: cfg.AdminKey, MaxBody: cfg.Limits.MaxBodyBytes, MaxBatch: cfg.Limits.MaxBatchEvents,
 		MetricsToken: cfg.MetricsToken, MetricsAddr: cfg.MetricsAddr,
@@ -169,6 +210,11 @@ func serve(args []string) error {
 	// that share a store (on the embedded store, this process is every node).
 	tasks := append([]cron.Task{
 		{Name: "ads outbox delivery", Loop: adsLoop.worker.Run},
+		{Name: "intake loader", Loop: func(ctx context.Context) {
+			if loader != nil {
+				loader.Run(ctx) //nolint:errcheck // it logs its own errors and returns at ctx's end
+			}
+		}},
 		{Name: "wechat token refresh", Period: time.Second, Run: func(ctx context.Context) error {
 			adsLoop.svc.RefreshTokens(ctx)
 			pull.keepFresh(ctx, log)
@@ -213,6 +259,13 @@ func serve(args []string) error {
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
 		log.Error("shutdown", "error", err)
+	}
+	if loader != nil {
+		// What was acknowledged is durable in the log either way; storing
+		// it now spares the next start the replay.
+		if !loader.CatchUp(context.Background(), 20*time.Second) {
+			log.Warn("stopping before the intake log is loaded; the rest is loaded at the next start")
+		}
 	}
 	bg.Stop()
 	return nil

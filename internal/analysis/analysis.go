@@ -118,6 +118,10 @@ type Result struct {
 	Timezone string   `json:"timezone"`
 	Columns  []Column `json:"columns"`
 	Rows     [][]any  `json:"rows"`
+	// Unloaded, when set, says the answer misses uploads that were
+	// acknowledged but not yet stored: the intake log's loader did not
+	// catch up within store.intake_wait.
+	Unloaded *store.Unloaded `json:"unloaded,omitempty"`
 }
 
 // Analysis is one named analysis.
@@ -158,10 +162,15 @@ func register(a Analysis) {
 		// The roll-ups lag the committed events (store.EventStore.RollUp):
 		// bring them up to date so that the answer counts every stored
 		// event.
+		ctx, note := store.WatchUnloaded(ctx)
 		if err := st.RollUp(ctx); err != nil {
 			return nil, fmt.Errorf("analysis %s: %w", a.Name, err)
 		}
-		return run(ctx, st, q)
+		res, err := run(ctx, st, q)
+		if res != nil {
+			res.Unloaded = note.Get()
+		}
+		return res, err
 	}
 	registry[a.Name] = a
 }

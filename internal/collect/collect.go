@@ -17,6 +17,7 @@ import (
 
 	"github.com/shuyuan-dev/shuyuan/internal/attribution"
 	"github.com/shuyuan-dev/shuyuan/internal/event"
+	"github.com/shuyuan-dev/shuyuan/internal/intake"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 	"github.com/shuyuan-dev/shuyuan/internal/tenant"
 )
@@ -66,19 +67,28 @@ type Writer interface {
 	Write(ctx context.Context, b *store.EventBatch) (store.EventResult, error)
 }
 
-// Collector validates uploads and hands them to the writer.
+// Collector validates uploads and hands them to the writer, or to the
+// intake log when it has one.
 type Collector struct {
 	w     Writer
 	types *TypeGate
+	log   *intake.Log
 }
 
 // New returns a Collector writing through w; types caps the new event
 // types of unknown kind per app and day (nil: no cap).
 func New(w Writer, types *TypeGate) *Collector { return &Collector{w: w, types: types} }
 
+// WithLog makes Collect acknowledge on the intake log: an upload is
+// checked for what would refuse it whole, appended and fsynced; a Loader
+// stores its events later.
+func (c *Collector) WithLog(l *intake.Log) *Collector { c.log = l; return c }
+
 // Collect decodes, validates and stores one upload. It returns only after
-// the batch is committed. Events that fail validation are quarantined and
-// do not fail the upload; an *Error refuses the whole upload.
+// the batch is committed (to the intake log, when the collector has one).
+// Events that fail validation are quarantined and do not fail the upload;
+// an *Error refuses the whole upload. With the intake log the result
+// counts nothing: the loader counts the events as it stores them.
 func (c *Collector) Collect(ctx context.Context, up Upload) (store.EventResult, error) {
 	raws, err := Decode(up)
 	if err != nil {
@@ -87,6 +97,39 @@ func (c *Collector) Collect(ctx context.Context, up Upload) (store.EventResult, 
 	if up.MaxEvents > 0 && len(raws) > up.MaxEvents {
 		return store.EventResult{}, refuse(CodeTooMany, nil, "batch has %d events; at most %d are accepted per upload", len(raws), up.MaxEvents)
 	}
+	if c.log != nil {
+		_, err := c.log.Append(&intake.Record{App: up.App.ID, ReceivedAt: up.ReceivedAt,
+			Encrypted: up.Encrypted, EncryptKey: up.EncryptKey, Body: up.Body})
+		switch {
+		case errors.Is(err, intake.ErrBacklog):
+			return store.EventResult{}, refuse(CodeUnavailable, err, "too many uploads waiting to be stored; send again later")
+		case err != nil:
+			return store.EventResult{}, refuse(CodeUnavailable, err, "intake log unavailable, send again later: %v", err)
+		}
+		return store.EventResult{}, nil
+	}
+	return c.store(ctx, up, raws)
+}
+
+// store parses an upload's raw events and commits them through the writer.
+func (c *Collector) store(ctx context.Context, up Upload, raws []json.RawMessage) (store.EventResult, error) {
+	b, err := c.batch(ctx, up, raws)
+	if err != nil {
+		return store.EventResult{}, err
+	}
+	if len(b.Events) == 0 && len(b.Quarantined) == 0 {
+		return store.EventResult{}, nil
+	}
+	res, err := c.w.Write(ctx, b)
+	if err != nil {
+		return store.EventResult{}, refuse(CodeUnavailable, err, "store unavailable, send again later: %v", err)
+	}
+	return res, nil
+}
+
+// batch is the store's batch of an upload: its valid events with their
+// ad clicks resolved, its quarantined ones, and the relay row.
+func (c *Collector) batch(ctx context.Context, up Upload, raws []json.RawMessage) (*store.EventBatch, error) {
 	b := &store.EventBatch{AppID: up.App.ID, ReceivedAt: up.ReceivedAt}
 	if r := up.App.Relay; r != nil && r.SDKToken != "" {
 		// Relayed as sent, committed with the events (issue 13).
@@ -102,19 +145,13 @@ func (c *Collector) Collect(ctx context.Context, up Upload) (store.EventResult, 
 			return c.types.admit(ctx, up.App, ev.Type, up.ReceivedAt)
 		}
 	}
+	var err error
 	b.Events, b.Quarantined, err = parseEvents(raws, up.ReceivedAt, admit)
 	if err != nil {
-		return store.EventResult{}, refuse(CodeUnavailable, err, "store unavailable, send again later: %v", err)
+		return nil, refuse(CodeUnavailable, err, "store unavailable, send again later: %v", err)
 	}
 	attribution.Resolve(b)
-	if len(b.Events) == 0 && len(b.Quarantined) == 0 {
-		return store.EventResult{}, nil
-	}
-	res, err := c.w.Write(ctx, b)
-	if err != nil {
-		return store.EventResult{}, refuse(CodeUnavailable, err, "store unavailable, send again later: %v", err)
-	}
-	return res, nil
+	return b, nil
 }
 
 // NewBatch is the batch of one upload's raw events for the store: the

@@ -73,6 +73,36 @@ type Store struct {
 	MaxConns         int    `yaml:"max_conns"`
 	StatementTimeout string `yaml:"statement_timeout"`
 	RetentionDays    int    `yaml:"retention_days"`
+	// Intake is how SDK uploads are acknowledged: "log" (the embedded
+	// store's default) appends each to the intake log in the data
+	// directory, fsynced, and a loader moves them into the store in bulk;
+	// "direct" answers once the store has committed them (the only mode
+	// on postgres: a stateless node has no disk of its own to trust).
+	Intake string `yaml:"intake"`
+	// IntakeMaxBacklog bounds the bytes accepted and not yet loaded: past
+	// it uploads get the SDK's retryable error (default 512 MiB).
+	IntakeMaxBacklog int64 `yaml:"intake_max_backlog"`
+	// IntakeWait bounds how long an analysis waits for the loader to
+	// reach what was accepted before it asked (default 10s); then it
+	// answers with what is loaded and says so.
+	IntakeWait string `yaml:"intake_wait"`
+	// IntakeSegmentBytes is the size of the intake log's files (default
+	// 64 MiB); a file is deleted once every upload in it is loaded.
+	IntakeSegmentBytes int64 `yaml:"intake_segment_bytes"`
+}
+
+// Defaults of the intake log.
+const (
+	DefaultIntakeMaxBacklog   = 512 << 20
+	DefaultIntakeWait         = "10s"
+	DefaultIntakeSegmentBytes = 64 << 20
+)
+
+// IntakeWaitDuration is store.intake_wait as a duration (0 if it does not
+// parse; Validate reports that).
+func (s Store) IntakeWaitDuration() time.Duration {
+	d, _ := time.ParseDuration(s.IntakeWait)
+	return d
 }
 
 // DefaultMemoryLimit is DuckDB's memory cap unless store.memory_limit
@@ -205,6 +235,10 @@ func (c *Config) options() []option {
 		{flag: "max-conns", env: "SHUYUAN_MAX_CONNS", usage: "PostgreSQL connections per node (default 10)", integer: &c.Store.MaxConns},
 		{flag: "statement-timeout", env: "SHUYUAN_STATEMENT_TIMEOUT", usage: "PostgreSQL statement timeout (default 60s)", str: &c.Store.StatementTimeout},
 		{flag: "retention-days", env: "SHUYUAN_RETENTION_DAYS", usage: "PostgreSQL: days of raw events kept (0: forever)", integer: &c.Store.RetentionDays},
+		{flag: "intake", env: "SHUYUAN_INTAKE", usage: "how SDK uploads are acknowledged: log (duckdb default) or direct", str: &c.Store.Intake},
+		{flag: "intake-max-backlog", env: "SHUYUAN_INTAKE_MAX_BACKLOG", usage: "intake log: bytes accepted and not loaded before uploads are refused for a retry (default 512 MiB)", int64: &c.Store.IntakeMaxBacklog},
+		{flag: "intake-wait", env: "SHUYUAN_INTAKE_WAIT", usage: "intake log: how long an analysis waits for the loader (default 10s)", str: &c.Store.IntakeWait},
+		{flag: "intake-segment-bytes", env: "SHUYUAN_INTAKE_SEGMENT_BYTES", usage: "intake log: size of its files (default 64 MiB)", int64: &c.Store.IntakeSegmentBytes},
 		{flag: "wechat-url", env: "SHUYUAN_WECHAT_URL", usage: "base URL of the WeChat API", str: &c.WeChat.BaseURL},
 		{flag: "outbox-lease", env: "SHUYUAN_OUTBOX_LEASE", usage: "how long a node holds the conversions of one delivery round (default 5m)", str: &c.WeChat.OutboxLease},
 		{flag: "youshu-url", env: "SHUYUAN_YOUSHU_URL", usage: "base URL of the Youshu upstream", str: &c.Youshu.BaseURL},
@@ -380,6 +414,23 @@ func (c *Config) defaults() {
 	}
 	if c.Store.Path == "" {
 		c.Store.Path = DefaultData
+	}
+	if c.Store.Intake == "" {
+		c.Store.Intake = "log"
+		if c.Store.Driver == "postgres" {
+			c.Store.Intake = "direct"
+		}
+	}
+	if c.Store.Intake == "log" {
+		if c.Store.IntakeMaxBacklog == 0 {
+			c.Store.IntakeMaxBacklog = DefaultIntakeMaxBacklog
+		}
+		if c.Store.IntakeWait == "" {
+			c.Store.IntakeWait = DefaultIntakeWait
+		}
+		if c.Store.IntakeSegmentBytes == 0 {
+			c.Store.IntakeSegmentBytes = DefaultIntakeSegmentBytes
+		}
 	}
 	if c.Store.Driver == "postgres" {
 		if c.Store.MaxConns == 0 {

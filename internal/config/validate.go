@@ -70,6 +70,24 @@ func (c *Config) Validate() error {
 	default:
 		bad("store.driver", "must be duckdb or postgres, got %q", c.Store.Driver)
 	}
+	switch c.Store.Intake {
+	case "direct":
+	case "log":
+		if c.Store.Driver == "postgres" {
+			bad("store.intake", "log is for the embedded store; PostgreSQL nodes acknowledge after their commit (use direct)")
+		}
+		if c.Store.IntakeMaxBacklog < 1<<20 {
+			bad("store.intake_max_backlog", "must be at least 1 MiB (1048576), got %d", c.Store.IntakeMaxBacklog)
+		}
+		if d, err := time.ParseDuration(c.Store.IntakeWait); err != nil || d < 0 {
+			bad("store.intake_wait", "must be a duration (10s, 1m; 0 answers at once), got %q", c.Store.IntakeWait)
+		}
+		if c.Store.IntakeSegmentBytes < 4<<10 {
+			bad("store.intake_segment_bytes", "must be at least 4 KiB (4096), got %d", c.Store.IntakeSegmentBytes)
+		}
+	default:
+		bad("store.intake", "must be log or direct, got %q", c.Store.Intake)
+	}
 	if c.Store.Threads < 0 {
 		bad("store.threads", "must not be negative")
 	}

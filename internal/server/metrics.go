@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/shuyuan-dev/shuyuan/internal/intake"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 )
 
@@ -18,6 +19,8 @@ type Metrics struct {
 	Events      *prometheus.CounterVec
 	CommitTime  prometheus.Histogram
 	CommitFails prometheus.Counter
+	// loaded counts the events the intake loader stored (its rate).
+	loaded prometheus.Counter
 
 	// writes is what readiness knows of this node's writes.
 	writes writeHealth
@@ -47,6 +50,9 @@ func NewMetrics(reg *prometheus.Registry, w *store.Writer) *Metrics {
 			Name: "shuyuan_batch_commit_failures_total", Help: "Group-commit flushes that failed.",
 		}),
 	}
+	m.loaded = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "shuyuan_intake_loaded_events_total", Help: "Events (and quarantined ones) the intake loader stored.",
+	})
 	m.now = time.Now
 	reg.MustRegister(m.Requests, m.Latency, m.Events, m.CommitTime, m.CommitFails,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -74,6 +80,44 @@ func (m *Metrics) ObserveCommit(_ int, took time.Duration, _ []store.EventResult
 		m.CommitFails.Inc()
 	}
 	m.writes.commit(m.now(), err)
+}
+
+// ObserveLoad is the intake loader's OnLoad hook: the events it stored
+// per app, and its commits as the writer's are (readiness follows them).
+func (m *Metrics) ObserveLoad(batches []*store.EventBatch, results []store.EventResult, took time.Duration, err error) {
+	n := 0
+	for i, b := range batches {
+		n += len(b.Events) + len(b.Quarantined)
+		if err == nil && i < len(results) {
+			m.observeEvents(b.AppID, results[i])
+		}
+	}
+	m.ObserveCommit(n, took, results, err)
+	if err == nil {
+		m.loaded.Add(float64(n))
+	}
+}
+
+// WatchIntake adds the intake log's backlog to the metrics, read at
+// scrape time.
+func (m *Metrics) WatchIntake(l *intake.Log) {
+	gauge := func(name, help string, f func(intake.Backlog) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(l.Backlog()) })
+	}
+	m.Registry.MustRegister(
+		gauge("shuyuan_intake_backlog_bytes", "Bytes of acknowledged uploads in the intake log not yet stored.",
+			func(b intake.Backlog) float64 { return float64(b.Bytes) }),
+		gauge("shuyuan_intake_backlog_uploads", "Acknowledged uploads in the intake log not yet stored.",
+			func(b intake.Backlog) float64 { return float64(b.Records) }),
+		gauge("shuyuan_intake_oldest_unloaded_seconds", "Age of the oldest acknowledged upload not yet stored (the loader's lag; 0 when caught up).",
+			func(b intake.Backlog) float64 {
+				if b.Oldest.IsZero() {
+					return 0
+				}
+				return m.now().Sub(b.Oldest).Seconds()
+			}),
+		m.loaded,
+	)
 }
 
 func (m *Metrics) observeEvents(app string, r store.EventResult) {

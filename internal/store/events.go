@@ -1,6 +1,10 @@
 package store
 
 import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/shuyuan-dev/shuyuan/internal/event"
@@ -31,6 +35,34 @@ type EventBatch struct {
 	// Relay, when the app relays to Youshu, is the upload as sent, added
 	// to the relay outbox in the same transaction (BatchRelays).
 	Relay *Relay
+	// IntakeSeq, when the batch was loaded from the intake log, is the
+	// number of its record there: WriteEvents stores the highest of a
+	// flush as the intake position in the same transaction.
+	IntakeSeq uint64
+}
+
+// IntakeKey is the app_state key (of app "") holding the intake position.
+const IntakeKey = "intake_position"
+
+// IntakeMark is the highest IntakeSeq of batches, 0 if none has one.
+func IntakeMark(batches []*EventBatch) uint64 {
+	var m uint64
+	for _, b := range batches {
+		m = max(m, b.IntakeSeq)
+	}
+	return m
+}
+
+// ParseIntakePosition reads the intake position as kept in app_state.
+func ParseIntakePosition(v string, ok bool, err error) (uint64, error) {
+	if err != nil || !ok {
+		return 0, err
+	}
+	n, perr := strconv.ParseUint(v, 10, 64)
+	if perr != nil {
+		return 0, fmt.Errorf("intake position %q: %w", v, perr)
+	}
+	return n, nil
 }
 
 // EventResult is what became of one EventBatch once committed.
@@ -275,4 +307,43 @@ func (f *Flush) DropStoredQuarantine(stored map[QuarantineKey]bool) {
 		}
 	}
 	f.Quarantine = kept
+}
+
+// Unloaded is what an answer could not wait for: uploads acknowledged on
+// the intake log and not yet in the store when it was computed.
+type Unloaded struct {
+	Uploads        int64     `json:"uploads"`
+	OldestReceived time.Time `json:"oldest_received"`
+}
+
+// UnloadedNote is where a reader of the store learns that its answer
+// misses acknowledged uploads (WatchUnloaded).
+type UnloadedNote struct {
+	mu sync.Mutex
+	u  *Unloaded
+}
+
+type unloadedKey struct{}
+
+// WatchUnloaded returns a context whose RollUp (on a store that waits for
+// an intake log) reports into the note what it could not wait for.
+func WatchUnloaded(ctx context.Context) (context.Context, *UnloadedNote) {
+	n := &UnloadedNote{}
+	return context.WithValue(ctx, unloadedKey{}, n), n
+}
+
+// NoteUnloaded records u in ctx's note, if it has one.
+func NoteUnloaded(ctx context.Context, u Unloaded) {
+	if n, ok := ctx.Value(unloadedKey{}).(*UnloadedNote); ok {
+		n.mu.Lock()
+		n.u = &u
+		n.mu.Unlock()
+	}
+}
+
+// Get is what was noted, nil when the answer missed nothing.
+func (n *UnloadedNote) Get() *Unloaded {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.u
 }

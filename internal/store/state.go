@@ -33,6 +33,11 @@ func ReadAppState(ctx context.Context, db *sql.DB, app, key string) (string, boo
 	return v, true, nil
 }
 
+// ReadIntakePosition implements EventStore.IntakePosition over db.
+func ReadIntakePosition(ctx context.Context, db *sql.DB) (uint64, error) {
+	return ParseIntakePosition(ReadAppState(ctx, db, "", IntakeKey))
+}
+
 // HasEvents implements EventStore.HasEvents over db.
 func HasEvents(ctx context.Context, db *sql.DB, app string) (bool, error) {
 	var found bool

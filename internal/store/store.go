@@ -68,6 +68,10 @@ type EventStore interface {
 	// in the same transaction. Either every batch is committed or none is.
 	WriteEvents(ctx context.Context, batches []*EventBatch) ([]EventResult, error)
 
+	// IntakePosition is the highest EventBatch.IntakeSeq committed, 0
+	// when none was.
+	IntakePosition(ctx context.Context) (uint64, error)
+
 	// HasEvents tells whether any event of app is stored ("" for any app).
 	HasEvents(ctx context.Context, app string) (bool, error)
 

@@ -31,6 +31,11 @@ const eventColumns = `app_id, ts, received_at, type, kind, sdk_from, tracking_id
 func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([]store.EventResult, error) {
 	f := store.PlanFlush(batches, &s.known)
 	err := s.inTx(ctx, func(tx *rawTx) error {
+		if m := store.IntakeMark(batches); m > 0 {
+			if err := tx.exec(store.SetAppStateSQL, "", store.IntakeKey, strconv.FormatUint(m, 10), time.Now().UTC()); err != nil {
+				return fmt.Errorf("%w: intake position: %w", store.ErrUnavailable, err)
+			}
+		}
 		// The relay rows first: later steps return early on a flush with
 		// no new events, and an acknowledged re-send is relayed too.
 		if rs := store.BatchRelays(batches); len(rs) > 0 {

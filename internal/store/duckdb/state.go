@@ -9,6 +9,11 @@ import (
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 )
 
+// IntakePosition implements store.EventStore.
+func (s *Store) IntakePosition(ctx context.Context) (uint64, error) {
+	return store.ReadIntakePosition(ctx, s.db)
+}
+
 // AppState implements store.StateStore.
 func (s *Store) AppState(ctx context.Context, app, key string) (string, bool, error) {
 	return store.ReadAppState(ctx, s.db, app, key)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -109,6 +110,11 @@ func isNoPartition(err error) bool {
 
 func (s *Store) writeFlush(ctx context.Context, f *store.Flush) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if m := store.IntakeMark(f.Batches); m > 0 {
+			if _, err := tx.Exec(ctx, store.SetAppStateSQL, "", store.IntakeKey, strconv.FormatUint(m, 10), time.Now().UTC()); err != nil {
+				return fmt.Errorf("%w: intake position: %w", store.ErrUnavailable, err)
+			}
+		}
 		// The relay rows first: later steps skip what an empty flush lacks.
 		if rs := store.BatchRelays(f.Batches); len(rs) > 0 {
 			if err := (hookTx{tx}).AddRelays(ctx, rs); err != nil {

@@ -321,6 +321,11 @@ func (s *Store) ConversionsOccurred(ctx context.Context, app string, from, to ti
 	return store.ConversionsOccurred(ctx, s.db, app, from, to)
 }
 
+// IntakePosition implements store.EventStore.
+func (s *Store) IntakePosition(ctx context.Context) (uint64, error) {
+	return store.ReadIntakePosition(ctx, s.db)
+}
+
 // AppState implements store.StateStore.
 func (s *Store) AppState(ctx context.Context, app, key string) (string, bool, error) {
 	return store.ReadAppState(ctx, s.db, app, key)

@@ -24,6 +24,7 @@ func Run(t *testing.T, o Opener) {
 	}{
 		{"WriteEventsDeduplicates", testWriteEventsDeduplicates},
 		{"UnknownTypes", testUnknownTypes},
+		{"IntakePosition", testIntakePosition},
 		{"UntimedEventsDeduplicate", testUntimedEventsDeduplicate},
 		{"WriterGroupCommit", testWriterGroupCommit},
 		{"WriterFailureReachesEveryRequest", testWriterFailure},
@@ -175,6 +176,42 @@ func testWriteEventsDeduplicates(t *testing.T, o Opener) {
 	if res := write(t, st, &store.EventBatch{AppID: "a", ReceivedAt: now.Add(time.Minute), Events: b1.Events}); res[0] != (store.EventResult{Duplicates: 2}) {
 		t.Errorf("re-send: %+v", res[0])
 	}
+}
+
+// The intake position moves with the batches that carry it, in their
+// transaction: a flush whose hook fails leaves it where it was, a flush
+// of an upload with nothing to store still moves it, and it survives a
+// restart.
+func testIntakePosition(t *testing.T, o Opener) {
+	st := o.Open(t)
+	ctx := context.Background()
+	pos := func(want uint64) {
+		t.Helper()
+		got, err := st.IntakePosition(ctx)
+		if err != nil || got != want {
+			t.Fatalf("intake position %d, %v; want %d", got, err, want)
+		}
+	}
+	pos(0)
+	now := time.Now()
+	write(t, st, &store.EventBatch{AppID: "a", ReceivedAt: now, IntakeSeq: 7, Events: []event.Event{SearchEvent(t, "T", 1795373591817, "x", "o1")}},
+		&store.EventBatch{AppID: "a", ReceivedAt: now, IntakeSeq: 5, Events: []event.Event{SearchEvent(t, "T", 1795373591818, "y", "o1")}})
+	pos(7)
+	write(t, st, &store.EventBatch{AppID: "a", ReceivedAt: now, IntakeSeq: 8}) // nothing to store
+	pos(8)
+	boom := errors.New("hook fails")
+	st.SetEventHook(func(context.Context, store.Tx, []*store.EventBatch) error { return boom })
+	if _, err := st.WriteEvents(ctx, []*store.EventBatch{{AppID: "a", ReceivedAt: now, IntakeSeq: 9,
+		Events: []event.Event{SearchEvent(t, "T", 1795373591900, "z", "o1")}}}); !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want the hook's", err)
+	}
+	pos(8)
+	st.SetEventHook(nil)
+	// A flush without intake numbers (the data-api's, a test's) leaves it.
+	write(t, st, &store.EventBatch{AppID: "a", ReceivedAt: now, Events: []event.Event{SearchEvent(t, "T", 1795373591901, "w", "o1")}})
+	pos(8)
+	st = o.Reopen(t, st)
+	pos(8)
 }
 
 // An event without props.time is keyed by what it says, not by when it

@@ -1,0 +1,197 @@
+package collect_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/shuyuan-dev/shuyuan/internal/collect"
+	"github.com/shuyuan-dev/shuyuan/internal/intake"
+	"github.com/shuyuan-dev/shuyuan/internal/store"
+	"github.com/shuyuan-dev/shuyuan/internal/store/storetest"
+	"github.com/shuyuan-dev/shuyuan/internal/tenant"
+)
+
+var (
+	loaderApp      = &tenant.App{ID: "shop", SDKToken: "shop-sdk-token", Location: time.UTC}
+	loaderReceived = time.UnixMilli(1795373700000) // just after the captures were sent
+)
+
+func appsOf(id string) (*tenant.App, bool) { return loaderApp, id == loaderApp.ID }
+
+// runLoader runs a loader of l into st until the test ends.
+func runLoader(t *testing.T, c *collect.Collector, l *intake.Log, st store.Store) *collect.Loader {
+	t.Helper()
+	ld := collect.NewLoader(c, l, st, appsOf, collect.LoaderOptions{MaxEvents: 300})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { ld.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return ld
+}
+
+// The real captures acknowledged on the log, every upload twice (the
+// SDK's re-send after a lost answer), are stored as the direct path
+// stores them: the same events, once; and a second loader after a restart
+// loads nothing again.
+func TestLoaderStoresWhatWasAcknowledgedOnce(t *testing.T) {
+	bodies := captureBodies(t)
+	ctx := context.Background()
+
+	direct := storetest.Open(t)
+	w := store.NewWriter(direct, store.WriterOptions{})
+	defer w.Close()
+	dc := collect.New(w, nil)
+	for _, body := range bodies {
+		if _, err := dc.Collect(ctx, collect.Upload{App: loaderApp, Body: body, ReceivedAt: loaderReceived, MaxEvents: 500}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	st := storetest.Open(t)
+	dir := filepath.Join(t.TempDir(), "intake")
+	l, err := intake.Open(dir, intake.Options{SegmentBytes: 16 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := collect.New(nil, nil).WithLog(l)
+	for round := 0; round < 2; round++ {
+		for _, body := range bodies {
+			res, err := c.Collect(ctx, collect.Upload{App: loaderApp, Body: body, ReceivedAt: loaderReceived, MaxEvents: 500})
+			if err != nil || res != (store.EventResult{}) {
+				t.Fatalf("collect on the log: %+v, %v", res, err)
+			}
+		}
+	}
+	// A refused upload is refused whole, as without the log: not appended.
+	if _, err := c.Collect(ctx, collect.Upload{App: loaderApp, Body: []byte(`[{"type":`), ReceivedAt: loaderReceived}); err == nil {
+		t.Fatal("a body that is not JSON was accepted")
+	}
+	if l.End() != uint64(2*len(bodies)) {
+		t.Fatalf("log holds %d uploads; want %d", l.End(), 2*len(bodies))
+	}
+	ld := runLoader(t, c, l, st)
+	if !ld.CatchUp(ctx, time.Minute) {
+		t.Fatal("loader did not catch up within a minute")
+	}
+	const q = `SELECT count(*) FROM events`
+	want := storetest.Count(t, direct, q)
+	if got := storetest.Count(t, st, q); got != want || want == 0 {
+		t.Fatalf("loaded %d events; the direct path stored %d", got, want)
+	}
+	const qq = `SELECT count(*) FROM quarantine`
+	if got, want := storetest.Count(t, st, qq), storetest.Count(t, direct, qq); got != want {
+		t.Fatalf("loaded %d quarantine rows; the direct path stored %d", got, want)
+	}
+	if pos, err := st.IntakePosition(ctx); err != nil || pos != l.End() {
+		t.Fatalf("store's intake position %d, %v; want %d", pos, err, l.End())
+	}
+	if b := l.Backlog(); b.Records != 0 || b.Bytes != 0 || !b.Oldest.IsZero() {
+		t.Fatalf("backlog after catching up: %+v", b)
+	}
+	if segs, _ := filepath.Glob(filepath.Join(dir, "*.seg")); len(segs) != 1 {
+		t.Fatalf("%d segments left once all is loaded; want only the open one", len(segs))
+	}
+
+	// A restart: the log opened again beside the store loads nothing twice.
+	l.Close()
+	l2, err := intake.Open(dir, intake.Options{NextSeq: l.End() + 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l2.Close()
+	c2 := collect.New(nil, nil).WithLog(l2)
+	if _, err := c2.Collect(ctx, collect.Upload{App: loaderApp, Body: bodies[0], ReceivedAt: loaderReceived, MaxEvents: 500}); err != nil {
+		t.Fatal(err)
+	}
+	ld2 := runLoader(t, c2, l2, st)
+	if !ld2.CatchUp(ctx, time.Minute) {
+		t.Fatal("second loader did not catch up")
+	}
+	if got := storetest.Count(t, st, q); got != want {
+		t.Fatalf("after a restart and a re-send the store holds %d events; want %d", got, want)
+	}
+	if pos, _ := st.IntakePosition(ctx); pos != l2.End() || pos != uint64(2*len(bodies)+1) {
+		t.Fatalf("position %d after the restart; want %d", pos, l2.End())
+	}
+}
+
+// An analysis's RollUp waits for the loader; past the wait it answers with
+// what is loaded and notes the rest.
+func TestFreshNotesWhatIsNotLoaded(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	l, err := intake.Open(t.TempDir(), intake.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c := collect.New(nil, nil).WithLog(l)
+	bodies := captureBodies(t)
+	for _, body := range bodies[:3] {
+		if _, err := c.Collect(ctx, collect.Upload{App: loaderApp, Body: body, ReceivedAt: loaderReceived, MaxEvents: 500}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ld := collect.NewLoader(c, l, st, appsOf, collect.LoaderOptions{})
+	fresh := ld.Fresh(st, 50*time.Millisecond)
+	wctx, note := store.WatchUnloaded(ctx)
+	if err := fresh.RollUp(wctx); err != nil {
+		t.Fatal(err)
+	}
+	if u := note.Get(); u == nil || u.Uploads != 3 || u.OldestReceived.IsZero() {
+		t.Fatalf("note with the loader stopped: %+v; want 3 uploads", u)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { ld.Run(runCtx); close(done) }()
+	defer func() { cancel(); <-done }()
+	fresh = ld.Fresh(st, time.Minute)
+	wctx, note = store.WatchUnloaded(ctx)
+	if err := fresh.RollUp(wctx); err != nil {
+		t.Fatal(err)
+	}
+	if u := note.Get(); u != nil {
+		t.Fatalf("note with the loader running: %+v", u)
+	}
+	if n := storetest.Count(t, st, `SELECT count(*) FROM events`); n == 0 {
+		t.Fatal("RollUp returned before the uploads were loaded")
+	}
+}
+
+// Past the backlog bound an upload gets the SDK's retryable code and is
+// not appended; once loaded, uploads are taken again.
+func TestBacklogRefusesForARetry(t *testing.T) {
+	ctx := context.Background()
+	l, err := intake.Open(t.TempDir(), intake.Options{MaxBacklog: 4 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c := collect.New(nil, nil).WithLog(l)
+	bodies := captureBodies(t)
+	var refused *collect.Error
+	for i := 0; i < len(bodies) && refused == nil; i++ {
+		_, err := c.Collect(ctx, collect.Upload{App: loaderApp, Body: bodies[i], ReceivedAt: loaderReceived, MaxEvents: 500})
+		if err != nil && !errors.As(err, &refused) {
+			t.Fatal(err)
+		}
+	}
+	if refused == nil || refused.Code != collect.CodeUnavailable || !errors.Is(refused, intake.ErrBacklog) {
+		t.Fatalf("no retryable refusal past the bound: %v", refused)
+	}
+	end := l.End()
+	st := storetest.Open(t)
+	ld := runLoader(t, c, l, st)
+	if !ld.CatchUp(ctx, time.Minute) {
+		t.Fatal("loader did not catch up")
+	}
+	if _, err := c.Collect(ctx, collect.Upload{App: loaderApp, Body: bodies[0], ReceivedAt: loaderReceived, MaxEvents: 500}); err != nil {
+		t.Fatalf("after loading: %v", err)
+	}
+	if l.End() != end+1 {
+		t.Fatalf("log end %d; want %d (the refused upload not appended)", l.End(), end+1)
+	}
+}
