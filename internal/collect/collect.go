@@ -84,6 +84,14 @@ func New(w Writer, types *TypeGate) *Collector { return &Collector{w: w, types: 
 // stores its events later.
 func (c *Collector) WithLog(l *intake.Log) *Collector { c.log = l; return c }
 
+// Backlogged tells whether uploads are refused for now because the intake
+// log holds too much not yet loaded: the server answers at once, before
+// it reads the body, so that refusing costs next to nothing.
+func (c *Collector) Backlogged() bool { return c.log != nil && c.log.Full() }
+
+// ErrBacklogged is the refusal of Backlogged uploads.
+var ErrBacklogged = refuse(CodeUnavailable, intake.ErrBacklog, "too many uploads waiting to be stored; send again later")
+
 // Collect decodes, validates and stores one upload. It returns only after
 // the batch is committed (to the intake log, when the collector has one).
 // Events that fail validation are quarantined and do not fail the upload;
@@ -102,7 +110,7 @@ func (c *Collector) Collect(ctx context.Context, up Upload) (store.EventResult, 
 			Encrypted: up.Encrypted, EncryptKey: up.EncryptKey, Body: up.Body})
 		switch {
 		case errors.Is(err, intake.ErrBacklog):
-			return store.EventResult{}, refuse(CodeUnavailable, err, "too many uploads waiting to be stored; send again later")
+			return store.EventResult{}, ErrBacklogged
 		case err != nil:
 			return store.EventResult{}, refuse(CodeUnavailable, err, "intake log unavailable, send again later: %v", err)
 		}

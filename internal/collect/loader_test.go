@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/shuyuan-dev/shuyuan/internal/collect"
+	"github.com/shuyuan-dev/shuyuan/internal/demo"
 	"github.com/shuyuan-dev/shuyuan/internal/intake"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 	"github.com/shuyuan-dev/shuyuan/internal/store/storetest"
@@ -182,11 +184,17 @@ func TestBacklogRefusesForARetry(t *testing.T) {
 	if refused == nil || refused.Code != collect.CodeUnavailable || !errors.Is(refused, intake.ErrBacklog) {
 		t.Fatalf("no retryable refusal past the bound: %v", refused)
 	}
+	if !c.Backlogged() {
+		t.Fatal("Backlogged is false past the bound: the server would read and check the body first")
+	}
 	end := l.End()
 	st := storetest.Open(t)
 	ld := runLoader(t, c, l, st)
 	if !ld.CatchUp(ctx, time.Minute) {
 		t.Fatal("loader did not catch up")
+	}
+	if c.Backlogged() {
+		t.Fatal("still Backlogged once loaded")
 	}
 	if _, err := c.Collect(ctx, collect.Upload{App: loaderApp, Body: bodies[0], ReceivedAt: loaderReceived, MaxEvents: 500}); err != nil {
 		t.Fatalf("after loading: %v", err)
@@ -194,4 +202,63 @@ func TestBacklogRefusesForARetry(t *testing.T) {
 	if l.End() != end+1 {
 		t.Fatalf("log end %d; want %d (the refused upload not appended)", l.End(), end+1)
 	}
+}
+
+// BenchmarkLoader is the intake loader alone: each round loads 10,000
+// generated 10-event uploads (as `shuyuan bench ingest` posts them, ~88 k
+// events) from an intake log into a fresh embedded store and reports
+// events/s. The roll-ups, which serve runs beside it every 2 s, are not
+// in it.
+func BenchmarkLoader(b *testing.B) {
+	gen := demo.New(demo.Options{Seed: 1, Users: 200_000, Days: 30, BatchEvents: 10})
+	var ups []demo.Upload
+	events := 0
+	for len(ups) < 10000 {
+		up, ok := gen.Next()
+		if !ok {
+			break
+		}
+		ups = append(ups, up)
+		events += up.Events
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	b.StopTimer()
+	for i := 0; i < b.N; i++ {
+		st := storetest.Open(b)
+		l, err := intake.Open(b.TempDir(), intake.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := collect.New(nil, nil).WithLog(l)
+		var wg sync.WaitGroup
+		for w := 0; w < 64; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := w; j < len(ups); j += 64 {
+					if _, err := c.Collect(ctx, collect.Upload{App: loaderApp, Body: ups[j].Body, ReceivedAt: ups[j].Time, MaxEvents: 500}); err != nil {
+						b.Error(err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		b.StartTimer()
+		ld := collect.NewLoader(c, l, st, appsOf, collect.LoaderOptions{})
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { ld.Run(runCtx); close(done) }()
+		if !ld.CatchUp(ctx, 10*time.Minute) {
+			b.Fatal("loader did not catch up")
+		}
+		b.StopTimer()
+		cancel()
+		<-done
+		l.Close()
+		if n := storetest.Count(b, st, `SELECT count(*) FROM events`); n != events {
+			b.Fatalf("stored %d events of %d", n, events)
+		}
+	}
+	b.ReportMetric(float64(events*b.N)/b.Elapsed().Seconds(), "events/s")
 }

@@ -277,6 +277,14 @@ func cutFile(path string, size int64) error {
 // tails it cut.
 func (l *Log) Found() (records, cut int64) { return l.found.records, l.found.cut }
 
+// Full tells whether the unloaded backlog is over its bound, so that a
+// caller can refuse an upload before it reads or checks the body.
+func (l *Log) Full() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.opt.MaxBacklog > 0 && l.total+l.queued-l.loaded > l.opt.MaxBacklog
+}
+
 // Append writes rec durably and returns its number. It returns once the
 // record is fsynced (with those of concurrent calls), or with an error,
 // in which case the upload is not acknowledged (it may still be loaded

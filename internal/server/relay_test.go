@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/shuyuan-dev/shuyuan/internal/collect"
+	"github.com/shuyuan-dev/shuyuan/internal/intake"
 	"github.com/shuyuan-dev/shuyuan/internal/order"
 	"github.com/shuyuan-dev/shuyuan/internal/order/ordertest"
 	"github.com/shuyuan-dev/shuyuan/internal/relay"
@@ -351,6 +352,9 @@ func BenchmarkSDKAckRelay(b *testing.B) {
 	for _, on := range []bool{false, true} {
 		b.Run(fmt.Sprintf("relay=%v", on), func(b *testing.B) { benchSDKAck(b, on, 0) })
 	}
+	for _, on := range []bool{false, true} {
+		b.Run(fmt.Sprintf("intake=log/relay=%v", on), func(b *testing.B) { benchSDKAckOn(b, on, false, true, 0) })
+	}
 }
 
 // BenchmarkSDKAckRelayLatency sends uploads at a steady 200 a second (2,000
@@ -364,6 +368,10 @@ func BenchmarkSDKAckRelayLatency(b *testing.B) {
 	b.Run("relay=false", func(b *testing.B) { benchSDKAck(b, false, 200) })
 	b.Run("relay=recorded", func(b *testing.B) { benchSDKAckMode(b, true, true, 200) })
 	b.Run("relay=true", func(b *testing.B) { benchSDKAck(b, true, 200) })
+	// Acknowledged on the intake log (the embedded store's default since
+	// issue 11): the relay row is written by the loader, off the ack.
+	b.Run("intake=log/relay=false", func(b *testing.B) { benchSDKAckOn(b, false, false, true, 200) })
+	b.Run("intake=log/relay=true", func(b *testing.B) { benchSDKAckOn(b, true, false, true, 200) })
 }
 
 // benchSDKAck posts 10-event uploads from 8 clients, as fast as they are
@@ -375,6 +383,12 @@ func benchSDKAck(b *testing.B, relayOn bool, perSecond int) {
 // benchSDKAckMode is benchSDKAck, with the relay's worker left out when
 // recordOnly.
 func benchSDKAckMode(b *testing.B, relayOn, recordOnly bool, perSecond int) {
+	benchSDKAckOn(b, relayOn, recordOnly, false, perSecond)
+}
+
+// benchSDKAckOn is benchSDKAckMode, acknowledging on an intake log (with
+// its loader running) when intakeLog.
+func benchSDKAckOn(b *testing.B, relayOn, recordOnly, intakeLog bool, perSecond int) {
 	st := storetest.DuckDB.Open(b)
 	const token = "bench-app-sdk-token"
 	app := &tenant.App{ID: "bench", Name: "Bench", SDKToken: token}
@@ -392,11 +406,22 @@ func benchSDKAckMode(b *testing.B, relayOn, recordOnly bool, perSecond int) {
 	}
 	w := store.NewWriter(st, store.WriterOptions{})
 	b.Cleanup(w.Close)
+	c := collect.New(w, nil)
+	ctx, stop := context.WithCancel(context.Background())
+	if intakeLog {
+		l, err := intake.Open(b.TempDir(), intake.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ld := collect.NewLoader(c.WithLog(l), l, st, tenants.ByID, collect.LoaderOptions{})
+		loaded := make(chan struct{})
+		go func() { ld.Run(ctx); close(loaded) }()
+		b.Cleanup(func() { stop(); <-loaded; l.Close() })
+	}
 	srv := server.New(server.Deps{Tenants: tenants, Store: st, Writer: w,
-		Collector: collect.New(w, nil), Logger: slog.New(slog.DiscardHandler), MaxBody: 1 << 20, MaxBatch: 500})
+		Collector: c, Logger: slog.New(slog.DiscardHandler), MaxBody: 1 << 20, MaxBatch: 500})
 	hs := httptest.NewServer(srv)
 	b.Cleanup(hs.Close)
-	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

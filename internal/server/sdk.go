@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shuyuan-dev/shuyuan/internal/collect"
+	"github.com/shuyuan-dev/shuyuan/internal/intake"
 )
 
 // sdkStatus is the HTTP status of each SDK code. The SDK itself reads only
@@ -42,6 +43,13 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		writeSDK(w, collect.CodeBadToken, msg)
 		return
 	}
+	if s.Collector.Backlogged() {
+		// Refused before the body is read: under a flood of re-sends the
+		// loader, not the refusals, should get the CPU.
+		setRetryAfter(w, time.Second)
+		writeSDK(w, collect.ErrBacklogged.Code, collect.ErrBacklogged.Msg)
+		return
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -66,7 +74,12 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var ce *collect.Error
 		if errors.As(err, &ce) {
-			if ce.Code == collect.CodeUnavailable {
+			switch {
+			case errors.Is(ce.Err, intake.ErrBacklog):
+				// Backpressure, not a failure: the SDK sends it again, and
+				// /metrics shows the backlog; a line per refusal would
+				// flood the log exactly when the node is busiest.
+			case ce.Code == collect.CodeUnavailable:
 				s.Logger.Error("store write failed", "request_id", RequestID(r.Context()), "app", app.ID, "error", ce.Err)
 			}
 			writeSDK(w, ce.Code, ce.Msg)
