@@ -78,7 +78,9 @@ func TestSDKOnIntakeLog(t *testing.T) {
 	// with what is stored and says what it could not wait for.
 	get := func() map[string]any {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, hs.URL+"/api/v1/apps/shop/analysis/events?from=2020-01-01&to=2030-01-01", nil)
+		day := time.Now().UTC()
+		req, _ := http.NewRequest(http.MethodGet, hs.URL+"/api/v1/apps/shop/analysis/events?from="+
+			day.AddDate(0, 0, -1).Format("2006-01-02")+"&to="+day.AddDate(0, 0, 1).Format("2006-01-02"), nil)
 		req.Header.Set("Authorization", "Bearer "+sdkTestAdminKey)
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
