@@ -80,53 +80,93 @@ func (l *Loader) Run(ctx context.Context) error {
 		l.opt.Logger.Info("intake loader: loading what was accepted before the restart",
 			"from", pos+1, "to", end, "bytes", b.Bytes)
 	}
-	var skipped int64
-	for {
-		grew := l.log.Grew()
-		batches, last, bytes, err := l.read(ctx, rd)
-		if ctx.Err() != nil && len(batches) == 0 {
-			return nil
+	// Reading and parsing the next records goes on while the previous
+	// ones are stored: the two take about as long, on different cores.
+	readCtx, stopReading := context.WithCancel(ctx)
+	chunks := make(chan chunk, 1)
+	var reading sync.WaitGroup
+	reading.Add(1)
+	go func() {
+		defer reading.Done()
+		defer close(chunks)
+		l.readAhead(readCtx, rd, chunks)
+	}()
+	defer func() {
+		stopReading()
+		for range chunks { // a chunk read ahead is read again after a restart
 		}
-		if err != nil {
-			l.opt.Logger.Error("intake loader: read the log", "error", err)
-			if !sleep(ctx, l.opt.Retry) {
-				return nil
-			}
+		reading.Wait()
+	}()
+	for ch := range chunks {
+		if len(ch.batches) == 0 {
+			l.log.Loaded(0, ch.bytes)
 			continue
-		}
-		bytes += rd.Skipped - skipped
-		skipped = rd.Skipped
-		if len(batches) == 0 {
-			if bytes > 0 {
-				l.log.Loaded(0, bytes)
-			}
-			select {
-			case <-grew:
-				continue
-			case <-ctx.Done():
-				return nil
-			}
 		}
 		// Once read, the batches are written whatever happens to ctx: the
 		// store's position must not pass them, and a retry is exact.
 		for {
 			start := time.Now()
-			res, err := l.st.WriteEvents(context.WithoutCancel(ctx), batches)
+			res, err := l.st.WriteEvents(context.WithoutCancel(ctx), ch.batches)
 			if l.opt.OnLoad != nil {
-				l.opt.OnLoad(batches, res, time.Since(start), err)
+				l.opt.OnLoad(ch.batches, res, time.Since(start), err)
 			}
 			if err == nil {
 				break
 			}
-			l.opt.Logger.Error("intake loader: store", "uploads", len(batches), "error", err)
+			l.opt.Logger.Error("intake loader: store", "uploads", len(ch.batches), "error", err)
 			if !sleep(ctx, l.opt.Retry) {
 				return nil
 			}
 		}
-		if err := l.log.Loaded(last, bytes); err != nil {
+		if err := l.log.Loaded(ch.last, ch.bytes); err != nil {
 			l.opt.Logger.Warn("intake loader", "error", err)
 		}
-		l.setLoaded(last)
+		l.setLoaded(ch.last)
+	}
+	return nil
+}
+
+// chunk is what one transaction of the loader stores: batches up to the
+// record last, and the log's bytes they took (with any records skipped
+// on the way); a chunk without batches only accounts skipped bytes.
+type chunk struct {
+	batches []*store.EventBatch
+	last    uint64
+	bytes   int64
+}
+
+// readAhead reads the log into chunks until ctx ends.
+func (l *Loader) readAhead(ctx context.Context, rd *intake.Reader, chunks chan<- chunk) {
+	var skipped int64
+	for {
+		grew := l.log.Grew()
+		batches, last, bytes, err := l.read(ctx, rd)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			l.opt.Logger.Error("intake loader: read the log", "error", err)
+			if !sleep(ctx, l.opt.Retry) {
+				return
+			}
+			continue
+		}
+		bytes += rd.Skipped - skipped
+		skipped = rd.Skipped
+		if len(batches) > 0 || bytes > 0 {
+			select {
+			case chunks <- chunk{batches: batches, last: last, bytes: bytes}:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if len(batches) == 0 {
+			select {
+			case <-grew:
+			case <-ctx.Done():
+				return
+			}
+		}
 	}
 }
 

@@ -162,24 +162,29 @@ func (s *Store) findStored(tx *rawTx, f *store.Flush) error {
 			return nil
 		}
 	}
-	// Constants, not parameters: DuckDB prunes row groups only by a
-	// constant's min/max.
+	// The times are constants, not parameters: DuckDB prunes row groups
+	// only by a constant's min/max. The keys are one string parameter
+	// split by the query: as an IN list of constants, parsing and binding
+	// 20,000 of them (a loader's transaction) cost more than the lookup.
 	since := tsLiteral(f.OldestRecv.Add(-s.dedupWindow))
 	if timed.Len() > 0 {
 		if err := tx.query(`SELECT app_id, dedup_key, epoch_us(ts) FROM events
 			WHERE received_at >= `+since+` AND ts BETWEEN `+tsLiteral(f.MinTS)+` AND `+tsLiteral(f.MaxTS)+`
-			AND dedup_key IN (`+timed.String()+`)`, mark(false)); err != nil {
+			AND dedup_key IN (`+keysSQL+`)`, mark(false), timed.String()); err != nil {
 			return fmt.Errorf("%w: find duplicates: %w", store.ErrUnavailable, err)
 		}
 	}
 	if untimed.Len() > 0 {
 		if err := tx.query(`SELECT app_id, dedup_key FROM events
-			WHERE received_at >= `+since+` AND ts = received_at AND dedup_key IN (`+untimed.String()+`)`, mark(true)); err != nil {
+			WHERE received_at >= `+since+` AND ts = received_at AND dedup_key IN (`+keysSQL+`)`, mark(true), untimed.String()); err != nil {
 			return fmt.Errorf("%w: find duplicates of untimed events: %w", store.ErrUnavailable, err)
 		}
 	}
 	return nil
 }
+
+// keysSQL is the integers of the comma-separated list in parameter $1.
+const keysSQL = `SELECT unnest(string_split($1, ','))::BIGINT`
 
 // findContexts marks the flush's contexts already stored, so that the
 // others can be appended: one query instead of staging them and an INSERT
@@ -195,7 +200,7 @@ func findContexts(tx *rawTx, f *store.Flush) error {
 		}
 		ids.WriteString(strconv.FormatInt(ck.ID, 10)) // our own integers
 	}
-	err := tx.query(`SELECT app_id, context_id FROM event_contexts WHERE context_id IN (`+ids.String()+`)`,
+	err := tx.query(`SELECT app_id, context_id FROM event_contexts WHERE context_id IN (`+keysSQL+`)`,
 		func(v []driver.Value) error {
 			app, _ := v[0].(string)
 			if ck := (store.ContextKey{App: app, ID: toInt64(v[1])}); !f.Contexts[ck] {
@@ -204,7 +209,7 @@ func findContexts(tx *rawTx, f *store.Flush) error {
 				}
 			}
 			return nil
-		})
+		}, ids.String())
 	if err != nil {
 		return fmt.Errorf("%w: find contexts: %w", store.ErrUnavailable, err)
 	}
@@ -229,7 +234,7 @@ func eventRow(app string, recv, ts time.Time, e *event.Event) []driver.Value {
 		nullable(e.CustomID), nullable(e.StoreID), nullable(e.SKUID), nullable(e.SPUID), nullable(e.SKUName),
 		zeroNull(e.PriceFen), zeroNull(e.SKUNum), nullable(e.ActionType), nullable(e.Keyword), zeroNull(e.StayMS),
 		nullable(e.ShareTo), nullable(e.OrderID), nullable(e.OrderStatus), zeroNull(e.OrderFen), zeroNull(e.PayFen),
-		ctxID, rawJSON(e.Props), nullable(e.ClickID), nullable(e.AdID),
+		ctxID, propsText(e.Props), nullable(e.ClickID), nullable(e.AdID),
 	}
 }
 
@@ -252,13 +257,13 @@ func zeroNull(n int64) any {
 // toInt64 reads an integer column (store.Int64).
 func toInt64(v driver.Value) int64 { return store.Int64(v) }
 
-// rawJSON is the value the appender stores as the JSON document itself (a
-// string would be stored as a JSON string value).
-func rawJSON(b json.RawMessage) any {
+// propsText is the value the appender stores as the props' JSON text in
+// their VARCHAR column (migration 0023): the bytes as they are.
+func propsText(b json.RawMessage) any {
 	if len(b) == 0 {
 		return nil
 	}
-	return b
+	return []byte(b)
 }
 
 // nextSeq is the number of the flush being written: one more than the last

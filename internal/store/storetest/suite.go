@@ -172,6 +172,11 @@ func testWriteEventsDeduplicates(t *testing.T, o Opener) {
 	if n := Count(t, st, `SELECT count(*) FROM quarantine WHERE reason LIKE 'props.keyword%'`); n != 1 {
 		t.Errorf("quarantine: %d", n)
 	}
+	// The props are kept whole and read as JSON in SQL on both stores
+	// (the embedded store keeps their text, migration 0023).
+	if n := Count(t, st, `SELECT count(*) FROM events WHERE app_id = 'a' AND (props->>'keyword') = 'z'`); n != 1 {
+		t.Errorf("events with props.keyword z: %d, want 1", n)
+	}
 	// A re-send a minute later, in a flush of its own.
 	if res := write(t, st, &store.EventBatch{AppID: "a", ReceivedAt: now.Add(time.Minute), Events: b1.Events}); res[0] != (store.EventResult{Duplicates: 2}) {
 		t.Errorf("re-send: %+v", res[0])
