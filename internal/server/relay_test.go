@@ -353,7 +353,7 @@ func BenchmarkSDKAckRelay(b *testing.B) {
 		b.Run(fmt.Sprintf("relay=%v", on), func(b *testing.B) { benchSDKAck(b, on, 0) })
 	}
 	for _, on := range []bool{false, true} {
-		b.Run(fmt.Sprintf("intake=log/relay=%v", on), func(b *testing.B) { benchSDKAckOn(b, on, false, true, 0) })
+		b.Run(fmt.Sprintf("intake=log/relay=%v", on), func(b *testing.B) { benchSDKAckOn(b, storetest.DuckDB, on, false, true, 0) })
 	}
 }
 
@@ -370,8 +370,8 @@ func BenchmarkSDKAckRelayLatency(b *testing.B) {
 	b.Run("relay=true", func(b *testing.B) { benchSDKAck(b, true, 200) })
 	// Acknowledged on the intake log (the embedded store's default since
 	// issue 11): the relay row is written by the loader, off the ack.
-	b.Run("intake=log/relay=false", func(b *testing.B) { benchSDKAckOn(b, false, false, true, 200) })
-	b.Run("intake=log/relay=true", func(b *testing.B) { benchSDKAckOn(b, true, false, true, 200) })
+	b.Run("intake=log/relay=false", func(b *testing.B) { benchSDKAckOn(b, storetest.DuckDB, false, false, true, 200) })
+	b.Run("intake=log/relay=true", func(b *testing.B) { benchSDKAckOn(b, storetest.DuckDB, true, false, true, 200) })
 }
 
 // benchSDKAck posts 10-event uploads from 8 clients, as fast as they are
@@ -383,13 +383,26 @@ func benchSDKAck(b *testing.B, relayOn bool, perSecond int) {
 // benchSDKAckMode is benchSDKAck, with the relay's worker left out when
 // recordOnly.
 func benchSDKAckMode(b *testing.B, relayOn, recordOnly bool, perSecond int) {
-	benchSDKAckOn(b, relayOn, recordOnly, false, perSecond)
+	benchSDKAckOn(b, storetest.DuckDB, relayOn, recordOnly, false, perSecond)
 }
 
-// benchSDKAckOn is benchSDKAckMode, acknowledging on an intake log (with
-// its loader running) when intakeLog.
-func benchSDKAckOn(b *testing.B, relayOn, recordOnly, intakeLog bool, perSecond int) {
-	st := storetest.DuckDB.Open(b)
+// BenchmarkSDKAckRelayPostgres is the two benchmarks above on a
+// PostgreSQL store (SHUYUAN_TEST_POSTGRES; skipped without it), which
+// acknowledges after its commit: flat out and paced at 200 uploads/s.
+func BenchmarkSDKAckRelayPostgres(b *testing.B) {
+	for _, pace := range []int{0, 200} {
+		for _, on := range []bool{false, true} {
+			b.Run(fmt.Sprintf("paced=%d/relay=%v", pace, on), func(b *testing.B) {
+				benchSDKAckOn(b, storetest.Postgres, on, false, false, pace)
+			})
+		}
+	}
+}
+
+// benchSDKAckOn is benchSDKAckMode on the store open opens, acknowledging
+// on an intake log (with its loader running) when intakeLog.
+func benchSDKAckOn(b *testing.B, open storetest.Opener, relayOn, recordOnly, intakeLog bool, perSecond int) {
+	st := open.Open(b)
 	const token = "bench-app-sdk-token"
 	app := &tenant.App{ID: "bench", Name: "Bench", SDKToken: token}
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
