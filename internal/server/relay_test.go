@@ -388,12 +388,16 @@ func benchSDKAckMode(b *testing.B, relayOn, recordOnly bool, perSecond int) {
 
 // BenchmarkSDKAckRelayPostgres is the two benchmarks above on a
 // PostgreSQL store (SHUYUAN_TEST_POSTGRES; skipped without it), which
-// acknowledges after its commit: flat out and paced at 200 uploads/s.
+// acknowledges after its commit: flat out and paced at 200 uploads/s,
+// with the relay off, with its rows recorded but not sent, and on.
 func BenchmarkSDKAckRelayPostgres(b *testing.B) {
 	for _, pace := range []int{0, 200} {
-		for _, on := range []bool{false, true} {
-			b.Run(fmt.Sprintf("paced=%d/relay=%v", pace, on), func(b *testing.B) {
-				benchSDKAckOn(b, storetest.Postgres, on, false, false, pace)
+		for _, m := range []struct {
+			name         string
+			on, recorded bool
+		}{{"false", false, false}, {"recorded", true, true}, {"true", true, false}} {
+			b.Run(fmt.Sprintf("paced=%d/relay=%s", pace, m.name), func(b *testing.B) {
+				benchSDKAckOn(b, storetest.Postgres, m.on, m.recorded, false, pace)
 			})
 		}
 	}

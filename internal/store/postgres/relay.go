@@ -5,7 +5,6 @@ import (
 	"context"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,30 +12,18 @@ import (
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 )
 
-// AddRelays implements store.Tx: one INSERT, in order, so seq follows rs.
+// AddRelays implements store.Tx: one COPY, in order, so seq follows rs
+// (a multi-row INSERT of the same rows cost more to plan than to write).
 func (h hookTx) AddRelays(ctx context.Context, rs []store.Relay) error {
 	if len(rs) == 0 {
 		return nil
 	}
-	var q strings.Builder
-	q.WriteString(`INSERT INTO youshu_relay (` + strings.Join(store.RelayColumns, ", ") + `) VALUES `)
-	args := make([]any, 0, len(rs)*len(store.RelayColumns))
+	rows := make([][]any, len(rs))
 	for i := range rs {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteByte('(')
-		for j, v := range store.RelayValues(&rs[i]) {
-			if j > 0 {
-				q.WriteString(", ")
-			}
-			args = append(args, v)
-			q.WriteString("$" + strconv.Itoa(len(args)))
-		}
-		q.WriteByte(')')
+		rows[i] = store.RelayValues(&rs[i])
 	}
-	if _, err := h.tx.Exec(ctx, q.String(), args...); err != nil {
-		return unavailable("insert relay rows", err)
+	if _, err := h.tx.CopyFrom(ctx, pgx.Identifier{"youshu_relay"}, store.RelayColumns, pgx.CopyFromRows(rows)); err != nil {
+		return unavailable("copy relay rows", err)
 	}
 	return nil
 }
