@@ -100,6 +100,9 @@ func (l *Loader) Run(ctx context.Context) error {
 		reading.Wait()
 	}()
 	for ch := range chunks {
+		if ctx.Err() != nil {
+			return nil // a chunk read ahead is read again after a restart
+		}
 		if len(ch.batches) == 0 {
 			l.log.Loaded(0, ch.bytes)
 			continue

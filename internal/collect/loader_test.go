@@ -120,6 +120,82 @@ func TestLoaderStoresWhatWasAcknowledgedOnce(t *testing.T) {
 	}
 }
 
+// gatedStore holds its first WriteEvents until gate is closed, having
+// closed entered.
+type gatedStore struct {
+	store.Store
+	entered, gate chan struct{}
+	first         sync.Once
+}
+
+func (g *gatedStore) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([]store.EventResult, error) {
+	g.first.Do(func() { close(g.entered); <-g.gate })
+	return g.Store.WriteEvents(ctx, batches)
+}
+
+// A loader stopped while it stores one chunk, with the next one read and
+// parsed ahead, leaves the store's position after the first; a new loader
+// goes on from there, and every event is stored once.
+func TestLoaderStoppedWithAChunkReadAhead(t *testing.T) {
+	bodies := captureBodies(t)
+	ctx := context.Background()
+	st := storetest.Open(t)
+	l, err := intake.Open(t.TempDir(), intake.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	c := collect.New(nil, nil).WithLog(l)
+	for _, body := range bodies {
+		if _, err := c.Collect(ctx, collect.Upload{App: loaderApp, Body: body, ReceivedAt: loaderReceived, MaxEvents: 500}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gated := &gatedStore{Store: st, entered: make(chan struct{}), gate: make(chan struct{})}
+	var loads int
+	ld := collect.NewLoader(c, l, gated, appsOf, collect.LoaderOptions{MaxEvents: 20,
+		OnLoad: func([]*store.EventBatch, []store.EventResult, time.Duration, error) { loads++ }})
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { ld.Run(runCtx); close(done) }()
+	<-gated.entered
+	time.Sleep(100 * time.Millisecond) // the next chunk is read meanwhile
+	stop()
+	close(gated.gate)
+	<-done
+	pos, err := st.IntakePosition(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loads != 1 || pos == 0 || pos >= l.End() {
+		t.Fatalf("stopped loader: %d loads, position %d of %d; want one load, part of the log", loads, pos, l.End())
+	}
+	if ld.Loaded() != pos {
+		t.Fatalf("loader says %d loaded, the store %d", ld.Loaded(), pos)
+	}
+
+	ld2 := runLoader(t, c, l, st)
+	if !ld2.CatchUp(ctx, time.Minute) {
+		t.Fatal("second loader did not catch up")
+	}
+	direct := storetest.Open(t)
+	w := store.NewWriter(direct, store.WriterOptions{})
+	defer w.Close()
+	dc := collect.New(w, nil)
+	for _, body := range bodies {
+		if _, err := dc.Collect(ctx, collect.Upload{App: loaderApp, Body: body, ReceivedAt: loaderReceived, MaxEvents: 500}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const q = `SELECT count(*) FROM events`
+	if got, want := storetest.Count(t, st, q), storetest.Count(t, direct, q); got != want || want == 0 {
+		t.Fatalf("stored %d events across the two loaders; the direct path stored %d", got, want)
+	}
+	if pos, _ := st.IntakePosition(ctx); pos != l.End() {
+		t.Fatalf("position %d after the second loader; want %d", pos, l.End())
+	}
+}
+
 // An analysis's RollUp waits for the loader; past the wait it answers with
 // what is loaded and notes the rest.
 func TestFreshNotesWhatIsNotLoaded(t *testing.T) {
