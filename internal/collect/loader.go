@@ -84,24 +84,22 @@ func (l *Loader) Run(ctx context.Context) error {
 	}
 	// Reading and parsing the next records goes on while the previous
 	// ones are stored: the two take about as long, on different cores.
+	// A chunk read ahead and not stored is read again after a restart:
+	// only the store's position counts.
 	readCtx, stopReading := context.WithCancel(ctx)
 	chunks := make(chan chunk, 1)
-	var reading sync.WaitGroup
-	reading.Add(1)
 	go func() {
-		defer reading.Done()
 		defer close(chunks)
 		l.readAhead(readCtx, rd, chunks)
 	}()
 	defer func() {
 		stopReading()
-		for range chunks { // a chunk read ahead is read again after a restart
+		for range chunks { // until the reader is done with rd
 		}
-		reading.Wait()
 	}()
 	for ch := range chunks {
 		if ctx.Err() != nil {
-			return nil // a chunk read ahead is read again after a restart
+			return nil
 		}
 		if len(ch.batches) == 0 {
 			l.log.Loaded(0, ch.bytes)
