@@ -34,6 +34,27 @@ func runLoader(t *testing.T, c *collect.Collector, l *intake.Log, st store.Store
 	return ld
 }
 
+// collectAll posts bodies to c as the loader's app's uploads.
+func collectAll(t *testing.T, c *collect.Collector, bodies [][]byte) {
+	t.Helper()
+	for _, body := range bodies {
+		if _, err := c.Collect(context.Background(), collect.Upload{App: loaderApp, Body: body, ReceivedAt: loaderReceived, MaxEvents: 500}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// storedDirect is a store holding bodies as the direct path (no log)
+// stores them: what a loader must store too.
+func storedDirect(t *testing.T, bodies [][]byte) store.Store {
+	t.Helper()
+	st := storetest.Open(t)
+	w := store.NewWriter(st, store.WriterOptions{})
+	defer w.Close()
+	collectAll(t, collect.New(w, nil), bodies)
+	return st
+}
+
 // The real captures acknowledged on the log, every upload twice (the
 // SDK's re-send after a lost answer), are stored as the direct path
 // stores them: the same events, once; and a second loader after a restart
@@ -42,15 +63,7 @@ func TestLoaderStoresWhatWasAcknowledgedOnce(t *testing.T) {
 	bodies := captureBodies(t)
 	ctx := context.Background()
 
-	direct := storetest.Open(t)
-	w := store.NewWriter(direct, store.WriterOptions{})
-	defer w.Close()
-	dc := collect.New(w, nil)
-	for _, body := range bodies {
-		if _, err := dc.Collect(ctx, collect.Upload{App: loaderApp, Body: body, ReceivedAt: loaderReceived, MaxEvents: 500}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	direct := storedDirect(t, bodies)
 
 	st := storetest.Open(t)
 	dir := filepath.Join(t.TempDir(), "intake")
@@ -146,11 +159,7 @@ func TestLoaderStoppedWithAChunkReadAhead(t *testing.T) {
 	}
 	defer l.Close()
 	c := collect.New(nil, nil).WithLog(l)
-	for _, body := range bodies {
-		if _, err := c.Collect(ctx, collect.Upload{App: loaderApp, Body: body, ReceivedAt: loaderReceived, MaxEvents: 500}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	collectAll(t, c, bodies)
 	gated := &gatedStore{Store: st, entered: make(chan struct{}), gate: make(chan struct{})}
 	var loads int
 	ld := collect.NewLoader(c, l, gated, appsOf, collect.LoaderOptions{MaxEvents: 20,
@@ -178,15 +187,7 @@ func TestLoaderStoppedWithAChunkReadAhead(t *testing.T) {
 	if !ld2.CatchUp(ctx, time.Minute) {
 		t.Fatal("second loader did not catch up")
 	}
-	direct := storetest.Open(t)
-	w := store.NewWriter(direct, store.WriterOptions{})
-	defer w.Close()
-	dc := collect.New(w, nil)
-	for _, body := range bodies {
-		if _, err := dc.Collect(ctx, collect.Upload{App: loaderApp, Body: body, ReceivedAt: loaderReceived, MaxEvents: 500}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	direct := storedDirect(t, bodies)
 	const q = `SELECT count(*) FROM events`
 	if got, want := storetest.Count(t, st, q), storetest.Count(t, direct, q); got != want || want == 0 {
 		t.Fatalf("stored %d events across the two loaders; the direct path stored %d", got, want)
@@ -208,11 +209,7 @@ func TestFreshNotesWhatIsNotLoaded(t *testing.T) {
 	defer l.Close()
 	c := collect.New(nil, nil).WithLog(l)
 	bodies := captureBodies(t)
-	for _, body := range bodies[:3] {
-		if _, err := c.Collect(ctx, collect.Upload{App: loaderApp, Body: body, ReceivedAt: loaderReceived, MaxEvents: 500}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	collectAll(t, c, bodies[:3])
 	ld := collect.NewLoader(c, l, st, appsOf, collect.LoaderOptions{})
 	fresh := ld.Fresh(st, 50*time.Millisecond)
 	wctx, note := store.WatchUnloaded(ctx)
