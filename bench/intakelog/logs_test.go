@@ -3,9 +3,7 @@ package intakelog
 import (
 	"context"
 	"encoding/binary"
-	"fmt"
 	"sync/atomic"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/shuyuan-dev/shuyuan/internal/intake"
@@ -67,7 +65,7 @@ func (l intakeLog) Consumed(seq uint64, bytes int64) error { return l.Loaded(seq
 // --- pebble ----------------------------------------------------------------
 
 // pebbleLog is Pebble used as an intake log: key = big-endian sequence
-// number, value = the record laid out as intake lays out its payload, so
+// number, value = the record as intake.Encode lays out its payload, so
 // both logs store the same bytes per upload.
 type pebbleLog struct {
 	db   *pebble.DB
@@ -105,7 +103,7 @@ func openPebble(dir string, compactEvery int) (durableLog, error) {
 // WAL writes and fsyncs of concurrent callers.
 func (p *pebbleLog) Append(rec *intake.Record) (uint64, error) {
 	seq := p.last.Add(1)
-	if err := p.db.Set(seqKey(seq), encodeRecord(rec), pebble.Sync); err != nil {
+	if err := p.db.Set(seqKey(seq), intake.Encode(rec), pebble.Sync); err != nil {
 		return 0, err
 	}
 	rec.Seq = seq
@@ -180,10 +178,13 @@ func (c *pebbleCursor) Next() (intake.Record, error) {
 	if err != nil {
 		return intake.Record{}, err
 	}
-	rec, err := decodeRecord(seq, v)
+	rec, err := intake.Decode(seq, v)
 	if err != nil {
 		return intake.Record{}, err
 	}
+	// As intake's reader does: the iterator's value is only valid until
+	// it moves.
+	rec.Body = append([]byte(nil), rec.Body...)
 	rec.Size = int64(len(c.it.Key()) + len(v))
 	c.from++
 	return rec, nil
@@ -197,54 +198,6 @@ func (c *pebbleCursor) Close() {
 }
 
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0, 8), seq) }
-
-// encodeRecord lays rec out as intake's encode does (version, flags,
-// receive time in Unix ns, app and key with uvarint lengths, body), so
-// that Pebble stores and copies the same bytes as the intake log.
-func encodeRecord(rec *intake.Record) []byte {
-	p := make([]byte, 0, 2+8+2*binary.MaxVarintLen64+len(rec.App)+len(rec.EncryptKey)+len(rec.Body))
-	var flags byte
-	if rec.Encrypted {
-		flags = 1
-	}
-	p = append(p, 1, flags)
-	p = binary.BigEndian.AppendUint64(p, uint64(rec.ReceivedAt.UnixNano()))
-	p = binary.AppendUvarint(p, uint64(len(rec.App)))
-	p = append(p, rec.App...)
-	p = binary.AppendUvarint(p, uint64(len(rec.EncryptKey)))
-	p = append(p, rec.EncryptKey...)
-	return append(p, rec.Body...)
-}
-
-// decodeRecord is encodeRecord's inverse. Like intake's reader it copies
-// the body out: the iterator's value is only valid until it moves.
-func decodeRecord(seq uint64, p []byte) (intake.Record, error) {
-	bad := fmt.Errorf("pebble record %d: malformed", seq)
-	if len(p) < 10 || p[0] != 1 {
-		return intake.Record{}, bad
-	}
-	rec := intake.Record{Seq: seq, Encrypted: p[1]&1 != 0,
-		ReceivedAt: time.Unix(0, int64(binary.BigEndian.Uint64(p[2:10])))}
-	p = p[10:]
-	str := func() (string, bool) {
-		n, k := binary.Uvarint(p)
-		if k <= 0 || uint64(len(p)-k) < n {
-			return "", false
-		}
-		s := string(p[k : k+int(n)])
-		p = p[k+int(n):]
-		return s, true
-	}
-	var ok bool
-	if rec.App, ok = str(); !ok {
-		return intake.Record{}, bad
-	}
-	if rec.EncryptKey, ok = str(); !ok {
-		return intake.Record{}, bad
-	}
-	rec.Body = append([]byte(nil), p...)
-	return rec, nil
-}
 
 // quietLogger drops Pebble's info lines (flushes, compactions) so that
 // they do not interleave with the benchmark output; errors still show.

@@ -290,7 +290,7 @@ func (l *Log) Full() bool {
 // in which case the upload is not acknowledged (it may still be loaded
 // later: the SDK's re-send is then skipped as a duplicate).
 func (l *Log) Append(rec *Record) (uint64, error) {
-	payload := encode(rec)
+	payload := Encode(rec)
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -309,9 +309,11 @@ func (l *Log) Append(rec *Record) (uint64, error) {
 	return r.seq, r.err
 }
 
-// encode is a record's payload: version, flags, receive time (Unix ns),
-// app and key (uvarint lengths), body.
-func encode(rec *Record) []byte {
+// Encode is a record's payload as the log stores it, without the frame
+// header: version, flags, receive time (Unix ns), app and key (uvarint
+// lengths), body. Exported so that the comparison with other stores of
+// records (bench/intakelog) stores the same bytes.
+func Encode(rec *Record) []byte {
 	p := make([]byte, 0, 2+8+2*binary.MaxVarintLen64+len(rec.App)+len(rec.EncryptKey)+len(rec.Body))
 	var flags byte
 	if rec.Encrypted {
@@ -326,7 +328,8 @@ func encode(rec *Record) []byte {
 	return append(p, rec.Body...)
 }
 
-func decode(seq uint64, p []byte) (Record, error) {
+// Decode is Encode's inverse for record seq; the body is a slice of p.
+func Decode(seq uint64, p []byte) (Record, error) {
 	bad := func(what string) (Record, error) {
 		return Record{}, fmt.Errorf("intake record %d: %s", seq, what)
 	}

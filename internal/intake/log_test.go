@@ -126,7 +126,7 @@ func TestTornTailDropped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lastSize := int64(headerSize + len(encode(rec(3))))
+	lastSize := int64(headerSize + len(Encode(rec(3))))
 	twoSize := int64(len(whole)) - lastSize
 	cases := map[string][]byte{
 		"header cut":       whole[:twoSize+5],
@@ -306,7 +306,7 @@ func TestFsyncFailureMovesToNewSegment(t *testing.T) {
 
 func TestBacklogBoundAndConsumedSegmentsDeleted(t *testing.T) {
 	dir := t.TempDir()
-	size := int64(headerSize + len(encode(rec(1))))
+	size := int64(headerSize + len(Encode(rec(1))))
 	l := mustOpen(t, dir, Options{SegmentBytes: 3 * size, MaxBacklog: 10 * size})
 	var last uint64
 	for i := 1; ; i++ {

@@ -50,7 +50,7 @@ func (fr *frameReader) next(limit int64) (Record, error) {
 	if crc32.Update(crc32.Checksum(h[8:16], castagnoli), castagnoli, p) != binary.BigEndian.Uint32(h[4:8]) {
 		return Record{}, errTorn
 	}
-	rec, err := decode(seq, p)
+	rec, err := Decode(seq, p)
 	if err != nil {
 		return Record{}, errTorn
 	}
