@@ -349,11 +349,14 @@ func testRelayDeliversEverythingOnce(t *testing.T, o storetest.Opener) {
 //
 //	go test ./internal/server -run '^$' -bench BenchmarkSDKAckRelay -benchtime 20s
 func BenchmarkSDKAckRelay(b *testing.B) {
-	for _, on := range []bool{false, true} {
-		b.Run(fmt.Sprintf("relay=%v", on), func(b *testing.B) { benchSDKAck(b, on, 0) })
-	}
-	for _, on := range []bool{false, true} {
-		b.Run(fmt.Sprintf("intake=log/relay=%v", on), func(b *testing.B) { benchSDKAckOn(b, storetest.DuckDB, on, false, true, 0) })
+	for _, log := range []bool{false, true} {
+		for _, on := range []bool{false, true} {
+			name := fmt.Sprintf("relay=%v", on)
+			if log {
+				name = "intake=log/" + name
+			}
+			b.Run(name, ackBench{relay: on, intakeLog: log}.run)
+		}
 	}
 }
 
@@ -365,25 +368,13 @@ func BenchmarkSDKAckRelay(b *testing.B) {
 //
 //	go test ./internal/server -run '^$' -bench BenchmarkSDKAckRelayLatency -benchtime 4000x
 func BenchmarkSDKAckRelayLatency(b *testing.B) {
-	b.Run("relay=false", func(b *testing.B) { benchSDKAck(b, false, 200) })
-	b.Run("relay=recorded", func(b *testing.B) { benchSDKAckMode(b, true, true, 200) })
-	b.Run("relay=true", func(b *testing.B) { benchSDKAck(b, true, 200) })
+	b.Run("relay=false", ackBench{perSecond: 200}.run)
+	b.Run("relay=recorded", ackBench{relay: true, recordOnly: true, perSecond: 200}.run)
+	b.Run("relay=true", ackBench{relay: true, perSecond: 200}.run)
 	// Acknowledged on the intake log (the embedded store's default since
 	// issue 11): the relay row is written by the loader, off the ack.
-	b.Run("intake=log/relay=false", func(b *testing.B) { benchSDKAckOn(b, storetest.DuckDB, false, false, true, 200) })
-	b.Run("intake=log/relay=true", func(b *testing.B) { benchSDKAckOn(b, storetest.DuckDB, true, false, true, 200) })
-}
-
-// benchSDKAck posts 10-event uploads from 8 clients, as fast as they are
-// acknowledged, or paced at perSecond in all when it is not 0.
-func benchSDKAck(b *testing.B, relayOn bool, perSecond int) {
-	benchSDKAckMode(b, relayOn, false, perSecond)
-}
-
-// benchSDKAckMode is benchSDKAck, with the relay's worker left out when
-// recordOnly.
-func benchSDKAckMode(b *testing.B, relayOn, recordOnly bool, perSecond int) {
-	benchSDKAckOn(b, storetest.DuckDB, relayOn, recordOnly, false, perSecond)
+	b.Run("intake=log/relay=false", ackBench{intakeLog: true, perSecond: 200}.run)
+	b.Run("intake=log/relay=true", ackBench{relay: true, intakeLog: true, perSecond: 200}.run)
 }
 
 // BenchmarkSDKAckRelayPostgres is the two benchmarks above on a
@@ -396,16 +387,28 @@ func BenchmarkSDKAckRelayPostgres(b *testing.B) {
 			name         string
 			on, recorded bool
 		}{{"false", false, false}, {"recorded", true, true}, {"true", true, false}} {
-			b.Run(fmt.Sprintf("paced=%d/relay=%s", pace, m.name), func(b *testing.B) {
-				benchSDKAckOn(b, storetest.Postgres, m.on, m.recorded, false, pace)
-			})
+			b.Run(fmt.Sprintf("paced=%d/relay=%s", pace, m.name),
+				ackBench{postgres: true, relay: m.on, recordOnly: m.recorded, perSecond: pace}.run)
 		}
 	}
 }
 
-// benchSDKAckOn is benchSDKAckMode on the store open opens, acknowledging
-// on an intake log (with its loader running) when intakeLog.
-func benchSDKAckOn(b *testing.B, open storetest.Opener, relayOn, recordOnly, intakeLog bool, perSecond int) {
+// ackBench is one variant of the acknowledgement benchmarks: 10-event
+// uploads from 8 clients, as fast as they are acknowledged, or paced at
+// perSecond in all when it is not 0.
+type ackBench struct {
+	postgres   bool // on a PostgreSQL store, not the embedded one
+	relay      bool // the app relays to a local stand-in for Youshu
+	recordOnly bool // relay rows recorded, the worker left out
+	intakeLog  bool // acknowledged on an intake log, its loader running
+	perSecond  int
+}
+
+func (a ackBench) run(b *testing.B) {
+	open := storetest.DuckDB
+	if a.postgres {
+		open = storetest.Postgres
+	}
 	st := open.Open(b)
 	const token = "bench-app-sdk-token"
 	app := &tenant.App{ID: "bench", Name: "Bench", SDKToken: token}
@@ -414,7 +417,7 @@ func benchSDKAckOn(b *testing.B, open storetest.Opener, relayOn, recordOnly, int
 		w.Write([]byte(`{"code":0}`))
 	}))
 	b.Cleanup(up.Close)
-	if relayOn {
+	if a.relay {
 		app.Relay = &tenant.Relay{BaseURL: up.URL, SDKToken: realYoushuToken}
 	}
 	tenants, err := tenant.NewRegistry([]*tenant.App{app})
@@ -425,7 +428,7 @@ func benchSDKAckOn(b *testing.B, open storetest.Opener, relayOn, recordOnly, int
 	b.Cleanup(w.Close)
 	c := collect.New(w, nil)
 	ctx, stop := context.WithCancel(context.Background())
-	if intakeLog {
+	if a.intakeLog {
 		l, err := intake.Open(b.TempDir(), intake.Options{})
 		if err != nil {
 			b.Fatal(err)
@@ -443,7 +446,7 @@ func benchSDKAckOn(b *testing.B, open storetest.Opener, relayOn, recordOnly, int
 	go func() {
 		defer close(done)
 		rw := relay.New(st, relay.Options{Holder: "bench"})
-		for ctx.Err() == nil && !recordOnly {
+		for ctx.Err() == nil && !a.recordOnly {
 			if _, err := rw.Deliver(ctx, app); err != nil && ctx.Err() == nil {
 				b.Error(err)
 				return
@@ -454,8 +457,8 @@ func benchSDKAckOn(b *testing.B, open storetest.Opener, relayOn, recordOnly, int
 	defer func() { stop(); <-done }()
 	var seq atomic.Int64
 	var pace <-chan time.Time
-	if perSecond > 0 {
-		t := time.NewTicker(time.Second / time.Duration(perSecond))
+	if a.perSecond > 0 {
+		t := time.NewTicker(time.Second / time.Duration(a.perSecond))
 		defer t.Stop()
 		pace = t.C
 	}
