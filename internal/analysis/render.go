@@ -45,6 +45,13 @@ type sqlData struct {
 	// holds the events of event.StepTypes only, instead of the events.
 	StepRollup bool
 
+	// OrderRollup makes the sdk_orders fragment read PostgreSQL's
+	// rollup_orders for the orders whose events all precede the range's
+	// end, and compute only the others from their events. Set by render:
+	// the embedded store has no such table (DuckDB computes the orders from
+	// their events in one aggregation, fast enough).
+	OrderRollup bool
+
 	// Per analysis.
 	Steps []funnelStep // funnel
 	Days  []int        // retention: the days after the first visit
@@ -123,6 +130,7 @@ var hashFuncs = map[store.Dialect]string{
 // text/template with data.
 func render(d, files store.Dialect, name string, data sqlData) (string, error) {
 	hashFmt, ok := hashFuncs[d]
+	data.OrderRollup = d == store.Postgres && !data.Raw
 	d = files
 	if !ok {
 		return "", fmt.Errorf("query %s: no hash function for dialect %q", name, d)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shuyuan-dev/shuyuan/internal/event"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 	"github.com/shuyuan-dev/shuyuan/internal/store/postgres"
 	"github.com/shuyuan-dev/shuyuan/internal/store/storetest"
@@ -169,4 +170,51 @@ func mustJSON(v any) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// TestOrderRollupLateEvents stores an order's payment first and the event
+// that placed it (earlier, in another session) only after the roll-ups
+// have taken the payment (both added to the fixture): PostgreSQL's
+// rollup_orders must be computed again from both, and every analysis must
+// read from the roll-ups what it reads from the raw events, for a range
+// holding the whole order and for one ending between its two events.
+func TestOrderRollupLateEvents(t *testing.T) {
+	storetest.SkipWithoutPostgres(t)
+	pg := fixtureOn(t, storetest.Postgres)
+	ctx := context.Background()
+	late := []session{
+		{"tL2", userA, chanA2, []sdkEvent{
+			{"app_show", "2026-03-02 10:00:00", `"page":"pages/index/index","page_title":"Home","is_sdk_auto_track":true`},
+			{"custom_order", "2026-03-02 10:00:10", order("O9", "payed", "80")},
+		}},
+		{"tL1", userB, chanA1, []sdkEvent{
+			{"app_launch", "2026-03-01 09:00:00", `"page":"pages/index/index","page_title":"Home","is_sdk_auto_track":true`},
+			{"custom_order", "2026-03-01 09:00:10", order("O9", "give_order", "80")},
+		}},
+	}
+	for _, s := range late {
+		b := &store.EventBatch{AppID: fixtureApp, ReceivedAt: at("2026-03-02 11:00:00")}
+		for i := range s.events {
+			ev, err := event.Parse(sdkJSON(s, i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.Events = append(b.Events, ev)
+		}
+		if _, err := pg.WriteEvents(ctx, []*store.EventBatch{b}); err != nil {
+			t.Fatal(err)
+		}
+		if err := pg.RollUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var placer, payer, chanID string
+	if err := pg.DB().QueryRow(`SELECT placer, payer, chan_id FROM rollup_orders WHERE order_id = 'O9'`).Scan(&placer, &payer, &chanID); err != nil {
+		t.Fatal(err)
+	}
+	if placer != "oB" || payer != "oA" || chanID != "mp_1" {
+		t.Errorf("rollup_orders O9: placer %q payer %q chan %q, want oB, oA, mp_1 (the placing event's)", placer, payer, chanID)
+	}
+	compareRawAndRollup(t, pg, fixtureTenant, "2026-03-01", "2026-03-02")
+	compareRawAndRollup(t, pg, fixtureTenant, "2026-03-01", "2026-03-01")
 }

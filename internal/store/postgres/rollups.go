@@ -17,7 +17,7 @@ import (
 // rollupVersion names the definition of the roll-ups in rollupStatements.
 // Bump it whenever that definition changes: a store whose rollup_state
 // names another version is rebuilt from the events when a node opens it.
-const rollupVersion = 2
+const rollupVersion = 3
 
 // arraySQL writes names as a PostgreSQL text array literal.
 func arraySQL(names []string) string {
@@ -98,6 +98,53 @@ FROM {ev} e
 WHERE kind = 'behaviour' AND type = 'custom_order' AND order_id IS NOT NULL
 ORDER BY ts`
 
+	// The orders of the slice's order events, each computed again from all
+	// its events (a late event may come first): placed by its first event
+	// (by time, status, tracking id, as the analyses number them), paid at
+	// its first payed, refunded at its first refund.
+	const sdkOrders = `WITH touched AS (
+    SELECT DISTINCT app_id, order_id FROM {ev} e
+    WHERE kind = 'behaviour' AND type = 'custom_order' AND order_id IS NOT NULL
+),
+oe AS (
+    SELECT r.* FROM rollup_order_events r JOIN touched t ON t.app_id = r.app_id AND t.order_id = r.order_id
+),
+firsts AS (
+    SELECT DISTINCT ON (app_id, order_id) app_id, order_id, user_key, chan_id, scene, chan_refer_app_id,
+           chan_custom_id, guide_id, room_id, shop_id, shop_name
+    FROM oe
+    ORDER BY app_id, order_id, ts, order_status, tracking_id
+),
+payers AS (
+    SELECT DISTINCT ON (app_id, order_id) app_id, order_id, user_key
+    FROM oe
+    WHERE order_status = 'payed'
+    ORDER BY app_id, order_id, ts, tracking_id
+),
+sums AS (
+    SELECT app_id, order_id, max(ts) AS last_ts, min(ts) AS placed_at,
+           min(ts) FILTER (WHERE order_status = 'payed') AS paid_at,
+           min(ts) FILTER (WHERE order_status = 'refund') AS refunded_at,
+           coalesce(max(pay_fen) FILTER (WHERE order_status = 'payed'), 0) AS payed_fen,
+           max(pay_fen) FILTER (WHERE order_status = 'refund') AS refund_event_fen,
+           max(union_id) AS union_id
+    FROM oe
+    GROUP BY app_id, order_id
+)
+INSERT INTO rollup_orders
+SELECT s.app_id, s.order_id, s.last_ts, s.placed_at, s.paid_at, s.refunded_at, s.payed_fen, s.refund_event_fen,
+       f.user_key, p.user_key, s.union_id, f.chan_id, f.scene, f.chan_refer_app_id, f.chan_custom_id,
+       f.guide_id, f.room_id, f.shop_id, f.shop_name
+FROM sums s
+JOIN firsts f ON f.app_id = s.app_id AND f.order_id = s.order_id
+LEFT JOIN payers p ON p.app_id = s.app_id AND p.order_id = s.order_id
+ON CONFLICT (app_id, order_id) DO UPDATE SET
+    last_ts = excluded.last_ts, placed_at = excluded.placed_at, paid_at = excluded.paid_at,
+    refunded_at = excluded.refunded_at, payed_fen = excluded.payed_fen, refund_event_fen = excluded.refund_event_fen,
+    placer = excluded.placer, payer = excluded.payer, union_id = excluded.union_id, chan_id = excluded.chan_id,
+    scene = excluded.scene, chan_refer_app_id = excluded.chan_refer_app_id, chan_custom_id = excluded.chan_custom_id,
+    guide_id = excluded.guide_id, room_id = excluded.room_id, shop_id = excluded.shop_id, shop_name = excluded.shop_name`
+
 	// Events per hour and type; the user only for types outside
 	// event.KnownTypes, whose users rollup_event_users keeps as bits.
 	const types = `INSERT INTO rollup_event_types
@@ -142,7 +189,7 @@ GROUP BY 1, 2, 3, 4
 ORDER BY 2`
 
 	r := strings.NewReplacer("{ev}", evTable, "{known}", arraySQL(event.KnownTypes), "{steps}", arraySQL(event.StepTypes))
-	out := []string{users, sessions, skus, orders, types, typeUsers, steps, pages}
+	out := []string{users, sessions, skus, orders, sdkOrders, types, typeUsers, steps, pages}
 	for i, q := range out {
 		out[i] = r.Replace(q)
 	}
@@ -269,7 +316,7 @@ func (s *Store) ensureRollups(ctx context.Context, conn *sql.Conn) error {
 		return fmt.Errorf("roll-ups: begin rebuild: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	for _, q := range []string{`TRUNCATE rollup_users, rollup_sessions, rollup_skus, rollup_order_events,
+	for _, q := range []string{`TRUNCATE rollup_users, rollup_sessions, rollup_skus, rollup_order_events, rollup_orders,
 		rollup_event_types, rollup_event_users, rollup_step_events, rollup_pages, rollup_state`,
 		`INSERT INTO rollup_state (version, built_at, rolled_seq) VALUES ($1, $2, 0)`} {
 		args := []any{}

@@ -2,7 +2,8 @@
 -- The SDK's custom_order events up to the end of the range of the orders
 -- with an event in the range (the others can neither be placed, nor paid,
 -- nor refunded in it), numbered per order (nth = 1 is the event that
--- placed it) and per order and status.
+-- placed it) and per order and status. With OrderRollup, only those of the
+-- orders with an event after the range's end: rollup_orders holds the rest.
 sdk_order_events AS (
     SELECT order_id, ts, tracking_id, user_key, union_id, order_status, pay_fen,
            chan_id, scene, chan_refer_app_id, chan_custom_id, guide_id, room_id, shop_id, shop_name,
@@ -13,11 +14,25 @@ sdk_order_events AS (
       AND oe.order_id IN (
           SELECT r.order_id FROM {{template "order_event_rows" .}} r
           WHERE r.app_id = $2 AND r.ts >= $3 AND r.ts < $4)
+      {{- if .OrderRollup}}
+      AND oe.order_id IN (
+          SELECT l.order_id FROM rollup_orders l WHERE l.app_id = $2 AND l.last_ts >= $4)
+      {{- end}}
 ),
 -- One row per SDK order: placed at its first event, paid at its first
 -- payed, refunded at its first refund; attributed to the values its
 -- placing event carried (the session it was placed in).
 sdk_orders AS (
+    {{- if .OrderRollup}}
+    -- The orders whose every event is before the range's end, one row
+    -- each, computed as below when rolled up (such an order has an event
+    -- in the range if its last one is).
+    SELECT order_id, placed_at, paid_at, refunded_at, payed_fen, refund_event_fen, placer, payer,
+           union_id, chan_id, scene, chan_refer_app_id, chan_custom_id, guide_id, room_id, shop_id, shop_name
+    FROM rollup_orders
+    WHERE app_id = $2 AND last_ts >= $3 AND last_ts < $4
+    UNION ALL
+    {{- end}}
     SELECT order_id,
            min(ts) AS placed_at,
            min(ts) FILTER (WHERE order_status = 'payed') AS paid_at,
