@@ -431,3 +431,59 @@ func TestMigrateAfterOpenWithoutMigrations(t *testing.T) {
 		t.Fatalf("%d event partitions after migrating, want yesterday through a week ahead", parts)
 	}
 }
+
+// A store whose roll-ups are of version 2 (before rollup_orders) is
+// brought to the current version in place when a node opens it: its
+// orders are computed from rollup_order_events, and nothing is rolled up
+// again (the mark stays where it was).
+func TestRollupsUpgradedInPlace(t *testing.T) {
+	dsn := storetest.NewPostgresDatabase(t)
+	ctx := context.Background()
+	st := open(t, dsn, postgres.Options{MaxConns: 2})
+	orderEvent := func(tracking string, at time.Time, id, status, open string) event.Event {
+		ev, err := event.Parse([]byte(fmt.Sprintf(`{"type":"custom_order","tracking_id":%q,"log_id":1,"props":{"page":"pages/o","time":%d,`+
+			`"order":{"order_id":%q,"order_time":1772330400000,"order_status":%q},"sub_orders":[{"sub_order_id":%q,"order_amt":12,"pay_amt":12}],`+
+			`"wx_user":{"open_id":%q},"chan":{"chan_wxapp_scene":1001,"chan_id":%q}}}`,
+			tracking, at.UnixMilli(), id, status, id, open, "c-"+tracking)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	day := time.Now().UTC().Truncate(time.Hour).Add(-2 * time.Hour)
+	write(t, st, time.Now(), orderEvent("t1", day, "O1", "give_order", "oA"), orderEvent("t2", day.Add(time.Minute), "O1", "payed", "oB"),
+		orderEvent("t3", day.Add(2*time.Minute), "O2", "give_order", "oC"))
+	if err := st.RollUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const rows = `SELECT string_agg(concat_ws('|', order_id, placed_at, paid_at, payed_fen, placer, payer, chan_id), ';' ORDER BY order_id) FROM rollup_orders`
+	var before, after string
+	var mark, markAfter int64
+	if err := st.DB().QueryRowContext(ctx, rows).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(before, "O1|") || !strings.Contains(before, "|oA|oB|c-t1") {
+		t.Fatalf("rollup_orders before the upgrade: %s", before)
+	}
+	if err := st.DB().QueryRowContext(ctx, `SELECT rolled_seq FROM rollup_state`).Scan(&mark); err != nil {
+		t.Fatal(err)
+	}
+	// What a version 2 store holds.
+	if _, err := st.DB().ExecContext(ctx, `TRUNCATE rollup_orders; UPDATE rollup_state SET version = 2`); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st = open(t, dsn, postgres.Options{MaxConns: 2})
+	if err := st.DB().QueryRowContext(ctx, `SELECT rolled_seq FROM rollup_state`).Scan(&markAfter); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DB().QueryRowContext(ctx, rows).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if after != before || markAfter != mark || mark == 0 {
+		t.Fatalf("after the upgrade: orders %q (want %q), mark %d (want %d, not a rebuild)", after, before, markAfter, mark)
+	}
+	if n := storetest.Count(t, st, `SELECT count(*) FROM rollup_state WHERE version = 3`); n != 1 {
+		t.Fatalf("roll-up version not set: %d rows of version 3", n)
+	}
+}
