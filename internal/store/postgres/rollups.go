@@ -16,7 +16,8 @@ import (
 
 // rollupVersion names the definition of the roll-ups in rollupStatements.
 // Bump it whenever that definition changes: a store whose rollup_state
-// names another version is rebuilt from the events when a node opens it.
+// names another version is rebuilt from the events when a node opens it,
+// unless upgradeRollups can bring it up to date in place.
 const rollupVersion = 3
 
 // arraySQL writes names as a PostgreSQL text array literal.
