@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shuyuan-dev/shuyuan/internal/event"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 	"github.com/shuyuan-dev/shuyuan/internal/store/postgres"
 	"github.com/shuyuan-dev/shuyuan/internal/store/storetest"
@@ -193,17 +192,7 @@ func TestOrderRollupLateEvents(t *testing.T) {
 		}},
 	}
 	for _, s := range late {
-		b := &store.EventBatch{AppID: fixtureApp, ReceivedAt: at("2026-03-02 11:00:00")}
-		for i := range s.events {
-			ev, err := event.Parse(sdkJSON(s, i))
-			if err != nil {
-				t.Fatal(err)
-			}
-			b.Events = append(b.Events, ev)
-		}
-		if _, err := pg.WriteEvents(ctx, []*store.EventBatch{b}); err != nil {
-			t.Fatal(err)
-		}
+		writeSessions(t, pg, []session{s})
 		if err := pg.RollUp(ctx); err != nil {
 			t.Fatal(err)
 		}
