@@ -7,7 +7,7 @@
 -- for any range ending after it; orders with an event after the range's
 -- end are still computed from their events (internal/analysis,
 -- sql/common/sdk_orders.sql). It is filled when a node opens the store
--- (roll-up version 3, rollups.go: upgradeRollups).
+-- (roll-up version 3, rollups.go: addOrderRollup).
 CREATE TABLE rollup_orders (
     app_id            text        NOT NULL,
     order_id          text        NOT NULL,
