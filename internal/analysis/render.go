@@ -52,6 +52,13 @@ type sqlData struct {
 	// their events in one aggregation, fast enough).
 	OrderRollup bool
 
+	// DayCounts makes overview and pages read PostgreSQL's rollup_gaps and
+	// rollup_hour_sums (its migration 0013) for their distinct members and
+	// sums per day instead of every per-user row of rollup_sessions and
+	// rollup_pages, which PostgreSQL scans row by row. Set by render, as
+	// OrderRollup: DuckDB scans those rows column-wise, fast enough.
+	DayCounts bool
+
 	// Per analysis.
 	Steps []funnelStep // funnel
 	Days  []int        // retention: the days after the first visit
@@ -131,6 +138,7 @@ var hashFuncs = map[store.Dialect]string{
 func render(d, files store.Dialect, name string, data sqlData) (string, error) {
 	hashFmt, ok := hashFuncs[d]
 	data.OrderRollup = d == store.Postgres && !data.Raw
+	data.DayCounts = data.OrderRollup
 	d = files
 	if !ok {
 		return "", fmt.Errorf("query %s: no hash function for dialect %q", name, d)

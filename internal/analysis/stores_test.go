@@ -207,3 +207,48 @@ func TestOrderRollupLateEvents(t *testing.T) {
 	compareRawAndRollup(t, pg, fixtureTenant, "2026-03-01", "2026-03-02")
 	compareRawAndRollup(t, pg, fixtureTenant, "2026-03-01", "2026-03-01")
 }
+
+// TestDayCountsLateEvents delivers a new user's hours out of order, each
+// hour rolled up before the next arrives: PostgreSQL's day counts
+// (rollup_gaps) must move the count of an hour already rolled up when an
+// earlier hour of the same day arrives after it, and the analyses must
+// read from the roll-ups what they read from the raw events.
+func TestDayCountsLateEvents(t *testing.T) {
+	storetest.SkipWithoutPostgres(t)
+	pg := fixtureOn(t, storetest.Postgres)
+	ctx := context.Background()
+	const (
+		userE  = `{"app_id":"wx1","local_id":"lE","open_id":"oE"}`
+		home   = `"page":"pages/index/index","page_title":"Home","is_sdk_auto_track":true`
+		search = `"page":"pages/search/index","page_title":"Search","keyword":"Lychee"`
+	)
+	late := []session{
+		{"tE1", userE, chanA1, []sdkEvent{{"browse_wxapp_page", "2026-03-01 20:10:00", home}}},
+		// Earlier the same day: the 20:00 hour no longer starts userE's day.
+		{"tE2", userE, chanA1, []sdkEvent{{"browse_wxapp_page", "2026-03-01 18:05:00", home}, {"search", "2026-03-01 18:06:00", search}}},
+		{"tE3", userE, chanA1, []sdkEvent{{"browse_wxapp_page", "2026-03-02 01:00:00", home}, {"search", "2026-03-02 01:01:00", search}}},
+		// Between the last hour of one day and the first of the next.
+		{"tE4", userE, chanA1, []sdkEvent{{"browse_wxapp_page", "2026-03-01 23:30:00", home}, {"search", "2026-03-01 23:31:00", search}}},
+	}
+	before := ask(t, pg, "overview", "2026-03-01", "2026-03-02", "")
+	for _, s := range late {
+		writeSessions(t, pg, []session{s})
+		if err := pg.RollUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := ask(t, pg, "overview", "2026-03-01", "2026-03-02", "")
+	for _, c := range []struct {
+		day                           string
+		visitors, sessions, searchers int64
+	}{{"2026-03-01", 1, 3, 1}, {"2026-03-02", 1, 1, 1}} {
+		b, a := row(t, before, c.day), row(t, after, c.day)
+		for col, n := range map[string]int64{"visitors": c.visitors, "sessions": c.sessions, "searchers": c.searchers} {
+			if got := a[col].(int64) - b[col].(int64); got != n {
+				t.Errorf("overview %s: %s went up by %d, want %d", c.day, col, got, n)
+			}
+		}
+	}
+	compareRawAndRollup(t, pg, fixtureTenant, "2026-03-01", "2026-03-02")
+	compareRawAndRollup(t, pg, fixtureTenant, "2026-03-02", "2026-03-02")
+}

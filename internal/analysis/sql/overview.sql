@@ -8,6 +8,44 @@ WITH {{template "days" .}},
 calendar AS (
     SELECT DISTINCT day FROM days
 ),
+{{- if .DayCounts}}
+-- PostgreSQL: a member counts on a day at the first hour of the day they
+-- were seen in, the one whose gap exceeds the hours since the day began
+-- (store/postgres migration 0013); page views and stay time from the
+-- hourly sums.
+cut AS (
+    SELECT hour, day, extract(epoch FROM hour - min(hour) OVER (PARTITION BY day)) / 3600 AS into_day
+    FROM days
+),
+members AS (
+    SELECT c.day,
+           sum(g.n) FILTER (WHERE g.pop = 1) AS visitors,
+           sum(g.n) FILTER (WHERE g.pop = 2) AS sessions,
+           sum(g.n) FILTER (WHERE g.pop = 3) AS searchers,
+           sum(g.n) FILTER (WHERE g.pop = 4) AS cart_users
+    FROM rollup_gaps g
+    JOIN cut c ON c.hour = g.hour
+    WHERE g.app_id = $2 AND g.pop BETWEEN 1 AND 4 AND g.dim = '' AND g.hour >= $3 AND g.hour < $4
+      AND g.gap > c.into_day
+    GROUP BY c.day
+),
+sums AS (
+    SELECT d.day, sum(h.views) AS page_views, sum(h.stay_ms) AS stay_ms
+    FROM (SELECT hour, sum(views) AS views, sum(stay_ms) AS stay_ms
+          FROM rollup_hour_sums
+          WHERE app_id = $2 AND page IS NULL AND hour >= $3 AND hour < $4
+          GROUP BY hour) h
+    JOIN days d ON d.hour = h.hour
+    GROUP BY d.day
+),
+activity AS (
+    SELECT m.day, CAST(m.visitors AS BIGINT) AS visitors, CAST(m.sessions AS BIGINT) AS sessions,
+           CAST(s.page_views AS BIGINT) AS page_views, CAST(s.stay_ms AS BIGINT) AS stay_ms,
+           CAST(coalesce(m.searchers, 0) AS BIGINT) AS searchers, CAST(coalesce(m.cart_users, 0) AS BIGINT) AS cart_users
+    FROM members m
+    JOIN sums s ON s.day = m.day
+),
+{{- else}}
 activity AS (
     SELECT d.day,
            count(DISTINCT s.uid) AS visitors,
@@ -21,6 +59,7 @@ activity AS (
     WHERE s.app_id = $2 AND s.hour >= $3 AND s.hour < $4
     GROUP BY d.day
 ),
+{{- end}}
 newcomers AS (
     SELECT d.day, count(*) AS new_visitors
     FROM {{template "user_rows" .}} u

@@ -38,6 +38,33 @@ wx AS (
     GROUP BY 1, 2
 ),
 {{template "days" .}},
+{{- if .DayCounts}}
+-- PostgreSQL: the views from the hourly sums, the users as in overview.sql
+-- (store/postgres migration 0013).
+cut AS (
+    SELECT hour, day, extract(epoch FROM hour - min(hour) OVER (PARTITION BY day)) / 3600 AS into_day
+    FROM days
+),
+page_users AS (
+    SELECT c.day, g.dim AS page, CAST(sum(g.n) AS BIGINT) AS uv
+    FROM rollup_gaps g
+    JOIN cut c ON c.hour = g.hour
+    WHERE g.app_id = $2 AND g.pop = 5 AND g.hour >= $3 AND g.hour < $4 AND g.gap > c.into_day
+    GROUP BY 1, 2
+),
+page_views AS (
+    SELECT d.day, h.page, CAST(sum(h.views) AS BIGINT) AS pv
+    FROM rollup_hour_sums h
+    JOIN days d ON d.hour = h.hour
+    WHERE h.app_id = $2 AND h.page IS NOT NULL AND h.hour >= $3 AND h.hour < $4
+    GROUP BY 1, 2
+),
+sdk AS (
+    SELECT v.day, v.page, v.pv, coalesce(u.uv, 0) AS uv
+    FROM page_views v
+    LEFT JOIN page_users u ON u.day = v.day AND u.page = v.page
+)
+{{- else}}
 sdk AS (
     SELECT d.day, p.page, CAST(sum(p.views) AS BIGINT) AS pv, count(DISTINCT p.uid) AS uv
     FROM {{template "page_rows" .}} p
@@ -45,6 +72,7 @@ sdk AS (
     WHERE p.app_id = $2 AND p.hour >= $3 AND p.hour < $4
     GROUP BY d.day, p.page
 )
+{{- end}}
 SELECT CAST(coalesce(wx.day, sdk.day) AS VARCHAR) AS day,
        coalesce(wx.page, sdk.page) AS page,
        wx.pv AS wx_pv, wx.uv AS wx_uv, wx.stay_ms AS wx_stay_ms, wx.entry_pv AS wx_entry_pv,

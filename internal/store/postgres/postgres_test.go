@@ -432,10 +432,11 @@ func TestMigrateAfterOpenWithoutMigrations(t *testing.T) {
 	}
 }
 
-// A store whose roll-ups are of version 2 (before rollup_orders) is
-// brought to the current version in place when a node opens it: its
-// orders are computed from rollup_order_events, and nothing is rolled up
-// again (the mark stays where it was).
+// A store whose roll-ups are of version 2 (before rollup_orders) or 3
+// (before the day counts) is brought to the current version in place
+// when a node opens it: what the later versions added is computed from
+// what the roll-ups hold, equal to what rolling up wrote, and nothing is
+// rolled up again (the mark stays where it was).
 func TestRollupsUpgradedInPlace(t *testing.T) {
 	dsn := storetest.NewPostgresDatabase(t)
 	ctx := context.Background()
@@ -450,40 +451,64 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 		}
 		return ev
 	}
-	day := time.Now().UTC().Truncate(time.Hour).Add(-2 * time.Hour)
+	pageView := func(tracking string, at time.Time, page, open string) event.Event {
+		ev, err := event.Parse([]byte(fmt.Sprintf(`{"type":"browse_wxapp_page","tracking_id":%q,"log_id":1,"props":{"page":%q,"time":%d,`+
+			`"wx_user":{"open_id":%q},"chan":{"chan_wxapp_scene":1001}}}`, tracking, page, at.UnixMilli(), open)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	day := time.Now().UTC().Truncate(time.Hour).Add(-30 * time.Hour)
 	write(t, st, time.Now(), orderEvent("t1", day, "O1", "give_order", "oA"), orderEvent("t2", day.Add(time.Minute), "O1", "payed", "oB"),
-		orderEvent("t3", day.Add(2*time.Minute), "O2", "give_order", "oC"))
+		orderEvent("t3", day.Add(2*time.Minute), "O2", "give_order", "oC"),
+		pageView("t1", day, "pages/a", "oA"), pageView("t4", day.Add(3*time.Hour), "pages/a", "oA"),
+		pageView("t5", day.Add(28*time.Hour), "pages/b", "oA"))
 	if err := st.RollUp(ctx); err != nil {
 		t.Fatal(err)
 	}
-	const rows = `SELECT string_agg(concat_ws('|', order_id, placed_at, paid_at, payed_fen, placer, payer, chan_id), ';' ORDER BY order_id) FROM rollup_orders`
-	var before, after string
-	var mark, markAfter int64
+	const rows = `SELECT concat_ws(' / ',
+	(SELECT string_agg(concat_ws('|', order_id, placed_at, paid_at, payed_fen, placer, payer, chan_id), ';' ORDER BY order_id) FROM rollup_orders),
+	(SELECT string_agg(concat_ws('|', pop, dim, key, hour, gap), ';' ORDER BY pop, dim, key, hour) FROM rollup_presence),
+	(SELECT string_agg(concat_ws('|', pop, dim, hour, gap, n), ';' ORDER BY pop, dim, hour, gap) FROM rollup_gaps WHERE n <> 0),
+	(SELECT string_agg(concat_ws('|', hour, page, views, stay_ms), ';' ORDER BY hour, page)
+	 FROM (SELECT hour, page, sum(views) AS views, sum(stay_ms) AS stay_ms FROM rollup_hour_sums GROUP BY 1, 2) h))`
+	var before string
+	var mark int64
 	if err := st.DB().QueryRowContext(ctx, rows).Scan(&before); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(before, "O1|") || !strings.Contains(before, "|oA|oB|c-t1") {
-		t.Fatalf("rollup_orders before the upgrade: %s", before)
+	if !strings.Contains(before, "O1|") || !strings.Contains(before, "|oA|oB|c-t1") || !strings.Contains(before, "|pages/b|") {
+		t.Fatalf("roll-ups before the upgrade: %s", before)
 	}
 	if err := st.DB().QueryRowContext(ctx, `SELECT rolled_seq FROM rollup_state`).Scan(&mark); err != nil {
 		t.Fatal(err)
 	}
-	// What a version 2 store holds.
-	if _, err := st.DB().ExecContext(ctx, `TRUNCATE rollup_orders; UPDATE rollup_state SET version = 2`); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
-	st = open(t, dsn, postgres.Options{MaxConns: 2})
-	if err := st.DB().QueryRowContext(ctx, `SELECT rolled_seq FROM rollup_state`).Scan(&markAfter); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.DB().QueryRowContext(ctx, rows).Scan(&after); err != nil {
-		t.Fatal(err)
-	}
-	if after != before || markAfter != mark || mark == 0 {
-		t.Fatalf("after the upgrade: orders %q (want %q), mark %d (want %d, not a rebuild)", after, before, markAfter, mark)
-	}
-	if n := storetest.Count(t, st, `SELECT count(*) FROM rollup_state WHERE version = 3`); n != 1 {
-		t.Fatalf("roll-up version not set: %d rows of version 3", n)
+	for _, c := range []struct {
+		version int
+		empty   string // the tables the version had not
+	}{
+		{2, "rollup_orders, rollup_presence, rollup_gaps, rollup_hour_sums"},
+		{3, "rollup_presence, rollup_gaps, rollup_hour_sums"},
+	} {
+		if _, err := st.DB().ExecContext(ctx, fmt.Sprintf(`TRUNCATE %s; UPDATE rollup_state SET version = %d`, c.empty, c.version)); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		st = open(t, dsn, postgres.Options{MaxConns: 2})
+		var after string
+		var markAfter int64
+		if err := st.DB().QueryRowContext(ctx, `SELECT rolled_seq FROM rollup_state`).Scan(&markAfter); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.DB().QueryRowContext(ctx, rows).Scan(&after); err != nil {
+			t.Fatal(err)
+		}
+		if after != before || markAfter != mark || mark == 0 {
+			t.Fatalf("after the upgrade from %d: roll-ups\n%s\nwant\n%s\nmark %d (want %d, not a rebuild)", c.version, after, before, markAfter, mark)
+		}
+		if n := storetest.Count(t, st, `SELECT count(*) FROM rollup_state WHERE version = 4`); n != 1 {
+			t.Fatalf("from %d: roll-up version not set: %d rows of version 4", c.version, n)
+		}
 	}
 }

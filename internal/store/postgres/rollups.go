@@ -18,7 +18,7 @@ import (
 // Bump it whenever that definition changes: a store whose rollup_state
 // names another version is rebuilt from the events when a node opens it,
 // unless ensureRollups can bring it up to date in place.
-const rollupVersion = 3
+const rollupVersion = 4
 
 // arraySQL writes names as a PostgreSQL text array literal.
 func arraySQL(names []string) string {
@@ -146,12 +146,108 @@ WHERE type = 'browse_wxapp_page' AND page IS NOT NULL
 GROUP BY 1, 2, 3, 4
 ORDER BY 2`
 
+	// The day counts' hourly sums and presences (migration 0013), with
+	// the filters of rollup_sessions (page_views, stay_ms, uid, sid,
+	// searches, cart_adds) and of rollup_pages (views, uid).
+	const hourSums = `INSERT INTO rollup_hour_sums
+SELECT app_id, to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600), CAST(NULL AS text),
+       count(*) FILTER (WHERE type = 'browse_wxapp_page'),
+       coalesce(sum(stay_ms) FILTER (WHERE type = 'leave_wxapp_page'), 0)
+FROM {ev} e
+WHERE kind = 'behaviour' AND user_key IS NOT NULL
+GROUP BY 1, 2
+UNION ALL
+SELECT app_id, to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600), page, count(*), 0
+FROM {ev} e
+WHERE type = 'browse_wxapp_page' AND page IS NOT NULL
+GROUP BY 1, 2, 3`
+
+	const presence = `INSERT INTO rollup_presence (app_id, pop, dim, key, hour, gap)
+SELECT DISTINCT e.app_id, v.pop, v.dim, v.key, e.hour, CAST(-1 AS smallint)
+FROM (SELECT app_id, to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600) AS hour,
+             kind = 'behaviour' AS visit, hashtextextended(user_key, 0) AS uid,
+             tracking_id, type, action_type, page
+      FROM {ev} e
+      WHERE user_key IS NOT NULL) e
+CROSS JOIN LATERAL (VALUES
+    (CAST(1 AS smallint), '', CASE WHEN e.visit THEN e.uid END),
+    (2, '', CASE WHEN e.visit AND e.tracking_id IS NOT NULL THEN hashtextextended(e.tracking_id, 0) END),
+    (3, '', CASE WHEN e.visit AND e.type = 'search' THEN e.uid END),
+    (4, '', CASE WHEN e.visit AND e.type = 'add_to_cart' AND e.action_type IS DISTINCT FROM 'remove_from_cart' THEN e.uid END),
+    (5, e.page, CASE WHEN e.type = 'browse_wxapp_page' AND e.page IS NOT NULL THEN e.uid END)
+) v(pop, dim, key)
+WHERE v.key IS NOT NULL
+ON CONFLICT DO NOTHING`
+
 	r := strings.NewReplacer("{ev}", evTable, "{known}", arraySQL(event.KnownTypes), "{steps}", arraySQL(event.StepTypes))
-	out := []string{users, sessions, skus, orders, sdkOrders, types, typeUsers, steps, pages}
+	out := []string{users, sessions, skus, orders, sdkOrders, types, typeUsers, steps, pages, hourSums, presence, gapsSQL}
 	for i, q := range out {
 		out[i] = r.Replace(q)
 	}
 	return out
+}
+
+// gapsSQL sets the gap of every presence a slice added (gap -1) and of
+// the presence that follows each of them within the cap (a late hour
+// shortens its gap), and moves their counts in rollup_gaps. A presence
+// more than 25 hours after the new ones keeps its gap: it was 25 (the
+// cap) before and stays so. Only presences within 25 hours of the new ones
+// are read: any earlier one is more than the cap away.
+const gapsSQL = `WITH t AS (
+    SELECT app_id, pop, dim, key, min(hour) AS lo, max(hour) AS hi
+    FROM rollup_presence
+    WHERE gap < 0
+    GROUP BY 1, 2, 3, 4
+),
+w AS (
+    SELECT p.app_id, p.pop, p.dim, p.key, p.hour, p.gap AS old, t.lo,
+           lag(p.hour) OVER (PARTITION BY p.app_id, p.pop, p.dim, p.key ORDER BY p.hour) AS prev
+    FROM rollup_presence p
+    JOIN t ON t.app_id = p.app_id AND t.pop = p.pop AND t.dim = p.dim AND t.key = p.key
+    WHERE p.hour >= t.lo - INTERVAL '25 hours' AND p.hour <= t.hi + INTERVAL '25 hours'
+),
+changed AS (
+    SELECT * FROM (
+        SELECT app_id, pop, dim, key, hour, old,
+               CAST(least(25, coalesce(extract(epoch FROM hour - prev) / 3600, 25)) AS smallint) AS gap
+        FROM w
+        WHERE hour >= lo
+    ) c
+    WHERE gap <> old
+),
+set_gaps AS (
+    UPDATE rollup_presence p SET gap = c.gap
+    FROM changed c
+    WHERE p.app_id = c.app_id AND p.pop = c.pop AND p.dim = c.dim AND p.key = c.key AND p.hour = c.hour
+),
+delta AS (
+    SELECT app_id, pop, dim, hour, old AS gap, -1 AS n FROM changed WHERE old >= 0
+    UNION ALL
+    SELECT app_id, pop, dim, hour, gap, 1 FROM changed
+)
+INSERT INTO rollup_gaps AS g
+SELECT app_id, pop, dim, hour, gap, sum(n) FROM delta GROUP BY 1, 2, 3, 4, 5
+ON CONFLICT (app_id, pop, dim, hour, gap) DO UPDATE SET n = g.n + excluded.n`
+
+// dayCountsFromRollups fills the day counts' tables (version 4) from the
+// roll-ups they repeat, for a store rolled up before them: the same rows
+// the slices would have written (rollupStatements).
+var dayCountsFromRollups = []string{
+	`INSERT INTO rollup_hour_sums
+SELECT app_id, hour, CAST(NULL AS text), sum(page_views), sum(stay_ms) FROM rollup_sessions GROUP BY 1, 2
+UNION ALL
+SELECT app_id, hour, page, sum(views), 0 FROM rollup_pages GROUP BY 1, 2, 3`,
+	`INSERT INTO rollup_presence (app_id, pop, dim, key, hour, gap)
+SELECT app_id, pop, dim, key, hour,
+       CAST(least(25, coalesce(extract(epoch FROM hour - lag(hour) OVER (PARTITION BY app_id, pop, dim, key ORDER BY hour)) / 3600, 25)) AS smallint)
+FROM (
+    SELECT app_id, CAST(1 AS smallint) AS pop, '' AS dim, uid AS key, hour FROM rollup_sessions
+    UNION SELECT app_id, 2, '', sid, hour FROM rollup_sessions WHERE sid IS NOT NULL
+    UNION SELECT app_id, 3, '', uid, hour FROM rollup_sessions WHERE searches > 0
+    UNION SELECT app_id, 4, '', uid, hour FROM rollup_sessions WHERE cart_adds > 0
+    UNION SELECT app_id, 5, page, uid, hour FROM rollup_pages WHERE uid IS NOT NULL
+) x`,
+	`INSERT INTO rollup_gaps SELECT app_id, pop, dim, hour, gap, count(*) FROM rollup_presence GROUP BY 1, 2, 3, 4, 5`,
 }
 
 // sdkOrdersSQL computes again, from all their events in
@@ -306,19 +402,28 @@ func (s *Store) barrier(ctx context.Context) (int64, error) {
 // ensureRollups starts the roll-ups again from the first event when they
 // were built by another roll-up definition, or never (the migration
 // creates them empty): it empties them and sets the mark to 0, and RollUp
-// rebuilds them in slices, as it catches up any backlog. Version 2 is
-// brought to 3 in place instead (addOrderRollup). It runs under the
+// rebuilds them in slices, as it catches up any backlog. Versions 2 and 3 are
+// brought up to date in place instead (upgradeRollups). It runs under the
 // migration lock that conn holds.
 func (s *Store) ensureRollups(ctx context.Context, conn *sql.Conn) error {
 	var version int // 0: no state row, never built
 	if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM rollup_state`).Scan(&version); err != nil {
 		return fmt.Errorf("roll-ups: read state: %w", err)
 	}
-	switch {
-	case version == rollupVersion:
+	switch version {
+	case rollupVersion:
 		return nil
-	case version == 2 && rollupVersion == 3:
-		return addOrderRollup(ctx, conn)
+	case 2:
+		// Version 3 only added rollup_orders, which follows from
+		// rollup_order_events: one statement over every order ever placed.
+		if err := upgradeRollups(ctx, conn, 3, sdkOrdersSQL(`SELECT DISTINCT app_id, order_id FROM rollup_order_events`)); err != nil {
+			return err
+		}
+		fallthrough
+	case 3:
+		// Version 4 only added the day counts, which follow from
+		// rollup_sessions and rollup_pages.
+		return upgradeRollups(ctx, conn, 4, dayCountsFromRollups...)
 	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
@@ -326,7 +431,8 @@ func (s *Store) ensureRollups(ctx context.Context, conn *sql.Conn) error {
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
 	for _, q := range []string{`TRUNCATE rollup_users, rollup_sessions, rollup_skus, rollup_order_events, rollup_orders,
-		rollup_event_types, rollup_event_users, rollup_step_events, rollup_pages, rollup_state`,
+		rollup_event_types, rollup_event_users, rollup_step_events, rollup_pages, rollup_hour_sums,
+		rollup_presence, rollup_gaps, rollup_state`,
 		`INSERT INTO rollup_state (version, built_at, rolled_seq) VALUES ($1, $2, 0)`} {
 		args := []any{}
 		if strings.Contains(q, "$1") {
@@ -342,32 +448,37 @@ func (s *Store) ensureRollups(ctx context.Context, conn *sql.Conn) error {
 	return nil
 }
 
-// addOrderRollup brings roll-ups of version 2 to version 3 in place:
-// version 3 only added rollup_orders, which follows from
-// rollup_order_events, so a store that rolled up millions of events need
-// not roll them up again (167 s for 10 M on this machine, against 1.25 s
-// for this). It holds the roll-up lock, so that no slice, on any node,
-// runs meanwhile.
-func addOrderRollup(ctx context.Context, conn *sql.Conn) error {
+// upgradeRollups brings the roll-ups one version up in place, to, by the
+// statements fill that derive what that version added from what the
+// roll-ups already hold, so that a store that rolled up millions of
+// events need not roll them up again (167 s for 10 M on this machine,
+// against about 1 s for rollup_orders and 11 s for the day counts). It
+// holds the roll-up lock, so that no slice, on any node, runs meanwhile.
+func upgradeRollups(ctx context.Context, conn *sql.Conn, to int, fill ...string) error {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("roll-ups: begin upgrade: %w", err)
+		return fmt.Errorf("roll-ups: begin upgrade to %d: %w", to, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockRollUp); err != nil {
-		return fmt.Errorf("roll-ups: lock for the upgrade: %w", err)
+		return fmt.Errorf("roll-ups: lock for the upgrade to %d: %w", to, err)
 	}
-	// One statement over every order ever placed, once: at 1.25 s per
-	// 41 k orders here, the pool's statement timeout (60 s by default)
-	// would stop a store with a few million from opening at all.
-	for _, q := range []string{`SET LOCAL statement_timeout = 0`, sdkOrdersSQL(`SELECT DISTINCT app_id, order_id FROM rollup_order_events`),
-		`UPDATE rollup_state SET version = 3`} {
+	// Statements over every row ever rolled up, once: the pool's
+	// statement timeout (60 s by default) would stop a large store from
+	// opening at all.
+	if _, err := tx.ExecContext(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+		return fmt.Errorf("roll-ups: upgrade to %d: %w", to, err)
+	}
+	for _, q := range fill {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("roll-ups: add rollup_orders: %w", err)
+			return fmt.Errorf("roll-ups: upgrade to %d: %w", to, err)
 		}
 	}
+	if _, err := tx.ExecContext(ctx, `UPDATE rollup_state SET version = $1`, to); err != nil {
+		return fmt.Errorf("roll-ups: upgrade to %d: %w", to, err)
+	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("roll-ups: commit the upgrade: %w", err)
+		return fmt.Errorf("roll-ups: commit the upgrade to %d: %w", to, err)
 	}
 	return nil
 }
