@@ -231,8 +231,11 @@ ON CONFLICT (app_id, pop, dim, hour, gap) DO UPDATE SET n = g.n + excluded.n`
 
 // dayCountsFromRollups fills the day counts' tables (version 4) from the
 // roll-ups they repeat, for a store rolled up before them: the same rows
-// the slices would have written (rollupStatements).
+// the slices would have written (rollupStatements). It empties them
+// first: a node of an older build rebuilds the roll-ups it knows and
+// leaves these as they were.
 var dayCountsFromRollups = []string{
+	`TRUNCATE rollup_hour_sums, rollup_presence, rollup_gaps`,
 	`INSERT INTO rollup_hour_sums
 SELECT app_id, hour, CAST(NULL AS text), sum(page_views), sum(stay_ms) FROM rollup_sessions GROUP BY 1, 2
 UNION ALL
