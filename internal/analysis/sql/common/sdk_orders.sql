@@ -13,11 +13,14 @@ sdk_order_events AS (
     WHERE oe.app_id = $2 AND oe.ts < $4
       AND oe.order_id IN (
           SELECT r.order_id FROM {{template "order_event_rows" .}} r
+          {{- if .OrderRollup}}
+          -- Joined, not a second IN: PostgreSQL then hashes these few
+          -- orders (usually none) and skips the scan of the range's
+          -- order events when there are none, where a semi join hashed
+          -- every order event of the range first (~100 ms at 10 M events).
+          JOIN rollup_orders l ON l.app_id = r.app_id AND l.order_id = r.order_id AND l.last_ts >= $4
+          {{- end}}
           WHERE r.app_id = $2 AND r.ts >= $3 AND r.ts < $4)
-      {{- if .OrderRollup}}
-      AND oe.order_id IN (
-          SELECT l.order_id FROM rollup_orders l WHERE l.app_id = $2 AND l.last_ts >= $4)
-      {{- end}}
 ),
 -- One row per SDK order: placed at its first event, paid at its first
 -- payed, refunded at its first refund; attributed to the values its
