@@ -48,7 +48,10 @@ WHERE excluded.first_ts < u.first_ts OR excluded.union_id > u.union_id
 
 	// cart_adds and cart_units leave out remove_from_cart: a removal is not
 	// an add-to-cart, whatever the SDK calls its event.
-	const sessions = `INSERT INTO rollup_sessions
+	// The sessions' and the pages' rows feed the day counts (migration
+	// 0013) as they go in: dayCounts derives them from those rows.
+	sessions := `WITH s AS (
+INSERT INTO rollup_sessions
 SELECT e.app_id,
        to_timestamp(floor(extract(epoch FROM e.ts) / 3600) * 3600) AS hour,
        CASE WHEN e.tracking_id IS NOT NULL THEN hashtextextended(e.tracking_id, 0) END AS sid,
@@ -73,7 +76,10 @@ FROM {ev} e
 LEFT JOIN event_contexts c ON e.chan_custom_id IS NOT NULL AND c.app_id = e.app_id AND c.context_id = e.context_id
 WHERE e.kind = 'behaviour' AND e.user_key IS NOT NULL
 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 26
-ORDER BY 2`
+ORDER BY 2
+RETURNING app_id, hour, sid, uid, page_views, stay_ms, searches, cart_adds
+),
+` + sessionDayCounts("s")
 
 	const skus = `INSERT INTO rollup_skus
 SELECT app_id,
@@ -135,7 +141,8 @@ FROM {ev} e
 WHERE type = ANY({steps})
 ORDER BY ts`
 
-	const pages = `INSERT INTO rollup_pages
+	pages := `WITH p AS (
+INSERT INTO rollup_pages
 SELECT app_id,
        to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600) AS hour,
        page,
@@ -144,47 +151,57 @@ SELECT app_id,
 FROM {ev} e
 WHERE type = 'browse_wxapp_page' AND page IS NOT NULL
 GROUP BY 1, 2, 3, 4
-ORDER BY 2`
-
-	// The day counts' hourly sums and presences (migration 0013), with
-	// the filters of rollup_sessions (page_views, stay_ms, uid, sid,
-	// searches, cart_adds) and of rollup_pages (views, uid).
-	const hourSums = `INSERT INTO rollup_hour_sums
-SELECT app_id, to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600), CAST(NULL AS text),
-       count(*) FILTER (WHERE type = 'browse_wxapp_page'),
-       coalesce(sum(stay_ms) FILTER (WHERE type = 'leave_wxapp_page'), 0)
-FROM {ev} e
-WHERE kind = 'behaviour' AND user_key IS NOT NULL
-GROUP BY 1, 2
-UNION ALL
-SELECT app_id, to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600), page, count(*), 0
-FROM {ev} e
-WHERE type = 'browse_wxapp_page' AND page IS NOT NULL
-GROUP BY 1, 2, 3`
-
-	const presence = `INSERT INTO rollup_presence (app_id, pop, dim, key, hour, gap)
-SELECT DISTINCT e.app_id, v.pop, v.dim, v.key, e.hour, CAST(-1 AS smallint)
-FROM (SELECT app_id, to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600) AS hour,
-             kind = 'behaviour' AS visit, hashtextextended(user_key, 0) AS uid,
-             tracking_id, type, action_type, page
-      FROM {ev} e
-      WHERE user_key IS NOT NULL) e
-CROSS JOIN LATERAL (VALUES
-    (CAST(1 AS smallint), '', CASE WHEN e.visit THEN e.uid END),
-    (2, '', CASE WHEN e.visit AND e.tracking_id IS NOT NULL THEN hashtextextended(e.tracking_id, 0) END),
-    (3, '', CASE WHEN e.visit AND e.type = 'search' THEN e.uid END),
-    (4, '', CASE WHEN e.visit AND e.type = 'add_to_cart' AND e.action_type IS DISTINCT FROM 'remove_from_cart' THEN e.uid END),
-    (5, e.page, CASE WHEN e.type = 'browse_wxapp_page' AND e.page IS NOT NULL THEN e.uid END)
-) v(pop, dim, key)
-WHERE v.key IS NOT NULL
-ON CONFLICT DO NOTHING`
+ORDER BY 2
+RETURNING app_id, hour, page, uid, views
+),
+` + pageDayCounts("p")
 
 	r := strings.NewReplacer("{ev}", evTable, "{known}", arraySQL(event.KnownTypes), "{steps}", arraySQL(event.StepTypes))
-	out := []string{users, sessions, skus, orders, sdkOrders, types, typeUsers, steps, pages, hourSums, presence, gapsSQL}
+	out := []string{users, sessions, skus, orders, sdkOrders, types, typeUsers, steps, pages, gapsSQL}
 	for i, q := range out {
 		out[i] = r.Replace(q)
 	}
 	return out
+}
+
+// sessionDayCounts adds, from the rollup_sessions rows of s, the day
+// counts' hourly sums (page views, stay time) and the presences of
+// populations 1 to 4 (visitors, sessions, searchers, add-to-cart users)
+// with their gap unset (-1, gapsSQL sets it). It ends a statement that
+// begins "WITH s AS (...),".
+func sessionDayCounts(s string) string {
+	return strings.ReplaceAll(`sums AS (
+    INSERT INTO rollup_hour_sums
+    SELECT app_id, hour, CAST(NULL AS text), sum(page_views), sum(stay_ms) FROM {s} GROUP BY 1, 2
+)
+INSERT INTO rollup_presence (app_id, pop, dim, key, hour, gap)
+SELECT DISTINCT app_id, pop, '', key, hour, CAST(-1 AS smallint) FROM (`+sessionMembers("{s}")+`) m
+ON CONFLICT DO NOTHING`, "{s}", s)
+}
+
+// sessionMembers selects the members of populations 1 to 4 (app_id, pop,
+// key, hour) that rollup_sessions rows of s saw.
+func sessionMembers(s string) string {
+	return `SELECT x.app_id, v.pop, v.key, x.hour
+    FROM ` + s + ` x
+    CROSS JOIN LATERAL (VALUES (CAST(1 AS smallint), x.uid), (CAST(2 AS smallint), x.sid),
+                               (CAST(3 AS smallint), CASE WHEN x.searches > 0 THEN x.uid END),
+                               (CAST(4 AS smallint), CASE WHEN x.cart_adds > 0 THEN x.uid END)) v(pop, key)
+    WHERE v.key IS NOT NULL`
+}
+
+// pageDayCounts adds, from the rollup_pages rows of p, the hourly views
+// per page and the presences of population 5 (a page's users), as
+// sessionDayCounts does.
+func pageDayCounts(p string) string {
+	return strings.ReplaceAll(`sums AS (
+    INSERT INTO rollup_hour_sums
+    SELECT app_id, hour, page, sum(views), 0 FROM {p} GROUP BY 1, 2, 3
+)
+INSERT INTO rollup_presence (app_id, pop, dim, key, hour, gap)
+SELECT DISTINCT app_id, CAST(5 AS smallint), page, uid, hour, CAST(-1 AS smallint) FROM {p}
+WHERE uid IS NOT NULL
+ON CONFLICT DO NOTHING`, "{p}", p)
 }
 
 // gapsSQL sets the gap of every presence a slice added (gap -1) and of
@@ -230,9 +247,9 @@ SELECT app_id, pop, dim, hour, gap, sum(n) FROM delta GROUP BY 1, 2, 3, 4, 5
 ON CONFLICT (app_id, pop, dim, hour, gap) DO UPDATE SET n = g.n + excluded.n`
 
 // dayCountsFromRollups fills the day counts' tables (version 4) from the
-// roll-ups they repeat, for a store rolled up before them: the same rows
-// the slices would have written (rollupStatements). It empties them
-// first: a node of an older build rebuilds the roll-ups it knows and
+// roll-ups they derive from, for a store rolled up before them: what the
+// slices would have written, with every gap computed at once. It empties
+// them first: a node of an older build rebuilds the roll-ups it knows and
 // leaves these as they were.
 var dayCountsFromRollups = []string{
 	`TRUNCATE rollup_hour_sums, rollup_presence, rollup_gaps`,
@@ -244,11 +261,9 @@ SELECT app_id, hour, page, sum(views), 0 FROM rollup_pages GROUP BY 1, 2, 3`,
 SELECT app_id, pop, dim, key, hour,
        CAST(least(25, coalesce(extract(epoch FROM hour - lag(hour) OVER (PARTITION BY app_id, pop, dim, key ORDER BY hour)) / 3600, 25)) AS smallint)
 FROM (
-    SELECT app_id, CAST(1 AS smallint) AS pop, '' AS dim, uid AS key, hour FROM rollup_sessions
-    UNION SELECT app_id, 2, '', sid, hour FROM rollup_sessions WHERE sid IS NOT NULL
-    UNION SELECT app_id, 3, '', uid, hour FROM rollup_sessions WHERE searches > 0
-    UNION SELECT app_id, 4, '', uid, hour FROM rollup_sessions WHERE cart_adds > 0
-    UNION SELECT app_id, 5, page, uid, hour FROM rollup_pages WHERE uid IS NOT NULL
+    SELECT app_id, pop, '' AS dim, key, hour FROM (` + sessionMembers("rollup_sessions") + `) m
+    UNION
+    SELECT app_id, 5, page, uid, hour FROM rollup_pages WHERE uid IS NOT NULL
 ) x`,
 	`INSERT INTO rollup_gaps SELECT app_id, pop, dim, hour, gap, count(*) FROM rollup_presence GROUP BY 1, 2, 3, 4, 5`,
 }
