@@ -229,6 +229,9 @@ func TestDayCountsLateEvents(t *testing.T) {
 		{"tE3", userE, chanA1, []sdkEvent{{"browse_wxapp_page", "2026-03-02 01:00:00", home}, {"search", "2026-03-02 01:01:00", search}}},
 		// Between the last hour of one day and the first of the next.
 		{"tE4", userE, chanA1, []sdkEvent{{"browse_wxapp_page", "2026-03-01 23:30:00", home}, {"search", "2026-03-01 23:31:00", search}}},
+		// The first hour of the next day, before the 01:00 one: that one's
+		// gap becomes 1, its hours into the day, and it no longer counts.
+		{"tE5", userE, chanA1, []sdkEvent{{"browse_wxapp_page", "2026-03-02 00:10:00", home}}},
 	}
 	before := ask(t, pg, "overview", "2026-03-01", "2026-03-02", "")
 	for _, s := range late {
@@ -241,7 +244,7 @@ func TestDayCountsLateEvents(t *testing.T) {
 	for _, c := range []struct {
 		day                           string
 		visitors, sessions, searchers int64
-	}{{"2026-03-01", 1, 3, 1}, {"2026-03-02", 1, 1, 1}} {
+	}{{"2026-03-01", 1, 3, 1}, {"2026-03-02", 1, 2, 1}} {
 		b, a := row(t, before, c.day), row(t, after, c.day)
 		for col, n := range map[string]int64{"visitors": c.visitors, "sessions": c.sessions, "searchers": c.searchers} {
 			if got := a[col].(int64) - b[col].(int64); got != n {
