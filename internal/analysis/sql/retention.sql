@@ -10,23 +10,6 @@ cohort AS (
     JOIN days d ON d.hour = to_timestamp(floor(extract(epoch FROM u.first_ts) / {{.Bucket}}) * {{.Bucket}})
     WHERE u.app_id = $2 AND u.first_ts >= $3 AND u.first_ts < $4
 ),
-{{- if .DayCounts}}
--- PostgreSQL: a visitor's first hour of each day is its presence whose gap
--- exceeds the hours since the day began (store/postgres migrations 0013
--- and 0014): one row per user and day, no DISTINCT over every hour. Not
--- cut to the cohort here: back joins it, and one hash of the cohort is
--- cheaper than two.
-cut AS (
-    SELECT hour, day, extract(epoch FROM hour - min(hour) OVER (PARTITION BY day)) / 3600 AS into_day
-    FROM days
-),
-active AS (
-    SELECT p.key AS uid, c.day
-    FROM rollup_presence p
-    JOIN cut c ON c.hour = p.hour
-    WHERE p.app_id = $2 AND p.pop = 1 AND p.hour >= $3 AND p.hour < $5 AND p.gap > c.into_day
-),
-{{- else}}
 active AS (
     SELECT DISTINCT s.uid, d.day
     FROM {{template "session_rows" .}} s
@@ -34,7 +17,6 @@ active AS (
     WHERE s.app_id = $2 AND s.hour >= $3 AND s.hour < $5
       AND s.uid IN (SELECT uid FROM cohort)
 ),
-{{- end}}
 back AS (
     SELECT c.first_day, a.day - c.first_day AS n, count(*) AS users
     FROM cohort c
