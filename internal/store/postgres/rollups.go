@@ -49,7 +49,8 @@ WHERE excluded.first_ts < u.first_ts OR excluded.union_id > u.union_id
 	// cart_adds and cart_units leave out remove_from_cart: a removal is not
 	// an add-to-cart, whatever the SDK calls its event.
 	// The sessions' and the pages' rows feed the day counts (migration
-	// 0013) as they go in: dayCounts derives them from those rows.
+	// 0013) as they go in: sessionDayCounts and pageDayCounts derive
+	// them from the rows inserted, not from the events again.
 	sessions := `WITH s AS (
 INSERT INTO rollup_sessions
 SELECT e.app_id,
@@ -470,7 +471,7 @@ func (s *Store) ensureRollups(ctx context.Context, conn *sql.Conn) error {
 // statements fill that derive what that version added from what the
 // roll-ups already hold, so that a store that rolled up millions of
 // events need not roll them up again (167 s for 10 M on this machine,
-// against about 1 s for rollup_orders and 11 s for the day counts). It
+// against about 1 s for rollup_orders and 14 s for the day counts). It
 // holds the roll-up lock, so that no slice, on any node, runs meanwhile.
 func upgradeRollups(ctx context.Context, conn *sql.Conn, to int, fill ...string) error {
 	tx, err := conn.BeginTx(ctx, nil)
