@@ -490,8 +490,8 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 	}{
 		{2, "rollup_orders, rollup_presence, rollup_gaps, rollup_hour_sums"},
 		{3, "rollup_presence, rollup_gaps, rollup_hour_sums"},
-		// A node of build 3 rebuilt the roll-ups it knows and left the
-		// day counts as they were.
+		// Version 3 with the day counts still there (set back by hand):
+		// the fill must not add to them.
 		{3, ""},
 	} {
 		q := fmt.Sprintf(`UPDATE rollup_state SET version = %d`, c.version)

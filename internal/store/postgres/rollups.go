@@ -250,8 +250,9 @@ ON CONFLICT (app_id, pop, dim, hour, gap) DO UPDATE SET n = g.n + excluded.n`
 // dayCountsFromRollups fills the day counts' tables (version 4) from the
 // roll-ups they derive from, for a store rolled up before them: what the
 // slices would have written, with every gap computed at once. It empties
-// them first: a node of an older build rebuilds the roll-ups it knows and
-// leaves these as they were.
+// them first, so that a fill never adds to rows already there (a store
+// whose roll-up version was set back by hand; an older build refuses the
+// newer schema and cannot rebuild beside them).
 var dayCountsFromRollups = []string{
 	`TRUNCATE rollup_hour_sums, rollup_presence, rollup_gaps`,
 	`INSERT INTO rollup_hour_sums
