@@ -165,25 +165,42 @@ RETURNING app_id, hour, page, uid, views
 	return out
 }
 
+// The day counts' tables (migration 0013), emptied together.
+const dayCountTables = `rollup_hour_sums, rollup_presence, rollup_gaps`
+
 // sessionDayCounts adds, from the rollup_sessions rows of s, the day
 // counts' hourly sums (page views, stay time) and the presences of
 // populations 1 to 4 (visitors, sessions, searchers, add-to-cart users)
 // with their gap unset (-1, gapsSQL sets it). It ends a statement that
 // begins "WITH s AS (...),".
 func sessionDayCounts(s string) string {
-	return strings.ReplaceAll(`sums AS (
-    INSERT INTO rollup_hour_sums
-    SELECT app_id, hour, CAST(NULL AS text), sum(page_views), sum(stay_ms) FROM {s} GROUP BY 1, 2
-)
-INSERT INTO rollup_presence (app_id, pop, dim, key, hour, gap)
-SELECT DISTINCT app_id, pop, '', key, hour, CAST(-1 AS smallint) FROM (`+sessionMembers("{s}")+`) m
-ON CONFLICT DO NOTHING`, "{s}", s)
+	return "sums AS (\n" + sessionSums(s) + "\n)\n" + newPresences(sessionMembers(s))
+}
+
+// pageDayCounts adds, from the rollup_pages rows of p, the hourly views
+// per page and the presences of population 5 (a page's users), as
+// sessionDayCounts does.
+func pageDayCounts(p string) string {
+	return "sums AS (\n" + pageSums(p) + "\n)\n" + newPresences(pageMembers(p))
+}
+
+// sessionSums adds the page views and stay time of the rollup_sessions
+// rows of s per hour (page NULL).
+func sessionSums(s string) string {
+	return `INSERT INTO rollup_hour_sums
+SELECT app_id, hour, CAST(NULL AS text), sum(page_views), sum(stay_ms) FROM ` + s + ` GROUP BY 1, 2`
+}
+
+// pageSums adds the views of the rollup_pages rows of p per hour and page.
+func pageSums(p string) string {
+	return `INSERT INTO rollup_hour_sums
+SELECT app_id, hour, page, sum(views), 0 FROM ` + p + ` GROUP BY 1, 2, 3`
 }
 
 // sessionMembers selects the members of populations 1 to 4 (app_id, pop,
-// key, hour) that rollup_sessions rows of s saw.
+// dim, key, hour) that the rollup_sessions rows of s saw.
 func sessionMembers(s string) string {
-	return `SELECT x.app_id, v.pop, v.key, x.hour
+	return `SELECT x.app_id, v.pop, '' AS dim, v.key, x.hour
     FROM ` + s + ` x
     CROSS JOIN LATERAL (VALUES (CAST(1 AS smallint), x.uid), (CAST(2 AS smallint), x.sid),
                                (CAST(3 AS smallint), CASE WHEN x.searches > 0 THEN x.uid END),
@@ -191,18 +208,24 @@ func sessionMembers(s string) string {
     WHERE v.key IS NOT NULL`
 }
 
-// pageDayCounts adds, from the rollup_pages rows of p, the hourly views
-// per page and the presences of population 5 (a page's users), as
-// sessionDayCounts does.
-func pageDayCounts(p string) string {
-	return strings.ReplaceAll(`sums AS (
-    INSERT INTO rollup_hour_sums
-    SELECT app_id, hour, page, sum(views), 0 FROM {p} GROUP BY 1, 2, 3
-)
-INSERT INTO rollup_presence (app_id, pop, dim, key, hour, gap)
-SELECT DISTINCT app_id, CAST(5 AS smallint), page, uid, hour, CAST(-1 AS smallint) FROM {p}
-WHERE uid IS NOT NULL
-ON CONFLICT DO NOTHING`, "{p}", p)
+// pageMembers selects the members of population 5 (a page's users) that
+// the rollup_pages rows of p saw, as sessionMembers does.
+func pageMembers(p string) string {
+	return `SELECT app_id, CAST(5 AS smallint) AS pop, page AS dim, uid AS key, hour FROM ` + p + ` WHERE uid IS NOT NULL`
+}
+
+// newPresences adds the presences members selects that are not there
+// yet, their gap unset.
+func newPresences(members string) string {
+	return `INSERT INTO rollup_presence (app_id, pop, dim, key, hour, gap)
+SELECT DISTINCT app_id, pop, dim, key, hour, CAST(-1 AS smallint) FROM (` + members + `) m
+ON CONFLICT DO NOTHING`
+}
+
+// gapSince is the gap of a presence (column hour) after the one at prev:
+// whole hours, 25 when prev is 25 or more hours before or NULL.
+func gapSince(prev string) string {
+	return `CAST(least(25, coalesce(extract(epoch FROM hour - ` + prev + `) / 3600, 25)) AS smallint)`
 }
 
 // gapsSQL sets the gap of every presence a slice added (gap -1) and of
@@ -211,7 +234,7 @@ ON CONFLICT DO NOTHING`, "{p}", p)
 // more than 25 hours after the new ones keeps its gap: it was 25 (the
 // cap) before and stays so. Only presences within 25 hours of the new ones
 // are read: any earlier one is more than the cap away.
-const gapsSQL = `WITH t AS (
+var gapsSQL = `WITH t AS (
     SELECT app_id, pop, dim, key, min(hour) AS lo, max(hour) AS hi
     FROM rollup_presence
     WHERE gap < 0
@@ -227,7 +250,7 @@ w AS (
 changed AS (
     SELECT * FROM (
         SELECT app_id, pop, dim, key, hour, old,
-               CAST(least(25, coalesce(extract(epoch FROM hour - prev) / 3600, 25)) AS smallint) AS gap
+               ` + gapSince("prev") + ` AS gap
         FROM w
         WHERE hour >= lo
     ) c
@@ -254,19 +277,14 @@ ON CONFLICT (app_id, pop, dim, hour, gap) DO UPDATE SET n = g.n + excluded.n`
 // whose roll-up version was set back by hand; an older build refuses the
 // newer schema and cannot rebuild beside them).
 var dayCountsFromRollups = []string{
-	`TRUNCATE rollup_hour_sums, rollup_presence, rollup_gaps`,
-	`INSERT INTO rollup_hour_sums
-SELECT app_id, hour, CAST(NULL AS text), sum(page_views), sum(stay_ms) FROM rollup_sessions GROUP BY 1, 2
-UNION ALL
-SELECT app_id, hour, page, sum(views), 0 FROM rollup_pages GROUP BY 1, 2, 3`,
+	`TRUNCATE ` + dayCountTables,
+	sessionSums("rollup_sessions"),
+	pageSums("rollup_pages"),
 	`INSERT INTO rollup_presence (app_id, pop, dim, key, hour, gap)
-SELECT app_id, pop, dim, key, hour,
-       CAST(least(25, coalesce(extract(epoch FROM hour - lag(hour) OVER (PARTITION BY app_id, pop, dim, key ORDER BY hour)) / 3600, 25)) AS smallint)
-FROM (
-    SELECT app_id, pop, '' AS dim, key, hour FROM (` + sessionMembers("rollup_sessions") + `) m
-    UNION
-    SELECT app_id, 5, page, uid, hour FROM rollup_pages WHERE uid IS NOT NULL
-) x`,
+SELECT app_id, pop, dim, key, hour, ` + gapSince("lag(hour) OVER (PARTITION BY app_id, pop, dim, key ORDER BY hour)") + `
+FROM (` + sessionMembers("rollup_sessions") + `
+      UNION
+      ` + pageMembers("rollup_pages") + `) x`,
 	`INSERT INTO rollup_gaps SELECT app_id, pop, dim, hour, gap, count(*) FROM rollup_presence GROUP BY 1, 2, 3, 4, 5`,
 }
 
@@ -451,8 +469,7 @@ func (s *Store) ensureRollups(ctx context.Context, conn *sql.Conn) error {
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
 	for _, q := range []string{`TRUNCATE rollup_users, rollup_sessions, rollup_skus, rollup_order_events, rollup_orders,
-		rollup_event_types, rollup_event_users, rollup_step_events, rollup_pages, rollup_hour_sums,
-		rollup_presence, rollup_gaps, rollup_state`,
+		rollup_event_types, rollup_event_users, rollup_step_events, rollup_pages, ` + dayCountTables + `, rollup_state`,
 		`INSERT INTO rollup_state (version, built_at, rolled_seq) VALUES ($1, $2, 0)`} {
 		args := []any{}
 		if strings.Contains(q, "$1") {
