@@ -5,7 +5,7 @@
 -- rollup_sessions and rollup_pages (PostgreSQL scans those row by row:
 -- 0.4-0.8 s at 10 M events). Derived by RollUp (rollups.go) and, for a
 -- store rolled up before them, filled from those roll-ups when a node
--- opens it (roll-up version 4, addDayCounts).
+-- opens it (roll-up version 4, upgradeRollups).
 --
 -- rollup_presence: each hour a member of a population was seen, and the
 -- hours since they were seen before (gap, capped at 25; -1 only inside a
