@@ -45,19 +45,15 @@ type sqlData struct {
 	// holds the events of event.StepTypes only, instead of the events.
 	StepRollup bool
 
-	// OrderRollup makes the sdk_orders fragment read PostgreSQL's
-	// rollup_orders for the orders whose events all precede the range's
-	// end, and compute only the others from their events. Set by render:
-	// the embedded store has no such table (DuckDB computes the orders from
-	// their events in one aggregation, fast enough).
-	OrderRollup bool
-
-	// DayCounts makes overview and pages read PostgreSQL's rollup_gaps and
-	// rollup_hour_sums (its migration 0013) for their distinct members and
+	// PGRollups makes the queries read the roll-ups only PostgreSQL keeps:
+	// rollup_orders in the sdk_orders fragment, for the orders whose events
+	// all precede the range's end (the others are computed from their
+	// events), and the day counts (rollup_gaps, rollup_hour_sums, its
+	// migration 0013) in overview and pages, for their distinct members and
 	// sums per day instead of every per-user row of rollup_sessions and
-	// rollup_pages, which PostgreSQL scans row by row. Set by render, as
-	// OrderRollup: DuckDB scans those rows column-wise, fast enough.
-	DayCounts bool
+	// rollup_pages. Set by render: DuckDB computes the orders in one
+	// aggregation and scans those rows column-wise, fast enough.
+	PGRollups bool
 
 	// Per analysis.
 	Steps []funnelStep // funnel
@@ -137,8 +133,7 @@ var hashFuncs = map[store.Dialect]string{
 // text/template with data.
 func render(d, files store.Dialect, name string, data sqlData) (string, error) {
 	hashFmt, ok := hashFuncs[d]
-	data.OrderRollup = d == store.Postgres && !data.Raw
-	data.DayCounts = data.OrderRollup
+	data.PGRollups = d == store.Postgres && !data.Raw
 	d = files
 	if !ok {
 		return "", fmt.Errorf("query %s: no hash function for dialect %q", name, d)

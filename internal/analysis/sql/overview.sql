@@ -8,15 +8,12 @@ WITH {{template "days" .}},
 calendar AS (
     SELECT DISTINCT day FROM days
 ),
-{{- if .DayCounts}}
+{{- if .PGRollups}}
 -- PostgreSQL: a member counts on a day at the first hour of the day they
 -- were seen in, the one whose gap exceeds the hours since the day began
 -- (store/postgres migration 0013); page views and stay time from the
 -- hourly sums.
-cut AS (
-    SELECT hour, day, extract(epoch FROM hour - min(hour) OVER (PARTITION BY day)) / 3600 AS into_day
-    FROM days
-),
+{{template "day_cut" .}},
 members AS (
     SELECT c.day,
            sum(g.n) FILTER (WHERE g.pop = 1) AS visitors,

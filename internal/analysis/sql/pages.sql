@@ -38,13 +38,10 @@ wx AS (
     GROUP BY 1, 2
 ),
 {{template "days" .}},
-{{- if .DayCounts}}
+{{- if .PGRollups}}
 -- PostgreSQL: the views from the hourly sums, the users as in overview.sql
 -- (store/postgres migration 0013).
-cut AS (
-    SELECT hour, day, extract(epoch FROM hour - min(hour) OVER (PARTITION BY day)) / 3600 AS into_day
-    FROM days
-),
+{{template "day_cut" .}},
 page_users AS (
     SELECT c.day, g.dim AS page, CAST(sum(g.n) AS BIGINT) AS uv
     FROM rollup_gaps g

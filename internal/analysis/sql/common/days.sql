@@ -7,3 +7,13 @@ days AS (
                          CAST({{.DaysEnd}} AS TIMESTAMPTZ) - INTERVAL '1 second',
                          INTERVAL '{{.Bucket}} seconds') AS t(g)
 ){{end}}
+
+
+{{define "day_cut"}}
+-- Each bucket of days and its hours into its day: a member of a
+-- population counts in a day at its presence whose gap exceeds these
+-- (PostgreSQL's day counts, store/postgres migration 0013).
+cut AS (
+    SELECT hour, day, extract(epoch FROM hour - min(hour) OVER (PARTITION BY day)) / 3600 AS into_day
+    FROM days
+){{end}}
