@@ -48,10 +48,12 @@ type sqlData struct {
 	// PGRollups makes the queries read the roll-ups only PostgreSQL keeps:
 	// rollup_orders in the sdk_orders fragment, for the orders whose events
 	// all precede the range's end (the others are computed from their
-	// events), and the day counts (rollup_gaps, rollup_hour_sums, its
+	// events), the day counts (rollup_gaps, rollup_hour_sums, its
 	// migration 0013) in overview and pages, for their distinct members and
 	// sums per day instead of every per-user row of rollup_sessions and
-	// rollup_pages. Set by render: DuckDB computes the orders in one
+	// rollup_pages, and the SKUs' range counts (rollup_gaps,
+	// rollup_sku_hours, migration 0014) in skus, instead of every row of
+	// rollup_skus. Set by render: DuckDB computes the orders in one
 	// aggregation and scans those rows column-wise, fast enough.
 	PGRollups bool
 

@@ -255,3 +255,49 @@ func TestDayCountsLateEvents(t *testing.T) {
 	compareRawAndRollup(t, pg, fixtureTenant, "2026-03-01", "2026-03-02")
 	compareRawAndRollup(t, pg, fixtureTenant, "2026-03-02", "2026-03-02")
 }
+
+// PostgreSQL's SKU range counts (store/postgres migration 0014) hold when
+// one user's SKU hours arrive out of order and far apart: a late hour
+// more than a day before the first shortens the gap of the presence after
+// it, which must then no longer count in a range holding both.
+func TestSkuRangeCountsLateEvents(t *testing.T) {
+	storetest.SkipWithoutPostgres(t)
+	pg := fixtureOn(t, storetest.Postgres)
+	ctx := context.Background()
+	const (
+		userF  = `{"app_id":"wx1","local_id":"lF","open_id":"oF"}`
+		detail = `"page":"pages/goods/detail?sku_id=S1","page_title":"Detail",`
+		cart   = detail + `"action_type":"append_to_cart","sku_num":1,`
+	)
+	late := []session{
+		{"tF1", userF, chanA2, []sdkEvent{{"expose_sku_component", "2026-03-02 22:00:00", detail + skuS1}, {"add_to_cart", "2026-03-02 22:01:00", cart + skuS1}}},
+		// 44 hours before: beyond the day counts' 25-hour cap.
+		{"tF2", userF, chanA2, []sdkEvent{{"expose_sku_component", "2026-03-01 02:00:00", detail + skuS1}}},
+		{"tF3", userF, chanA2, []sdkEvent{{"add_to_cart", "2026-03-02 21:00:00", cart + skuS1}}},
+		{"tF4", userF, chanA2, []sdkEvent{{"expose_sku_component", "2026-03-01 03:00:00", detail + skuS1}}},
+	}
+	ranges := []struct {
+		from, to        string
+		exposed, carted int64
+	}{{"2026-03-01", "2026-03-02", 1, 1}, {"2026-03-02", "2026-03-02", 1, 1}, {"2026-03-01", "2026-03-01", 1, 0}}
+	before := make([]*Result, len(ranges))
+	for i, r := range ranges {
+		before[i] = ask(t, pg, "skus", r.from, r.to, "")
+	}
+	for _, s := range late {
+		writeSessions(t, pg, []session{s})
+		if err := pg.RollUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, r := range ranges {
+		after := ask(t, pg, "skus", r.from, r.to, "")
+		b, a := row(t, before[i], "S1"), row(t, after, "S1")
+		for col, n := range map[string]int64{"exposure_users": r.exposed, "cart_users": r.carted} {
+			if got := a[col].(int64) - b[col].(int64); got != n {
+				t.Errorf("skus %s..%s: %s went up by %d, want %d", r.from, r.to, col, got, n)
+			}
+		}
+		compareRawAndRollup(t, pg, fixtureTenant, r.from, r.to)
+	}
+}

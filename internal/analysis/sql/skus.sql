@@ -1,8 +1,40 @@
 -- Per SKU: the behaviours of the range (roll-up rollup_skus or the raw
--- events, see sku_rows) and what the backend orders sold of it (the SDK's
--- custom_order carries no SKU). Sorted by the column the code
--- picked from ?sort=, top $5.
+-- events, see sku_rows; on PostgreSQL the sums and range counts derived
+-- from rollup_skus) and what the backend orders sold of it (the SDK's
+-- custom_order carries no SKU). Sorted by the column the code picked from
+-- ?sort=, top $5.
 WITH {{template "all_orders" .}},
+{{- if .PGRollups}}
+-- PostgreSQL: the sums per hour and SKU, and the distinct users from the
+-- presences' gaps (store/postgres migration 0014): a user counts once, at
+-- their first hour in the range, the one whose gap exceeds its hours
+-- since the range began.
+totals AS (
+    SELECT r.sku_id, max(r.sku_name) AS sku_name,
+           CAST(sum(r.exposures) AS BIGINT) AS exposures,
+           CAST(sum(r.clicks) AS BIGINT) AS clicks,
+           CAST(sum(r.detail_views) AS BIGINT) AS detail_views,
+           CAST(sum(r.cart_units) AS BIGINT) AS cart_units
+    FROM rollup_sku_hours r
+    WHERE r.app_id = $2 AND r.hour >= $3 AND r.hour < $4
+    GROUP BY r.sku_id
+),
+users AS (
+    SELECT g.dim AS sku_id,
+           CAST(sum(g.n) FILTER (WHERE g.pop = 6) AS BIGINT) AS exposure_users,
+           CAST(sum(g.n) FILTER (WHERE g.pop = 7) AS BIGINT) AS cart_users
+    FROM rollup_gaps g
+    WHERE g.app_id = $2 AND g.pop IN (6, 7) AND g.hour >= $3 AND g.hour < $4
+      AND g.gap > extract(epoch FROM g.hour - CAST($3 AS TIMESTAMPTZ)) / 3600
+    GROUP BY g.dim
+),
+behaviour AS (
+    SELECT t.sku_id, t.sku_name, t.exposures, coalesce(u.exposure_users, 0) AS exposure_users, t.clicks,
+           t.detail_views, t.cart_units, coalesce(u.cart_users, 0) AS cart_users
+    FROM totals t
+    LEFT JOIN users u ON u.sku_id = t.sku_id
+),
+{{- else}}
 totals AS (
     SELECT r.sku_id, max(r.sku_name) AS sku_name,
            CAST(sum(r.exposures) AS BIGINT) AS exposures,
@@ -36,6 +68,7 @@ behaviour AS (
     LEFT JOIN exposed e ON e.k = {{hash "t.sku_id"}}
     LEFT JOIN carted c ON c.k = {{hash "t.sku_id"}}
 ),
+{{- end}}
 sold AS (
     {{- if .Backend}}
     SELECT g.sku_id, max(g.sku_name) AS sku_name,

@@ -432,8 +432,9 @@ func TestMigrateAfterOpenWithoutMigrations(t *testing.T) {
 	}
 }
 
-// A store whose roll-ups are of version 2 (before rollup_orders) or 3
-// (before the day counts) is brought to the current version in place
+// A store whose roll-ups are of version 2 (before rollup_orders), 3
+// (before the day counts) or 4 (before the SKUs' range counts) is brought
+// to the current version in place
 // when a node opens it: what the later versions added is computed from
 // what the roll-ups hold, equal to what rolling up wrote, and nothing is
 // rolled up again (the mark stays where it was).
@@ -459,11 +460,22 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 		}
 		return ev
 	}
+	skuEvent := func(typ, tracking string, at time.Time, sku, open string) event.Event {
+		ev, err := event.Parse([]byte(fmt.Sprintf(`{"type":%q,"tracking_id":%q,"log_id":1,"props":{"page":"pages/g","time":%d,`+
+			`"action_type":"append_to_cart","sku_num":2,"sku":{"sku_id":%q,"sku_name":"N-%s"},"spu":{"spu_id":"P"},`+
+			`"wx_user":{"open_id":%q},"chan":{"chan_wxapp_scene":1001}}}`, typ, tracking, at.UnixMilli(), sku, sku, open)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
 	day := time.Now().UTC().Truncate(time.Hour).Add(-30 * time.Hour)
 	write(t, st, time.Now(), orderEvent("t1", day, "O1", "give_order", "oA"), orderEvent("t2", day.Add(time.Minute), "O1", "payed", "oB"),
 		orderEvent("t3", day.Add(2*time.Minute), "O2", "give_order", "oC"),
 		pageView("t1", day, "pages/a", "oA"), pageView("t4", day.Add(3*time.Hour), "pages/a", "oA"),
-		pageView("t5", day.Add(28*time.Hour), "pages/b", "oA"))
+		pageView("t5", day.Add(28*time.Hour), "pages/b", "oA"),
+		skuEvent("expose_sku_component", "t1", day, "S1", "oA"), skuEvent("expose_sku_component", "t5", day.Add(28*time.Hour), "S1", "oA"),
+		skuEvent("add_to_cart", "t5", day.Add(28*time.Hour+time.Minute), "S1", "oA"), skuEvent("expose_sku_component", "t2", day, "S1", "oB"))
 	if err := st.RollUp(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -472,13 +484,17 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 	(SELECT string_agg(concat_ws('|', pop, dim, key, hour, gap), ';' ORDER BY pop, dim, key, hour) FROM rollup_presence),
 	(SELECT string_agg(concat_ws('|', pop, dim, hour, gap, n), ';' ORDER BY pop, dim, hour, gap) FROM rollup_gaps WHERE n <> 0),
 	(SELECT string_agg(concat_ws('|', hour, page, views, stay_ms), ';' ORDER BY hour, page)
-	 FROM (SELECT hour, page, sum(views) AS views, sum(stay_ms) AS stay_ms FROM rollup_hour_sums GROUP BY 1, 2) h))`
+	 FROM (SELECT hour, page, sum(views) AS views, sum(stay_ms) AS stay_ms FROM rollup_hour_sums GROUP BY 1, 2) h),
+	(SELECT string_agg(concat_ws('|', hour, sku_id, sku_name, exposures, clicks, detail_views, cart_units), ';' ORDER BY hour, sku_id)
+	 FROM (SELECT hour, sku_id, max(sku_name) AS sku_name, sum(exposures) AS exposures, sum(clicks) AS clicks,
+	              sum(detail_views) AS detail_views, sum(cart_units) AS cart_units FROM rollup_sku_hours GROUP BY 1, 2) k))`
 	var before string
 	var mark int64
 	if err := st.DB().QueryRowContext(ctx, rows).Scan(&before); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(before, "O1|") || !strings.Contains(before, "|oA|oB|c-t1") || !strings.Contains(before, "|pages/b|") {
+	if !strings.Contains(before, "O1|") || !strings.Contains(before, "|oA|oB|c-t1") || !strings.Contains(before, "|pages/b|") ||
+		!strings.Contains(before, "6|S1|") || !strings.Contains(before, "7|S1|") || !strings.Contains(before, "|S1|N-S1|1|0|0|2") {
 		t.Fatalf("roll-ups before the upgrade: %s", before)
 	}
 	if err := st.DB().QueryRowContext(ctx, `SELECT rolled_seq FROM rollup_state`).Scan(&mark); err != nil {
@@ -486,17 +502,19 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 	}
 	for _, c := range []struct {
 		version int
-		empty   string // the tables the version had not
+		reset   string // empties what the version had not
 	}{
-		{2, "rollup_orders, rollup_presence, rollup_gaps, rollup_hour_sums"},
-		{3, "rollup_presence, rollup_gaps, rollup_hour_sums"},
+		{2, "TRUNCATE rollup_orders, rollup_presence, rollup_gaps, rollup_hour_sums, rollup_sku_hours"},
+		{3, "TRUNCATE rollup_presence, rollup_gaps, rollup_hour_sums, rollup_sku_hours"},
 		// Version 3 with the day counts still there (set back by hand):
 		// the fill must not add to them.
 		{3, ""},
+		{4, "DELETE FROM rollup_presence WHERE pop >= 6; DELETE FROM rollup_gaps WHERE pop >= 6; TRUNCATE rollup_sku_hours"},
+		{4, ""},
 	} {
 		q := fmt.Sprintf(`UPDATE rollup_state SET version = %d`, c.version)
-		if c.empty != "" {
-			q = "TRUNCATE " + c.empty + "; " + q
+		if c.reset != "" {
+			q = c.reset + "; " + q
 		}
 		if _, err := st.DB().ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
@@ -514,8 +532,8 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 		if after != before || markAfter != mark || mark == 0 {
 			t.Fatalf("after the upgrade from %d: roll-ups\n%s\nwant\n%s\nmark %d (want %d, not a rebuild)", c.version, after, before, markAfter, mark)
 		}
-		if n := storetest.Count(t, st, `SELECT count(*) FROM rollup_state WHERE version = 4`); n != 1 {
-			t.Fatalf("from %d: roll-up version not set: %d rows of version 4", c.version, n)
+		if n := storetest.Count(t, st, `SELECT count(*) FROM rollup_state WHERE version = 5`); n != 1 {
+			t.Fatalf("from %d: roll-up version not set: %d rows of version 5", c.version, n)
 		}
 	}
 	// Any other version is rolled up again from the events, into emptied

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,7 +19,7 @@ import (
 // Bump it whenever that definition changes: a store whose rollup_state
 // names another version is rebuilt from the events when a node opens it,
 // unless ensureRollups can bring it up to date in place.
-const rollupVersion = 4
+const rollupVersion = 5
 
 // arraySQL writes names as a PostgreSQL text array literal.
 func arraySQL(names []string) string {
@@ -82,7 +83,10 @@ RETURNING app_id, hour, sid, uid, page_views, stay_ms, searches, cart_adds
 ),
 ` + sessionDayCounts("s")
 
-	const skus = `INSERT INTO rollup_skus
+	// The SKUs' rows feed their range counts (migration 0014) as they go
+	// in, as the sessions' feed the day counts.
+	skus := `WITH k AS (
+INSERT INTO rollup_skus
 SELECT app_id,
        to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600) AS hour,
        sku_id,
@@ -97,7 +101,10 @@ FROM {ev} e
 WHERE kind = 'behaviour' AND user_key IS NOT NULL AND sku_id IS NOT NULL
   AND type IN ('expose_sku_component', 'trigger_sku_component', 'browse_sku_page', 'add_to_cart')
 GROUP BY 1, 2, 3, 4
-ORDER BY 2`
+ORDER BY 2
+RETURNING app_id, hour, sku_id, uid, sku_name, exposures, clicks, detail_views, cart_adds, cart_units
+),
+` + skuRangeCounts("k")
 
 	const orders = `INSERT INTO rollup_order_events
 SELECT app_id, ts, order_id, order_status, pay_fen, tracking_id, user_key, union_id,
@@ -158,7 +165,8 @@ RETURNING app_id, hour, page, uid, views
 ` + pageDayCounts("p")
 
 	r := strings.NewReplacer("{ev}", evTable, "{known}", arraySQL(event.KnownTypes), "{steps}", arraySQL(event.StepTypes))
-	out := []string{users, sessions, skus, orders, sdkOrders, types, typeUsers, steps, pages, gapsSQL}
+	out := []string{users, sessions, skus, orders, sdkOrders, types, typeUsers, steps, pages,
+		gapsSQL(dayPops, dayGapCap), gapsSQL(rangePops, rangeGapCap)}
 	for i, q := range out {
 		out[i] = r.Replace(q)
 	}
@@ -167,6 +175,20 @@ RETURNING app_id, hour, page, uid, views
 
 // The day counts' tables (migration 0013), emptied together.
 const dayCountTables = `rollup_hour_sums, rollup_presence, rollup_gaps`
+
+// The populations of rollup_presence come in two kinds, told apart by
+// pop. The day populations (1 to 5, migration 0013) are counted per day:
+// their gaps are capped at 25 hours, a day's longest. The range
+// populations (6 and 7, migration 0014: the users a SKU was exposed to,
+// and those who added it to their cart) are counted over a whole range:
+// their gaps are capped at smallint's largest, more hours than any range
+// an analysis takes (analysis.MaxDays).
+const (
+	dayPops     = `pop < 6`
+	rangePops   = `pop >= 6`
+	dayGapCap   = 25
+	rangeGapCap = 32767
+)
 
 // sessionDayCounts adds, from the rollup_sessions rows of s, the day
 // counts' hourly sums (page views, stay time) and the presences of
@@ -189,6 +211,30 @@ func pageDayCounts(p string) string {
 func sessionSums(s string) string {
 	return `INSERT INTO rollup_hour_sums
 SELECT app_id, hour, CAST(NULL AS text), sum(page_views), sum(stay_ms) FROM ` + s + ` GROUP BY 1, 2`
+}
+
+// skuRangeCounts adds, from the rollup_skus rows of k, the hourly sums
+// per SKU (rollup_sku_hours) and the presences of populations 6 and 7,
+// as sessionDayCounts does.
+func skuRangeCounts(k string) string {
+	return "sums AS (\n" + skuSums(k) + "\n)\n" + newPresences(skuMembers(k))
+}
+
+// skuSums adds the rollup_skus rows of k per hour and SKU.
+func skuSums(k string) string {
+	return `INSERT INTO rollup_sku_hours
+SELECT app_id, hour, sku_id, max(sku_name), sum(exposures), sum(clicks), sum(detail_views), sum(cart_units)
+FROM ` + k + ` GROUP BY 1, 2, 3`
+}
+
+// skuMembers selects the members of populations 6 (the users a SKU was
+// exposed to) and 7 (those who added it to their cart) that the
+// rollup_skus rows of k saw, as sessionMembers does.
+func skuMembers(k string) string {
+	return `SELECT x.app_id, v.pop, x.sku_id AS dim, x.uid AS key, x.hour
+    FROM ` + k + ` x
+    CROSS JOIN LATERAL (VALUES (CAST(6 AS smallint), x.exposures > 0), (CAST(7 AS smallint), x.cart_adds > 0)) v(pop, seen)
+    WHERE v.seen`
 }
 
 // pageSums adds the views of the rollup_pages rows of p per hour and page.
@@ -223,21 +269,26 @@ ON CONFLICT DO NOTHING`
 }
 
 // gapSince is the gap of a presence (column hour) after the one at prev:
-// whole hours, 25 when prev is 25 or more hours before or NULL.
-func gapSince(prev string) string {
-	return `CAST(least(25, coalesce(extract(epoch FROM hour - ` + prev + `) / 3600, 25)) AS smallint)`
+// whole hours, capped at limit, and limit when prev is NULL.
+func gapSince(prev string, limit int) string {
+	c := strconv.Itoa(limit)
+	return `CAST(least(` + c + `, coalesce(extract(epoch FROM hour - ` + prev + `) / 3600, ` + c + `)) AS smallint)`
 }
 
-// gapsSQL sets the gap of every presence a slice added (gap -1) and of
-// the presence that follows each of them within the cap (a late hour
-// shortens its gap), and moves their counts in rollup_gaps. A presence
-// more than 25 hours after the new ones keeps its gap: it was 25 (the
-// cap) before and stays so. Only presences within 25 hours of the new ones
-// are read: any earlier one is more than the cap away.
-var gapsSQL = `WITH t AS (
+// gapsSQL sets the gap, capped at limit, of every presence of the
+// populations pops that a slice added (gap -1) and of the presence that
+// follows each of them within the cap (a late hour shortens its gap), and
+// moves their counts in rollup_gaps. A presence more than the cap after
+// the new ones keeps its gap: it was the cap before and stays so. Only
+// presences within the cap of the new ones are read: any earlier one is
+// more than the cap away. For the range populations that is every
+// presence of the member.
+func gapsSQL(pops string, limit int) string {
+	within := `INTERVAL '` + strconv.Itoa(limit) + ` hours'`
+	return `WITH t AS (
     SELECT app_id, pop, dim, key, min(hour) AS lo, max(hour) AS hi
     FROM rollup_presence
-    WHERE gap < 0
+    WHERE gap < 0 AND ` + pops + `
     GROUP BY 1, 2, 3, 4
 ),
 w AS (
@@ -245,12 +296,12 @@ w AS (
            lag(p.hour) OVER (PARTITION BY p.app_id, p.pop, p.dim, p.key ORDER BY p.hour) AS prev
     FROM rollup_presence p
     JOIN t ON t.app_id = p.app_id AND t.pop = p.pop AND t.dim = p.dim AND t.key = p.key
-    WHERE p.hour >= t.lo - INTERVAL '25 hours' AND p.hour <= t.hi + INTERVAL '25 hours'
+    WHERE p.hour >= t.lo - ` + within + ` AND p.hour <= t.hi + ` + within + `
 ),
 changed AS (
     SELECT * FROM (
         SELECT app_id, pop, dim, key, hour, old,
-               ` + gapSince("prev") + ` AS gap
+               ` + gapSince("prev", limit) + ` AS gap
         FROM w
         WHERE hour >= lo
     ) c
@@ -269,23 +320,47 @@ delta AS (
 INSERT INTO rollup_gaps AS g
 SELECT app_id, pop, dim, hour, gap, sum(n) FROM delta GROUP BY 1, 2, 3, 4, 5
 ON CONFLICT (app_id, pop, dim, hour, gap) DO UPDATE SET n = g.n + excluded.n`
+}
 
 // dayCountsFromRollups fills the day counts' tables (version 4) from the
 // roll-ups they derive from, for a store rolled up before them: what the
 // slices would have written, with every gap computed at once. It empties
 // them first, so that a fill never adds to rows already there (a store
 // whose roll-up version was set back by hand; an older build refuses the
-// newer schema and cannot rebuild beside them).
+// newer schema and cannot rebuild beside them). That empties the range
+// populations too: skuRangesFromRollups must follow it.
 var dayCountsFromRollups = []string{
 	`TRUNCATE ` + dayCountTables,
 	sessionSums("rollup_sessions"),
 	pageSums("rollup_pages"),
-	`INSERT INTO rollup_presence (app_id, pop, dim, key, hour, gap)
-SELECT app_id, pop, dim, key, hour, ` + gapSince("lag(hour) OVER (PARTITION BY app_id, pop, dim, key ORDER BY hour)") + `
-FROM (` + sessionMembers("rollup_sessions") + `
-      UNION
-      ` + pageMembers("rollup_pages") + `) x`,
-	`INSERT INTO rollup_gaps SELECT app_id, pop, dim, hour, gap, count(*) FROM rollup_presence GROUP BY 1, 2, 3, 4, 5`,
+	presencesFrom(sessionMembers("rollup_sessions")+"\n      UNION\n      "+pageMembers("rollup_pages"), dayGapCap),
+	gapsFromPresences(dayPops),
+}
+
+// skuRangesFromRollups fills the SKUs' range counts (version 5) from
+// rollup_skus, as dayCountsFromRollups fills the day counts, emptying
+// what there may be of them first.
+var skuRangesFromRollups = []string{
+	`DELETE FROM rollup_gaps WHERE ` + rangePops,
+	`DELETE FROM rollup_presence WHERE ` + rangePops,
+	`TRUNCATE rollup_sku_hours`,
+	skuSums("rollup_skus"),
+	presencesFrom("SELECT DISTINCT * FROM ("+skuMembers("rollup_skus")+") m", rangeGapCap),
+	gapsFromPresences(rangePops),
+}
+
+// presencesFrom adds the presences members selects (each once), every gap
+// computed at once and capped at limit.
+func presencesFrom(members string, limit int) string {
+	return `INSERT INTO rollup_presence (app_id, pop, dim, key, hour, gap)
+SELECT app_id, pop, dim, key, hour, ` + gapSince("lag(hour) OVER (PARTITION BY app_id, pop, dim, key ORDER BY hour)", limit) + `
+FROM (` + members + `) x`
+}
+
+// gapsFromPresences counts the presences of the populations pops per hour
+// and gap into rollup_gaps.
+func gapsFromPresences(pops string) string {
+	return `INSERT INTO rollup_gaps SELECT app_id, pop, dim, hour, gap, count(*) FROM rollup_presence WHERE ` + pops + ` GROUP BY 1, 2, 3, 4, 5`
 }
 
 // sdkOrdersSQL computes again, from all their events in
@@ -440,8 +515,8 @@ func (s *Store) barrier(ctx context.Context) (int64, error) {
 // ensureRollups starts the roll-ups again from the first event when they
 // were built by another roll-up definition, or never (the migration
 // creates them empty): it empties them and sets the mark to 0, and RollUp
-// rebuilds them in slices, as it catches up any backlog. Versions 2 and 3 are
-// brought up to date in place instead (upgradeRollups). It runs under the
+// rebuilds them in slices, as it catches up any backlog. Versions 2 to 4
+// are brought up to date in place instead (upgradeRollups). It runs under the
 // migration lock that conn holds.
 func (s *Store) ensureRollups(ctx context.Context, conn *sql.Conn) error {
 	var version int // 0: no state row, never built
@@ -461,7 +536,14 @@ func (s *Store) ensureRollups(ctx context.Context, conn *sql.Conn) error {
 	case 3:
 		// Version 4 only added the day counts, which follow from
 		// rollup_sessions and rollup_pages.
-		return upgradeRollups(ctx, conn, 4, dayCountsFromRollups...)
+		if err := upgradeRollups(ctx, conn, 4, dayCountsFromRollups...); err != nil {
+			return err
+		}
+		fallthrough
+	case 4:
+		// Version 5 only added the SKUs' range counts, which follow from
+		// rollup_skus.
+		return upgradeRollups(ctx, conn, 5, skuRangesFromRollups...)
 	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
@@ -469,7 +551,7 @@ func (s *Store) ensureRollups(ctx context.Context, conn *sql.Conn) error {
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
 	for _, q := range []string{`TRUNCATE rollup_users, rollup_sessions, rollup_skus, rollup_order_events, rollup_orders,
-		rollup_event_types, rollup_event_users, rollup_step_events, rollup_pages, ` + dayCountTables + `, rollup_state`,
+		rollup_event_types, rollup_event_users, rollup_step_events, rollup_pages, ` + dayCountTables + `, rollup_sku_hours, rollup_state`,
 		`INSERT INTO rollup_state (version, built_at, rolled_seq) VALUES ($1, $2, 0)`} {
 		args := []any{}
 		if strings.Contains(q, "$1") {
