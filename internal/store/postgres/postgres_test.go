@@ -432,6 +432,37 @@ func TestMigrateAfterOpenWithoutMigrations(t *testing.T) {
 	}
 }
 
+// During a rolling upgrade a node of the older build still runs after a
+// newer one has brought the roll-ups to a later version. It must leave
+// the events to the newer nodes: rolled up by it, they would lack, for
+// good, what the later version added.
+func TestOlderNodeLeavesNewerRollups(t *testing.T) {
+	dsn := storetest.NewPostgresDatabase(t)
+	ctx := context.Background()
+	st := open(t, dsn, postgres.Options{MaxConns: 2})
+	now := time.Now()
+	write(t, st, now, storetest.SearchEvent(t, "T", now.UnixMilli(), "x", "o1"))
+	if _, err := st.DB().ExecContext(ctx, `UPDATE rollup_state SET version = version + 1`); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RollUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := storetest.Count(t, st, `SELECT rolled_seq + (SELECT count(*) FROM rollup_event_types) FROM rollup_state`); n != 0 {
+		t.Fatalf("a node of an older roll-up version rolled up (mark plus rows %d)", n)
+	}
+	// The newer node (here: the version set back) rolls them up.
+	if _, err := st.DB().ExecContext(ctx, `UPDATE rollup_state SET version = version - 1`); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RollUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := storetest.Count(t, st, `SELECT coalesce(sum(events), 0) FROM rollup_event_types`); n != 1 {
+		t.Fatalf("roll-ups hold %d events after the newer node's turn, want 1", n)
+	}
+}
+
 // A store whose roll-ups are of version 2 (before rollup_orders), 3
 // (before the day counts) or 4 (before the SKUs' range counts) is brought
 // to the current version in place

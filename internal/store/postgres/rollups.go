@@ -462,11 +462,20 @@ func (s *Store) rollUpSlice(ctx context.Context, upto int64) (done bool, err err
 			return unavailable("roll-ups: lock", err)
 		}
 		var rolled int64
-		if err := tx.QueryRow(ctx, `SELECT rolled_seq FROM rollup_state`).Scan(&rolled); err != nil {
+		var version int
+		if err := tx.QueryRow(ctx, `SELECT rolled_seq, version FROM rollup_state`).Scan(&rolled, &version); err != nil {
 			return unavailable("roll-ups: read state (migrations not applied?)", err)
 		}
 		if rolled >= upto {
 			done = true // another node rolled them up
+			return nil
+		}
+		if version != rollupVersion {
+			// A node of a newer build has brought the roll-ups to its
+			// version while this one still runs (a rolling upgrade).
+			// Rolling up now would leave out what that version added, for
+			// good: leave the events to the newer nodes.
+			done = true
 			return nil
 		}
 		// The flush at which the slice is full, through the seq index;
