@@ -254,6 +254,30 @@ func TestDayCountsLateEvents(t *testing.T) {
 	}
 	compareRawAndRollup(t, pg, fixtureTenant, "2026-03-01", "2026-03-02")
 	compareRawAndRollup(t, pg, fixtureTenant, "2026-03-02", "2026-03-02")
+	checkPresences(t, pg)
+}
+
+// checkPresences holds PostgreSQL's presences, rolled up a slice at a
+// time, to what computing every gap at once gives (capped at 25 hours for
+// the day populations, 32767 for the range ones), and rollup_gaps to
+// their count per hour and gap.
+func checkPresences(t *testing.T, pg store.Store) {
+	t.Helper()
+	if n := storetest.Count(t, pg, `SELECT count(*) FROM (
+		SELECT gap, CAST(least(c, coalesce(extract(epoch FROM hour - lag(hour) OVER (PARTITION BY app_id, pop, dim, key ORDER BY hour)) / 3600, c)) AS smallint) AS want
+		FROM (SELECT *, CASE WHEN pop < 6 THEN 25 ELSE 32767 END AS c FROM rollup_presence) p) x
+		WHERE gap <> want`); n != 0 {
+		t.Errorf("%d presences whose gap is not the hours since the one before", n)
+	}
+	if n := storetest.Count(t, pg, `SELECT count(*)
+		FROM (SELECT app_id, pop, dim, hour, gap, count(*) AS n FROM rollup_presence GROUP BY 1, 2, 3, 4, 5) a
+		FULL JOIN (SELECT * FROM rollup_gaps WHERE n <> 0) b USING (app_id, pop, dim, hour, gap)
+		WHERE a.n IS DISTINCT FROM b.n`); n != 0 {
+		t.Errorf("%d rows of rollup_gaps that do not count the presences", n)
+	}
+	if n := storetest.Count(t, pg, `SELECT count(DISTINCT pop) FROM rollup_presence`); n != 7 {
+		t.Errorf("presences of %d populations, want all 7", n)
+	}
 }
 
 // PostgreSQL's SKU range counts (store/postgres migration 0014) hold when
@@ -300,4 +324,5 @@ func TestSkuRangeCountsLateEvents(t *testing.T) {
 		}
 		compareRawAndRollup(t, pg, fixtureTenant, r.from, r.to)
 	}
+	checkPresences(t, pg)
 }

@@ -165,8 +165,7 @@ RETURNING app_id, hour, page, uid, views
 ` + pageDayCounts("p")
 
 	r := strings.NewReplacer("{ev}", evTable, "{known}", arraySQL(event.KnownTypes), "{steps}", arraySQL(event.StepTypes))
-	out := []string{users, sessions, skus, orders, sdkOrders, types, typeUsers, steps, pages,
-		gapsSQL(dayPops, dayGapCap), gapsSQL(rangePops, rangeGapCap)}
+	out := []string{users, sessions, skus, orders, sdkOrders, types, typeUsers, steps, pages}
 	for i, q := range out {
 		out[i] = r.Replace(q)
 	}
@@ -193,17 +192,24 @@ const (
 // sessionDayCounts adds, from the rollup_sessions rows of s, the day
 // counts' hourly sums (page views, stay time) and the presences of
 // populations 1 to 4 (visitors, sessions, searchers, add-to-cart users)
-// with their gap unset (-1, gapsSQL sets it). It ends a statement that
-// begins "WITH s AS (...),".
+// with their gaps (presenceCounts). It ends a statement that begins
+// "WITH s AS (...),".
 func sessionDayCounts(s string) string {
-	return "sums AS (\n" + sessionSums(s) + "\n)\n" + newPresences(sessionMembers(s))
+	return "sums AS (\n" + sessionSums(s) + "\n),\n" + presenceCounts(sessionMembers(s), dayGapCap)
 }
 
 // pageDayCounts adds, from the rollup_pages rows of p, the hourly views
 // per page and the presences of population 5 (a page's users), as
 // sessionDayCounts does.
 func pageDayCounts(p string) string {
-	return "sums AS (\n" + pageSums(p) + "\n)\n" + newPresences(pageMembers(p))
+	return "sums AS (\n" + pageSums(p) + "\n),\n" + presenceCounts(pageMembers(p), dayGapCap)
+}
+
+// skuRangeCounts adds, from the rollup_skus rows of k, the hourly sums
+// per SKU (rollup_sku_hours) and the presences of populations 6 and 7,
+// as sessionDayCounts does.
+func skuRangeCounts(k string) string {
+	return "sums AS (\n" + skuSums(k) + "\n),\n" + presenceCounts(skuMembers(k), rangeGapCap)
 }
 
 // sessionSums adds the page views and stay time of the rollup_sessions
@@ -211,13 +217,6 @@ func pageDayCounts(p string) string {
 func sessionSums(s string) string {
 	return `INSERT INTO rollup_hour_sums
 SELECT app_id, hour, CAST(NULL AS text), sum(page_views), sum(stay_ms) FROM ` + s + ` GROUP BY 1, 2`
-}
-
-// skuRangeCounts adds, from the rollup_skus rows of k, the hourly sums
-// per SKU (rollup_sku_hours) and the presences of populations 6 and 7,
-// as sessionDayCounts does.
-func skuRangeCounts(k string) string {
-	return "sums AS (\n" + skuSums(k) + "\n)\n" + newPresences(skuMembers(k))
 }
 
 // skuSums adds the rollup_skus rows of k per hour and SKU.
@@ -260,14 +259,6 @@ func pageMembers(p string) string {
 	return `SELECT app_id, CAST(5 AS smallint) AS pop, page AS dim, uid AS key, hour FROM ` + p + ` WHERE uid IS NOT NULL`
 }
 
-// newPresences adds the presences members selects that are not there
-// yet, their gap unset.
-func newPresences(members string) string {
-	return `INSERT INTO rollup_presence (app_id, pop, dim, key, hour, gap)
-SELECT DISTINCT app_id, pop, dim, key, hour, CAST(-1 AS smallint) FROM (` + members + `) m
-ON CONFLICT DO NOTHING`
-}
-
 // gapSince is the gap of a presence (column hour) after the one at prev:
 // whole hours, capped at limit, and limit when prev is NULL.
 func gapSince(prev string, limit int) string {
@@ -275,47 +266,59 @@ func gapSince(prev string, limit int) string {
 	return `CAST(least(` + c + `, coalesce(extract(epoch FROM hour - ` + prev + `) / 3600, ` + c + `)) AS smallint)`
 }
 
-// gapsSQL sets the gap, capped at limit, of every presence of the
-// populations pops that a slice added (gap -1) and of the presence that
-// follows each of them within the cap (a late hour shortens its gap), and
-// moves their counts in rollup_gaps. A presence more than the cap after
-// the new ones keeps its gap: it was the cap before and stays so. Only
-// presences within the cap of the new ones are read: any earlier one is
-// more than the cap away. For the range populations that is every
-// presence of the member.
-func gapsSQL(pops string, limit int) string {
+// presenceCounts adds the presences members selects (app_id, pop, dim,
+// key, hour) that are not there yet, each with its gap capped at limit,
+// and counts them in rollup_gaps. One look-up of the primary key finds
+// both whether a presence is there and the one before it. A new presence
+// may come before one already there (a late event): that one's gap
+// shrinks to the hours since the new one, and its count moves. Neighbours
+// are looked for within the cap only: one further away leaves the gap at
+// the cap. The statement reads the presences as they were before it, so
+// the new ones are neither their own neighbours nor moved twice. It ends
+// a statement that begins "WITH ...,".
+func presenceCounts(members string, limit int) string {
 	within := `INTERVAL '` + strconv.Itoa(limit) + ` hours'`
-	return `WITH t AS (
-    SELECT app_id, pop, dim, key, min(hour) AS lo, max(hour) AS hi
-    FROM rollup_presence
-    WHERE gap < 0 AND ` + pops + `
-    GROUP BY 1, 2, 3, 4
+	same := `p.app_id = n.app_id AND p.pop = n.pop AND p.dim = n.dim AND p.key = n.key`
+	return `n AS (
+    SELECT m.*, b.hour AS before
+    FROM (SELECT DISTINCT app_id, pop, dim, key, hour FROM (` + members + `) x) m
+    LEFT JOIN LATERAL (SELECT p.hour FROM rollup_presence p
+                       WHERE p.app_id = m.app_id AND p.pop = m.pop AND p.dim = m.dim AND p.key = m.key
+                         AND p.hour <= m.hour AND p.hour >= m.hour - ` + within + `
+                       ORDER BY p.hour DESC LIMIT 1) b ON true
+    WHERE b.hour IS DISTINCT FROM m.hour
 ),
-w AS (
-    SELECT p.app_id, p.pop, p.dim, p.key, p.hour, p.gap AS old, t.lo,
-           lag(p.hour) OVER (PARTITION BY p.app_id, p.pop, p.dim, p.key ORDER BY p.hour) AS prev
-    FROM rollup_presence p
-    JOIN t ON t.app_id = p.app_id AND t.pop = p.pop AND t.dim = p.dim AND t.key = p.key
-    WHERE p.hour >= t.lo - ` + within + ` AND p.hour <= t.hi + ` + within + `
+added AS (
+    INSERT INTO rollup_presence (app_id, pop, dim, key, hour, gap)
+    SELECT app_id, pop, dim, key, hour,
+           ` + gapSince(`greatest(lag(hour) OVER (PARTITION BY app_id, pop, dim, key ORDER BY hour), before)`, limit) + `
+    FROM n
+    RETURNING app_id, pop, dim, hour, gap
 ),
-changed AS (
-    SELECT * FROM (
-        SELECT app_id, pop, dim, key, hour, old,
-               ` + gapSince("prev", limit) + ` AS gap
-        FROM w
-        WHERE hour >= lo
-    ) c
-    WHERE gap <> old
+next AS (
+    SELECT n.app_id, n.pop, n.dim, n.key, n.hour AS new_hour,
+           (SELECT min(p.hour) FROM rollup_presence p
+            WHERE ` + same + ` AND p.hour > n.hour AND p.hour <= n.hour + ` + within + `) AS hour
+    FROM n
 ),
-set_gaps AS (
-    UPDATE rollup_presence p SET gap = c.gap
-    FROM changed c
-    WHERE p.app_id = c.app_id AND p.pop = c.pop AND p.dim = c.dim AND p.key = c.key AND p.hour = c.hour
+followed AS (
+    SELECT x.app_id, x.pop, x.dim, x.key, x.hour, p.gap AS old,
+           least(p.gap, CAST(extract(epoch FROM x.hour - x.prev) / 3600 AS smallint)) AS gap
+    FROM (SELECT app_id, pop, dim, key, hour, max(new_hour) AS prev
+          FROM next WHERE hour IS NOT NULL GROUP BY 1, 2, 3, 4, 5) x
+    JOIN rollup_presence p ON p.app_id = x.app_id AND p.pop = x.pop AND p.dim = x.dim AND p.key = x.key AND p.hour = x.hour
+),
+moved AS (
+    UPDATE rollup_presence p SET gap = f.gap
+    FROM followed f
+    WHERE f.gap <> f.old AND p.app_id = f.app_id AND p.pop = f.pop AND p.dim = f.dim AND p.key = f.key AND p.hour = f.hour
 ),
 delta AS (
-    SELECT app_id, pop, dim, hour, old AS gap, -1 AS n FROM changed WHERE old >= 0
+    SELECT app_id, pop, dim, hour, gap, 1 AS n FROM added
     UNION ALL
-    SELECT app_id, pop, dim, hour, gap, 1 FROM changed
+    SELECT app_id, pop, dim, hour, old, -1 FROM followed WHERE gap <> old
+    UNION ALL
+    SELECT app_id, pop, dim, hour, gap, 1 FROM followed WHERE gap <> old
 )
 INSERT INTO rollup_gaps AS g
 SELECT app_id, pop, dim, hour, gap, sum(n) FROM delta GROUP BY 1, 2, 3, 4, 5

@@ -28,3 +28,8 @@ CREATE TABLE rollup_sku_hours (
     cart_units   bigint      NOT NULL
 );
 CREATE INDEX rollup_sku_hours_hour ON rollup_sku_hours (app_id, hour);
+
+-- Gaps are now computed as presences go in (presenceCounts in rollups.go),
+-- never left at -1 for a second statement to find: the partial index of
+-- 0013 that found them has nothing left to index.
+DROP INDEX rollup_presence_unset;
