@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand"
 	"reflect"
 	"testing"
 	"time"
@@ -325,4 +326,50 @@ func TestSkuRangeCountsLateEvents(t *testing.T) {
 		compareRawAndRollup(t, pg, fixtureTenant, r.from, r.to)
 	}
 	checkPresences(t, pg)
+}
+
+// PostgreSQL's presences and their counts hold whatever order the hours
+// arrive in and however they are cut into roll-up slices: random hours of
+// three users' page views, searches, SKU exposures and adds to cart over
+// three days, delivered shuffled in batches of random size, each rolled
+// up before the next.
+func TestPresencesAnyOrder(t *testing.T) {
+	storetest.SkipWithoutPostgres(t)
+	users := []string{
+		`{"app_id":"wx1","local_id":"lR1","open_id":"oR1"}`,
+		`{"app_id":"wx1","local_id":"lR2","open_id":"oR2"}`,
+		`{"app_id":"wx1","local_id":"lR3"}`,
+	}
+	kinds := []sdkEvent{
+		{"browse_wxapp_page", "", `"page":"pages/index/index","page_title":"Home"`},
+		{"browse_wxapp_page", "", `"page":"pages/search/index","page_title":"Search"`},
+		{"search", "", `"page":"pages/search/index","page_title":"Search","keyword":"Lychee"`},
+		{"expose_sku_component", "", `"page":"pages/search/index","page_title":"Search",` + skuS1},
+		{"expose_sku_component", "", `"page":"pages/search/index","page_title":"Search",` + skuS2},
+		{"add_to_cart", "", `"page":"pages/goods/detail?sku_id=S1","page_title":"Detail","action_type":"append_to_cart","sku_num":1,` + skuS1},
+	}
+	for _, seed := range []int64{1, 2, 3} {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			pg := fixtureOn(t, storetest.Postgres)
+			rng := rand.New(rand.NewSource(seed))
+			var sessions []session
+			for i := 0; i < 60; i++ {
+				k := kinds[rng.Intn(len(kinds))]
+				k.time = fmt.Sprintf("2026-03-%02d %02d:%02d:00", 1+rng.Intn(3), rng.Intn(24), rng.Intn(60))
+				sessions = append(sessions, session{fmt.Sprintf("tR%d-%d", seed, i), users[rng.Intn(len(users))], chanA2, []sdkEvent{k}})
+			}
+			for len(sessions) > 0 {
+				n := min(1+rng.Intn(8), len(sessions))
+				writeSessions(t, pg, sessions[:n])
+				sessions = sessions[n:]
+				if err := pg.RollUp(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			checkPresences(t, pg)
+			for _, r := range [][2]string{{"2026-03-01", "2026-03-03"}, {"2026-03-02", "2026-03-02"}, {"2026-03-02", "2026-03-03"}} {
+				compareRawAndRollup(t, pg, fixtureTenant, r[0], r[1])
+			}
+		})
+	}
 }
