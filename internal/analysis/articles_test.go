@@ -173,17 +173,28 @@ func writeSessions(t *testing.T, st store.Store, sessions []session) {
 	w := store.NewWriter(st, store.WriterOptions{})
 	defer w.Close()
 	for _, s := range sessions {
-		b := &store.EventBatch{AppID: fixtureApp, ReceivedAt: at(s.events[len(s.events)-1].time).Add(time.Second)}
-		for i := range s.events {
-			ev, err := event.Parse(sdkJSON(s, i))
-			if err != nil {
-				t.Fatalf("session %s event %d: %v", s.tracking, i, err)
-			}
-			b.Events = append(b.Events, ev)
+		all := make([]int, len(s.events))
+		for i := range all {
+			all[i] = i
 		}
-		attribution.Resolve(b)
-		if _, err := w.Write(context.Background(), b); err != nil {
-			t.Fatalf("write session %s: %v", s.tracking, err)
+		writeUpload(t, w, s, all)
+	}
+}
+
+// writeUpload stores the events of s at idx (each keeps its log_id, its
+// index in s) as one upload, received a second after the last of them.
+func writeUpload(t *testing.T, w *store.Writer, s session, idx []int) {
+	t.Helper()
+	b := &store.EventBatch{AppID: fixtureApp, ReceivedAt: at(s.events[idx[len(idx)-1]].time).Add(time.Second)}
+	for _, i := range idx {
+		ev, err := event.Parse(sdkJSON(s, i))
+		if err != nil {
+			t.Fatalf("session %s event %d: %v", s.tracking, i, err)
 		}
+		b.Events = append(b.Events, ev)
+	}
+	attribution.Resolve(b)
+	if _, err := w.Write(context.Background(), b); err != nil {
+		t.Fatalf("write session %s: %v", s.tracking, err)
 	}
 }

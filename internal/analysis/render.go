@@ -53,7 +53,8 @@ type sqlData struct {
 	// sums per day instead of every per-user row of rollup_sessions and
 	// rollup_pages, and the SKUs' range counts (rollup_gaps,
 	// rollup_sku_hours, migration 0014) in skus, instead of every row of
-	// rollup_skus. Set by render: DuckDB computes the orders in one
+	// rollup_skus, and rollup_searches (migration 0015) in search, instead
+	// of numbering the range's searches and clicks. Set by render: DuckDB computes the orders in one
 	// aggregation and scans those rows column-wise, fast enough.
 	PGRollups bool
 

@@ -373,3 +373,70 @@ func TestPresencesAnyOrder(t *testing.T) {
 		})
 	}
 }
+
+// PostgreSQL's rollup_searches (store/postgres migration 0015) gives
+// search's answer whatever order a session's searches and SKU clicks
+// arrive in: a late search takes the clicks after it from the search
+// before, and a click after the range's end does not count. Six sessions
+// across a local midnight, their events shuffled into uploads of random
+// size, each rolled up before the next, three seeds.
+func TestSearchesAnyOrder(t *testing.T) {
+	storetest.SkipWithoutPostgres(t)
+	keywords := []string{"Lychee", " lychee ", "Durian", "Mango"}
+	for _, seed := range []int64{1, 2, 3} {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			pg := fixtureOn(t, storetest.Postgres)
+			rng := rand.New(rand.NewSource(seed))
+			type upload struct {
+				s session
+				i int
+			}
+			var all []upload
+			for k := 0; k < 6; k++ {
+				s := session{fmt.Sprintf("tS%d-%d", seed, k), fmt.Sprintf(`{"app_id":"wx1","local_id":"lS%d","open_id":"oS%d"}`, k%4, k%4), chanA2, nil}
+				// Distinct minutes from 2026-03-02 22:00 to 03-03 02:00 (Asia/Shanghai).
+				for _, m := range rng.Perm(240)[:8] {
+					when := at("2026-03-02 22:00:00").Add(time.Duration(m) * time.Minute).Format("2006-01-02 15:04:05")
+					e := sdkEvent{"trigger_sku_component", when, `"page":"pages/search/index","page_title":"Search",` + skuS1}
+					if rng.Intn(2) == 0 {
+						e = sdkEvent{"search", when, fmt.Sprintf(`"page":"pages/search/index","page_title":"Search","keyword":%q`, keywords[rng.Intn(len(keywords))])}
+					}
+					s.events = append(s.events, e)
+				}
+				for i := range s.events {
+					all = append(all, upload{s, i})
+				}
+			}
+			rng.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+			w := store.NewWriter(pg, store.WriterOptions{})
+			defer w.Close()
+			for len(all) > 0 {
+				n := min(1+rng.Intn(5), len(all))
+				for _, u := range all[:n] {
+					writeUpload(t, w, u.s, []int{u.i})
+				}
+				all = all[n:]
+				if err := pg.RollUp(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := storetest.Count(t, pg, `SELECT count(*) FROM rollup_searches WHERE first_click IS NOT NULL`); n == 0 {
+				t.Fatal("no search followed by a click: the test proves nothing")
+			}
+			compareRawAndRollup(t, pg, fixtureTenant, "2026-03-02", "2026-03-02")
+			compareRawAndRollup(t, pg, fixtureTenant, "2026-03-01", "2026-03-03")
+			// 03-03 holds only these sessions' hours after midnight.
+			rolled, err := askApp(pg, fixtureTenant, "search", "2026-03-03", "2026-03-03", "", false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := askApp(pg, fixtureTenant, "search", "2026-03-03", "2026-03-03", "", true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rolled.Rows) == 0 || !reflect.DeepEqual(rolled.Rows, raw.Rows) {
+				t.Errorf("search 03-03: roll-ups and raw scan differ\nroll-ups:\n%s\nraw:\n%s", dump(rolled), dump(raw))
+			}
+		})
+	}
+}

@@ -3,6 +3,16 @@
 -- that session's next search. Events of the range only; top $5 by searches.
 -- Sessions and users are 64-bit hashes of tracking_id and user_key, which
 -- sort and count much faster than the strings.
+{{- if .PGRollups}}
+-- PostgreSQL: each search with its first SKU click before its session's
+-- next search, kept by the roll-ups by this same rule (store/postgres
+-- migration 0015); a click at or after the range's end does not count.
+WITH searches AS (
+    SELECT keyword, uid, CASE WHEN first_click < $4 THEN 1 ELSE 0 END AS clicks
+    FROM rollup_searches
+    WHERE app_id = $2 AND ts >= $3 AND ts < $4
+)
+{{- else}}
 WITH ev AS (
     SELECT sid, ts, type, uid,
            CASE WHEN type = 'search' THEN lower(trim(keyword)) END AS keyword
@@ -28,6 +38,7 @@ searches AS (
     WHERE n > 0
     GROUP BY sid, n
 )
+{{- end}}
 SELECT keyword,
        count(*) AS searches,
        count(DISTINCT uid) AS searchers,

@@ -464,8 +464,8 @@ func TestOlderNodeLeavesNewerRollups(t *testing.T) {
 }
 
 // A store whose roll-ups are of version 2 (before rollup_orders), 3
-// (before the day counts) or 4 (before the SKUs' range counts) is brought
-// to the current version in place
+// (before the day counts), 4 (before the SKUs' range counts) or 5 (before
+// rollup_searches) is brought to the current version in place
 // when a node opens it: what the later versions added is computed from
 // what the roll-ups hold, equal to what rolling up wrote, and nothing is
 // rolled up again (the mark stays where it was).
@@ -506,7 +506,10 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 		pageView("t1", day, "pages/a", "oA"), pageView("t4", day.Add(3*time.Hour), "pages/a", "oA"),
 		pageView("t5", day.Add(28*time.Hour), "pages/b", "oA"),
 		skuEvent("expose_sku_component", "t1", day, "S1", "oA"), skuEvent("expose_sku_component", "t5", day.Add(28*time.Hour), "S1", "oA"),
-		skuEvent("add_to_cart", "t5", day.Add(28*time.Hour+time.Minute), "S1", "oA"), skuEvent("expose_sku_component", "t2", day, "S1", "oB"))
+		skuEvent("add_to_cart", "t5", day.Add(28*time.Hour+time.Minute), "S1", "oA"), skuEvent("expose_sku_component", "t2", day, "S1", "oB"),
+		storetest.SearchEvent(t, "t6", day.Add(2*time.Hour).UnixMilli(), "Lychee", "oA"),
+		skuEvent("trigger_sku_component", "t6", day.Add(2*time.Hour+time.Minute), "S1", "oA"),
+		storetest.SearchEvent(t, "t6", day.Add(2*time.Hour+2*time.Minute).UnixMilli(), "Durian", "oA"))
 	if err := st.RollUp(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -518,14 +521,16 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 	 FROM (SELECT hour, page, sum(views) AS views, sum(stay_ms) AS stay_ms FROM rollup_hour_sums GROUP BY 1, 2) h),
 	(SELECT string_agg(concat_ws('|', hour, sku_id, sku_name, exposures, clicks, detail_views, cart_units), ';' ORDER BY hour, sku_id)
 	 FROM (SELECT hour, sku_id, max(sku_name) AS sku_name, sum(exposures) AS exposures, sum(clicks) AS clicks,
-	              sum(detail_views) AS detail_views, sum(cart_units) AS cart_units FROM rollup_sku_hours GROUP BY 1, 2) k))`
+	              sum(detail_views) AS detail_views, sum(cart_units) AS cart_units FROM rollup_sku_hours GROUP BY 1, 2) k),
+	(SELECT string_agg(concat_ws('|', sid, ts, uid, keyword, first_click), ';' ORDER BY ts) FROM rollup_searches))`
 	var before string
 	var mark int64
 	if err := st.DB().QueryRowContext(ctx, rows).Scan(&before); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(before, "O1|") || !strings.Contains(before, "|oA|oB|c-t1") || !strings.Contains(before, "|pages/b|") ||
-		!strings.Contains(before, "6|S1|") || !strings.Contains(before, "7|S1|") || !strings.Contains(before, "|S1|N-S1|1|0|0|2") {
+		!strings.Contains(before, "6|S1|") || !strings.Contains(before, "7|S1|") || !strings.Contains(before, "|S1|N-S1|1|0|0|2") ||
+		!strings.Contains(before, "|lychee|") || !strings.Contains(before, "|durian") {
 		t.Fatalf("roll-ups before the upgrade: %s", before)
 	}
 	if err := st.DB().QueryRowContext(ctx, `SELECT rolled_seq FROM rollup_state`).Scan(&mark); err != nil {
@@ -535,13 +540,15 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 		version int
 		reset   string // empties what the version had not
 	}{
-		{2, "TRUNCATE rollup_orders, rollup_presence, rollup_gaps, rollup_hour_sums, rollup_sku_hours"},
-		{3, "TRUNCATE rollup_presence, rollup_gaps, rollup_hour_sums, rollup_sku_hours"},
+		{2, "TRUNCATE rollup_orders, rollup_presence, rollup_gaps, rollup_hour_sums, rollup_sku_hours, rollup_searches"},
+		{3, "TRUNCATE rollup_presence, rollup_gaps, rollup_hour_sums, rollup_sku_hours, rollup_searches"},
 		// Version 3 with the day counts still there (set back by hand):
 		// the fill must not add to them.
 		{3, ""},
-		{4, "DELETE FROM rollup_presence WHERE pop >= 6; DELETE FROM rollup_gaps WHERE pop >= 6; TRUNCATE rollup_sku_hours"},
+		{4, "DELETE FROM rollup_presence WHERE pop >= 6; DELETE FROM rollup_gaps WHERE pop >= 6; TRUNCATE rollup_sku_hours, rollup_searches"},
 		{4, ""},
+		{5, "TRUNCATE rollup_searches"},
+		{5, ""},
 	} {
 		q := fmt.Sprintf(`UPDATE rollup_state SET version = %d`, c.version)
 		if c.reset != "" {
@@ -563,8 +570,8 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 		if after != before || markAfter != mark || mark == 0 {
 			t.Fatalf("after the upgrade from %d: roll-ups\n%s\nwant\n%s\nmark %d (want %d, not a rebuild)", c.version, after, before, markAfter, mark)
 		}
-		if n := storetest.Count(t, st, `SELECT count(*) FROM rollup_state WHERE version = 5`); n != 1 {
-			t.Fatalf("from %d: roll-up version not set: %d rows of version 5", c.version, n)
+		if n := storetest.Count(t, st, `SELECT count(*) FROM rollup_state WHERE version = 6`); n != 1 {
+			t.Fatalf("from %d: roll-up version not set: %d rows of version 6", c.version, n)
 		}
 	}
 	// Any other version is rolled up again from the events, into emptied

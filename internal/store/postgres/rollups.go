@@ -19,7 +19,7 @@ import (
 // Bump it whenever that definition changes: a store whose rollup_state
 // names another version is rebuilt from the events when a node opens it,
 // unless ensureRollups can bring it up to date in place.
-const rollupVersion = 5
+const rollupVersion = 6
 
 // arraySQL writes names as a PostgreSQL text array literal.
 func arraySQL(names []string) string {
@@ -165,7 +165,12 @@ RETURNING app_id, hour, page, uid, views
 ` + pageDayCounts("p")
 
 	r := strings.NewReplacer("{ev}", evTable, "{known}", arraySQL(event.KnownTypes), "{steps}", arraySQL(event.StepTypes))
-	out := []string{users, sessions, skus, orders, sdkOrders, types, typeUsers, steps, pages}
+	// The searches of the sessions whose searches or SKU clicks the slice
+	// holds, after steps has added those to rollup_step_events.
+	searches := searchesSQL(`SELECT DISTINCT app_id, CASE WHEN tracking_id IS NOT NULL THEN hashtextextended(tracking_id, 0) END AS sid
+    FROM {ev} e WHERE type IN ('search', 'trigger_sku_component')`)
+
+	out := []string{users, sessions, skus, orders, sdkOrders, types, typeUsers, steps, searches, pages}
 	for i, q := range out {
 		out[i] = r.Replace(q)
 	}
@@ -369,6 +374,61 @@ func gapsFromPresences(pops string) string {
 	return `INSERT INTO rollup_gaps SELECT app_id, pop, dim, hour, gap, count(*) FROM rollup_presence WHERE ` + pops + ` GROUP BY 1, 2, 3, 4, 5`
 }
 
+// searchesSQL computes again, from all of their searches and SKU clicks in
+// rollup_step_events, the rollup_searches rows of the sessions touched
+// selects (app_id, sid): each search with its first click before the
+// session's next search, as search.sql numbers them. A late search can
+// take a click from the search before it, so the whole session is
+// computed again. Events without a session (sid NULL) are one session per
+// app, as search.sql's window makes them.
+func searchesSQL(touched string) string {
+	const types = `type IN ('search', 'trigger_sku_component')`
+	return `WITH touched AS MATERIALIZED (
+    ` + touched + `
+),
+gone AS (
+    DELETE FROM rollup_searches r USING touched t WHERE r.app_id = t.app_id AND r.sid = t.sid
+),
+gone_unsessioned AS (
+    DELETE FROM rollup_searches r
+    WHERE r.sid IS NULL AND r.app_id IN (SELECT app_id FROM touched WHERE sid IS NULL)
+),
+ev AS (
+    SELECT r.app_id, r.sid, r.ts, r.type, r.uid, r.keyword
+    FROM rollup_step_events r JOIN touched t ON t.app_id = r.app_id AND t.sid = r.sid
+    WHERE r.` + types + `
+    UNION ALL
+    SELECT r.app_id, r.sid, r.ts, r.type, r.uid, r.keyword
+    FROM rollup_step_events r
+    WHERE r.sid IS NULL AND r.` + types + ` AND r.app_id IN (SELECT app_id FROM touched WHERE sid IS NULL)
+),
+numbered AS (
+    SELECT app_id, sid, ts, type, uid,
+           CASE WHEN type = 'search' THEN lower(trim(keyword)) END AS keyword,
+           sum(CASE WHEN type = 'search' THEN 1 ELSE 0 END) OVER (
+               PARTITION BY app_id, sid ORDER BY ts, type
+               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n
+    FROM ev
+)
+INSERT INTO rollup_searches
+SELECT app_id, sid,
+       max(ts) FILTER (WHERE type = 'search'),
+       max(uid) FILTER (WHERE type = 'search'),
+       max(keyword) FILTER (WHERE type = 'search'),
+       min(ts) FILTER (WHERE type = 'trigger_sku_component')
+FROM numbered
+WHERE n > 0
+GROUP BY app_id, sid, n
+ORDER BY 3`
+}
+
+// searchesFromRollups fills rollup_searches (version 6) from
+// rollup_step_events, for a store rolled up before it, emptying it first.
+var searchesFromRollups = []string{
+	`TRUNCATE rollup_searches`,
+	searchesSQL(`SELECT DISTINCT app_id, sid FROM rollup_step_events WHERE type IN ('search', 'trigger_sku_component')`),
+}
+
 // sdkOrdersSQL computes again, from all their events in
 // rollup_order_events, the rollup_orders rows of the orders that touched
 // selects (app_id, order_id): a late event may be an order's first. An
@@ -530,7 +590,7 @@ func (s *Store) barrier(ctx context.Context) (int64, error) {
 // ensureRollups starts the roll-ups again from the first event when they
 // were built by another roll-up definition, or never (the migration
 // creates them empty): it empties them and sets the mark to 0, and RollUp
-// rebuilds them in slices, as it catches up any backlog. Versions 2 to 4
+// rebuilds them in slices, as it catches up any backlog. Versions 2 to 5
 // are brought up to date in place instead (upgradeRollups). It runs under the
 // migration lock that conn holds.
 func (s *Store) ensureRollups(ctx context.Context, conn *sql.Conn) error {
@@ -558,7 +618,14 @@ func (s *Store) ensureRollups(ctx context.Context, conn *sql.Conn) error {
 	case 4:
 		// Version 5 only added the SKUs' range counts, which follow from
 		// rollup_skus.
-		return upgradeRollups(ctx, conn, 5, skuRangesFromRollups...)
+		if err := upgradeRollups(ctx, conn, 5, skuRangesFromRollups...); err != nil {
+			return err
+		}
+		fallthrough
+	case 5:
+		// Version 6 only added rollup_searches, which follows from
+		// rollup_step_events.
+		return upgradeRollups(ctx, conn, 6, searchesFromRollups...)
 	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
@@ -566,7 +633,7 @@ func (s *Store) ensureRollups(ctx context.Context, conn *sql.Conn) error {
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
 	for _, q := range []string{`TRUNCATE rollup_users, rollup_sessions, rollup_skus, rollup_order_events, rollup_orders,
-		rollup_event_types, rollup_event_users, rollup_step_events, rollup_pages, ` + dayCountTables + `, rollup_sku_hours, rollup_state`,
+		rollup_event_types, rollup_event_users, rollup_step_events, rollup_pages, ` + dayCountTables + `, rollup_sku_hours, rollup_searches, rollup_state`,
 		`INSERT INTO rollup_state (version, built_at, rolled_seq) VALUES ($1, $2, 0)`} {
 		args := []any{}
 		if strings.Contains(q, "$1") {
