@@ -4,21 +4,22 @@
 -- custom_order carries no SKU). Sorted by the column the code picked from
 -- ?sort=, top $5.
 WITH {{template "all_orders" .}},
-{{- if .PGRollups}}
--- PostgreSQL: the sums per hour and SKU, and the distinct users from the
--- presences' gaps (store/postgres migration 0014): a user counts once, at
--- their first hour in the range, the one whose gap exceeds its hours
--- since the range began.
+-- The sums per SKU: on PostgreSQL from its hourly sums per SKU
+-- (rollup_sku_hours, migration 0014), not the per-user rows.
 totals AS (
     SELECT r.sku_id, max(r.sku_name) AS sku_name,
            CAST(sum(r.exposures) AS BIGINT) AS exposures,
            CAST(sum(r.clicks) AS BIGINT) AS clicks,
            CAST(sum(r.detail_views) AS BIGINT) AS detail_views,
            CAST(sum(r.cart_units) AS BIGINT) AS cart_units
-    FROM rollup_sku_hours r
+    FROM {{if .PGRollups}}rollup_sku_hours{{else}}{{template "sku_rows" .}}{{end}} r
     WHERE r.app_id = $2 AND r.hour >= $3 AND r.hour < $4
     GROUP BY r.sku_id
 ),
+{{- if .PGRollups}}
+-- PostgreSQL: the distinct users from the presences' gaps (migration
+-- 0014): a user counts once, at their first hour in the range, the one
+-- whose gap exceeds its hours since the range began.
 users AS (
     SELECT g.dim AS sku_id,
            CAST(sum(g.n) FILTER (WHERE g.pop = 6) AS BIGINT) AS exposure_users,
@@ -35,16 +36,6 @@ behaviour AS (
     LEFT JOIN users u ON u.sku_id = t.sku_id
 ),
 {{- else}}
-totals AS (
-    SELECT r.sku_id, max(r.sku_name) AS sku_name,
-           CAST(sum(r.exposures) AS BIGINT) AS exposures,
-           CAST(sum(r.clicks) AS BIGINT) AS clicks,
-           CAST(sum(r.detail_views) AS BIGINT) AS detail_views,
-           CAST(sum(r.cart_units) AS BIGINT) AS cart_units
-    FROM {{template "sku_rows" .}} r
-    WHERE r.app_id = $2 AND r.hour >= $3 AND r.hour < $4
-    GROUP BY r.sku_id
-),
 -- Distinct (SKU, user) pairs, the SKU as a 64-bit hash: counting pairs of
 -- integers is much faster than pairs of a string and an integer.
 exposed AS (
