@@ -181,7 +181,6 @@ func mustJSON(v any) string {
 func TestOrderRollupLateEvents(t *testing.T) {
 	storetest.SkipWithoutPostgres(t)
 	pg := fixtureOn(t, storetest.Postgres)
-	ctx := context.Background()
 	late := []session{
 		{"tL2", userA, chanA2, []sdkEvent{
 			{"app_show", "2026-03-02 10:00:00", `"page":"pages/index/index","page_title":"Home","is_sdk_auto_track":true`},
@@ -193,10 +192,7 @@ func TestOrderRollupLateEvents(t *testing.T) {
 		}},
 	}
 	for _, s := range late {
-		writeSessions(t, pg, []session{s})
-		if err := pg.RollUp(ctx); err != nil {
-			t.Fatal(err)
-		}
+		writeAndRollUp(t, pg, []session{s})
 	}
 	var placer, payer, chanID string
 	if err := pg.DB().QueryRow(`SELECT placer, payer, chan_id FROM rollup_orders WHERE order_id = 'O9'`).Scan(&placer, &payer, &chanID); err != nil {
@@ -217,7 +213,6 @@ func TestOrderRollupLateEvents(t *testing.T) {
 func TestDayCountsLateEvents(t *testing.T) {
 	storetest.SkipWithoutPostgres(t)
 	pg := fixtureOn(t, storetest.Postgres)
-	ctx := context.Background()
 	const (
 		userE  = `{"app_id":"wx1","local_id":"lE","open_id":"oE"}`
 		home   = `"page":"pages/index/index","page_title":"Home","is_sdk_auto_track":true`
@@ -236,10 +231,7 @@ func TestDayCountsLateEvents(t *testing.T) {
 	}
 	before := ask(t, pg, "overview", "2026-03-01", "2026-03-02", "")
 	for _, s := range late {
-		writeSessions(t, pg, []session{s})
-		if err := pg.RollUp(ctx); err != nil {
-			t.Fatal(err)
-		}
+		writeAndRollUp(t, pg, []session{s})
 	}
 	after := ask(t, pg, "overview", "2026-03-01", "2026-03-02", "")
 	for _, c := range []struct {
@@ -256,6 +248,16 @@ func TestDayCountsLateEvents(t *testing.T) {
 	compareRawAndRollup(t, pg, fixtureTenant, "2026-03-01", "2026-03-02")
 	compareRawAndRollup(t, pg, fixtureTenant, "2026-03-02", "2026-03-02")
 	checkPresences(t, pg)
+}
+
+// writeAndRollUp stores sessions as writeSessions does and rolls them up
+// at once, so that what the test writes next arrives after them.
+func writeAndRollUp(t *testing.T, pg store.Store, sessions []session) {
+	t.Helper()
+	writeSessions(t, pg, sessions)
+	if err := pg.RollUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // checkPresences holds PostgreSQL's presences, rolled up a slice at a
@@ -288,7 +290,6 @@ func checkPresences(t *testing.T, pg store.Store) {
 func TestSkuRangeCountsLateEvents(t *testing.T) {
 	storetest.SkipWithoutPostgres(t)
 	pg := fixtureOn(t, storetest.Postgres)
-	ctx := context.Background()
 	const (
 		userF  = `{"app_id":"wx1","local_id":"lF","open_id":"oF"}`
 		detail = `"page":"pages/goods/detail?sku_id=S1","page_title":"Detail",`
@@ -310,10 +311,7 @@ func TestSkuRangeCountsLateEvents(t *testing.T) {
 		before[i] = ask(t, pg, "skus", r.from, r.to, "")
 	}
 	for _, s := range late {
-		writeSessions(t, pg, []session{s})
-		if err := pg.RollUp(ctx); err != nil {
-			t.Fatal(err)
-		}
+		writeAndRollUp(t, pg, []session{s})
 	}
 	for i, r := range ranges {
 		after := ask(t, pg, "skus", r.from, r.to, "")
@@ -360,11 +358,8 @@ func TestPresencesAnyOrder(t *testing.T) {
 			}
 			for len(sessions) > 0 {
 				n := min(1+rng.Intn(8), len(sessions))
-				writeSessions(t, pg, sessions[:n])
+				writeAndRollUp(t, pg, sessions[:n])
 				sessions = sessions[n:]
-				if err := pg.RollUp(context.Background()); err != nil {
-					t.Fatal(err)
-				}
 			}
 			checkPresences(t, pg)
 			for _, r := range [][2]string{{"2026-03-01", "2026-03-03"}, {"2026-03-02", "2026-03-02"}, {"2026-03-02", "2026-03-03"}} {
