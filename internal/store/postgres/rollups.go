@@ -168,7 +168,7 @@ RETURNING app_id, hour, page, uid, views
 	// The searches of the sessions whose searches or SKU clicks the slice
 	// holds, after steps has added those to rollup_step_events.
 	searches := searchesSQL(`SELECT DISTINCT app_id, CASE WHEN tracking_id IS NOT NULL THEN hashtextextended(tracking_id, 0) END AS sid
-    FROM {ev} e WHERE type IN ('search', 'trigger_sku_component')`)
+    FROM {ev} e WHERE ` + searchTypes)
 
 	out := []string{users, sessions, skus, orders, sdkOrders, types, typeUsers, steps, searches, pages}
 	for i, q := range out {
@@ -285,7 +285,7 @@ func presenceCounts(members string, limit int) string {
 	within := `INTERVAL '` + strconv.Itoa(limit) + ` hours'`
 	// same matches the presences p of the member of x.
 	same := func(x string) string {
-		return strings.NewReplacer("x.", x+".").Replace(`p.app_id = x.app_id AND p.pop = x.pop AND p.dim = x.dim AND p.key = x.key`)
+		return fmt.Sprintf(`p.app_id = %[1]s.app_id AND p.pop = %[1]s.pop AND p.dim = %[1]s.dim AND p.key = %[1]s.key`, x)
 	}
 	return `n AS (
     SELECT m.*, b.hour AS before
@@ -344,7 +344,7 @@ var dayCountsFromRollups = []string{
 	`TRUNCATE ` + dayCountTables,
 	sessionSums("rollup_sessions"),
 	pageSums("rollup_pages"),
-	presencesFrom(sessionMembers("rollup_sessions")+"\n      UNION\n      "+pageMembers("rollup_pages"), dayGapCap),
+	presencesFrom(sessionMembers("rollup_sessions")+"\n      UNION ALL\n      "+pageMembers("rollup_pages"), dayGapCap),
 	gapsFromPresences(dayPops),
 }
 
@@ -356,16 +356,17 @@ var skuRangesFromRollups = []string{
 	`DELETE FROM rollup_presence WHERE ` + rangePops,
 	`TRUNCATE rollup_sku_hours`,
 	skuSums("rollup_skus"),
-	presencesFrom("SELECT DISTINCT * FROM ("+skuMembers("rollup_skus")+") m", rangeGapCap),
+	presencesFrom(skuMembers("rollup_skus"), rangeGapCap),
 	gapsFromPresences(rangePops),
 }
 
-// presencesFrom adds the presences members selects (each once), every gap
-// computed at once and capped at limit.
+// presencesFrom adds the presences members selects, each once (a member
+// seen in several roll-up rows of an hour), every gap computed at once and
+// capped at limit.
 func presencesFrom(members string, limit int) string {
 	return `INSERT INTO rollup_presence (app_id, pop, dim, key, hour, gap)
 SELECT app_id, pop, dim, key, hour, ` + gapSince("lag(hour) OVER (PARTITION BY app_id, pop, dim, key ORDER BY hour)", limit) + `
-FROM (` + members + `) x`
+FROM (SELECT DISTINCT app_id, pop, dim, key, hour FROM (` + members + `) m) x`
 }
 
 // gapsFromPresences counts the presences of the populations pops per hour
@@ -373,6 +374,11 @@ FROM (` + members + `) x`
 func gapsFromPresences(pops string) string {
 	return `INSERT INTO rollup_gaps SELECT app_id, pop, dim, hour, gap, count(*) FROM rollup_presence WHERE ` + pops + ` GROUP BY 1, 2, 3, 4, 5`
 }
+
+// searchTypes are the events rollup_searches derives from; migration
+// 0015's partial index on rollup_step_events has the same predicate, so
+// that the planner can use it.
+const searchTypes = `type IN ('search', 'trigger_sku_component')`
 
 // searchesSQL computes again, from all of their searches and SKU clicks in
 // rollup_step_events, the rollup_searches rows of the sessions touched
@@ -382,7 +388,6 @@ func gapsFromPresences(pops string) string {
 // computed again. Events without a session (sid NULL) are one session per
 // app, as search.sql's window makes them.
 func searchesSQL(touched string) string {
-	const types = `type IN ('search', 'trigger_sku_component')`
 	return `WITH touched AS MATERIALIZED (
     ` + touched + `
 ),
@@ -396,11 +401,11 @@ gone_unsessioned AS (
 ev AS (
     SELECT r.app_id, r.sid, r.ts, r.type, r.uid, r.keyword
     FROM rollup_step_events r JOIN touched t ON t.app_id = r.app_id AND t.sid = r.sid
-    WHERE r.` + types + `
+    WHERE r.` + searchTypes + `
     UNION ALL
     SELECT r.app_id, r.sid, r.ts, r.type, r.uid, r.keyword
     FROM rollup_step_events r
-    WHERE r.sid IS NULL AND r.` + types + ` AND r.app_id IN (SELECT app_id FROM touched WHERE sid IS NULL)
+    WHERE r.sid IS NULL AND r.` + searchTypes + ` AND r.app_id IN (SELECT app_id FROM touched WHERE sid IS NULL)
 ),
 numbered AS (
     SELECT app_id, sid, ts, type, uid,
@@ -426,7 +431,7 @@ ORDER BY 3`
 // rollup_step_events, for a store rolled up before it, emptying it first.
 var searchesFromRollups = []string{
 	`TRUNCATE rollup_searches`,
-	searchesSQL(`SELECT DISTINCT app_id, sid FROM rollup_step_events WHERE type IN ('search', 'trigger_sku_component')`),
+	searchesSQL(`SELECT DISTINCT app_id, sid FROM rollup_step_events WHERE ` + searchTypes),
 }
 
 // sdkOrdersSQL computes again, from all their events in
