@@ -30,5 +30,9 @@ r{{.N}} AS (
     WHERE c.ts <= r.ts + CAST($5 AS BIGINT) * INTERVAL '1 second'
 ),
 {{- end}}
+-- The users (and chain values) that reached step {{.N}}.
+u{{.N}} AS (
+    SELECT DISTINCT uid, grp FROM r{{.N}}
+),
 {{- end}}
 {{template "funnel_result" .}}

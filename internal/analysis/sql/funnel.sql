@@ -18,9 +18,17 @@ r0 AS (
     SELECT uid, grp, ts FROM step_events WHERE s0 = 1
 ),
 {{- else}}
+-- Step {{.N}}'s events of the users (and chain values) that reached step {{.Prev}}.
+c{{.N}} AS MATERIALIZED (
+    SELECT c.uid, g.grp, c.ts
+    FROM step_events c
+    JOIN u{{.Prev}} g ON g.uid = c.uid
+    WHERE c.s{{.N}} = 1
+),
 -- Step {{.N}}: each candidate event against the latest step-{{.Prev}} event of the
 -- same user and chain value before it (candidates sort before reached
--- events of the same instant, so "before" is strict).
+-- events of the same instant, so "before" is strict). Only the users with
+-- a candidate have their step-{{.Prev}} events sorted in.
 r{{.N}} AS (
     SELECT uid, grp, ts FROM (
         SELECT x.uid, x.grp, x.ts, x.cand,
@@ -28,16 +36,18 @@ r{{.N}} AS (
                    PARTITION BY x.uid, x.grp ORDER BY x.ts, x.cand DESC
                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS prev
         FROM (
-            SELECT uid, grp, ts, 0 AS cand FROM r{{.Prev}}
+            SELECT uid, grp, ts, 0 AS cand FROM r{{.Prev}} WHERE uid IN (SELECT uid FROM c{{.N}})
             UNION ALL
-            SELECT c.uid, g.grp, c.ts, 1 AS cand
-            FROM step_events c
-            JOIN (SELECT DISTINCT uid, grp FROM r{{.Prev}}) g ON g.uid = c.uid
-            WHERE c.s{{.N}} = 1
+            SELECT uid, grp, ts, 1 AS cand FROM c{{.N}}
         ) x
     ) y
     WHERE cand = 1 AND prev IS NOT NULL AND ts <= prev + CAST($5 AS BIGINT) * INTERVAL '1 second'
 ),
 {{- end}}
+-- The users (and chain values) that reached step {{.N}}: counted in the
+-- result, and the only ones whose events can reach the next step.
+u{{.N}} AS MATERIALIZED (
+    SELECT DISTINCT uid, grp FROM r{{.N}}
+),
 {{- end}}
 {{template "funnel_result" .}}

@@ -18,10 +18,11 @@ step_events AS (
 ){{end}}
 
 {{define "funnel_result"}}
--- From r0 .. rN, the chains found per step: users and conversions per
--- step and chain value ('' shown as NULL).
+-- From u0 .. uN, the users (and chain values) that reached each step,
+-- which each dialect's file defines: users and conversions per step and
+-- chain value ('' shown as NULL).
 groups AS (
-    {{if .By}}SELECT DISTINCT grp FROM r0{{else}}SELECT '' AS grp{{end}}
+    {{if .By}}SELECT DISTINCT grp FROM u0{{else}}SELECT '' AS grp{{end}}
 ),
 steps AS (
     {{- range $i, $s := .Steps}}
@@ -30,7 +31,7 @@ steps AS (
 ),
 reached AS (
     {{- range $i, $s := .Steps}}
-    {{if $i}}UNION ALL {{end}}SELECT {{$s.N}} AS step, grp, count(DISTINCT uid) AS users FROM r{{$s.N}} GROUP BY grp
+    {{if $i}}UNION ALL {{end}}SELECT {{$s.N}} AS step, grp, count(*) AS users FROM u{{$s.N}} GROUP BY grp
     {{- end}}
 ),
 counted AS (
