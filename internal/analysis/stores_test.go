@@ -278,8 +278,8 @@ func checkPresences(t *testing.T, pg store.Store) {
 		WHERE a.n IS DISTINCT FROM b.n`); n != 0 {
 		t.Errorf("%d rows of rollup_gaps that do not count the presences", n)
 	}
-	if n := storetest.Count(t, pg, `SELECT count(DISTINCT pop) FROM rollup_presence`); n != 7 {
-		t.Errorf("presences of %d populations, want all 7", n)
+	if n := storetest.Count(t, pg, `SELECT count(DISTINCT pop) FROM rollup_presence`); n != 19 {
+		t.Errorf("presences of %d populations, want all 19", n)
 	}
 }
 
@@ -328,9 +328,9 @@ func TestSkuRangeCountsLateEvents(t *testing.T) {
 
 // PostgreSQL's presences and their counts hold whatever order the hours
 // arrive in and however they are cut into roll-up slices: random hours of
-// three users' page views, searches, SKU exposures and adds to cart over
-// three days, delivered shuffled in batches of random size, each rolled
-// up before the next.
+// three users' page views, searches, SKU exposures and adds to cart, from
+// four channels, over three days, delivered shuffled in batches of random
+// size, each rolled up before the next.
 func TestPresencesAnyOrder(t *testing.T) {
 	storetest.SkipWithoutPostgres(t)
 	users := []string{
@@ -346,6 +346,8 @@ func TestPresencesAnyOrder(t *testing.T) {
 		{"expose_sku_component", "", `"page":"pages/search/index","page_title":"Search",` + skuS2},
 		{"add_to_cart", "", `"page":"pages/goods/detail?sku_id=S1","page_title":"Detail","action_type":"append_to_cart","sku_num":1,` + skuS1},
 	}
+	// Channel values for the channels' range counts, none (chanA3) among them.
+	chans := []string{chanA1, chanA2, chanA3, chanD1}
 	for _, seed := range []int64{1, 2, 3} {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			pg := fixtureOn(t, storetest.Postgres)
@@ -354,7 +356,7 @@ func TestPresencesAnyOrder(t *testing.T) {
 			for i := 0; i < 60; i++ {
 				k := kinds[rng.Intn(len(kinds))]
 				k.time = fmt.Sprintf("2026-03-%02d %02d:%02d:00", 1+rng.Intn(3), rng.Intn(24), rng.Intn(60))
-				sessions = append(sessions, session{fmt.Sprintf("tR%d-%d", seed, i), users[rng.Intn(len(users))], chanA2, []sdkEvent{k}})
+				sessions = append(sessions, session{fmt.Sprintf("tR%d-%d", seed, i), users[rng.Intn(len(users))], chans[rng.Intn(len(chans))], []sdkEvent{k}})
 			}
 			for len(sessions) > 0 {
 				n := min(1+rng.Intn(8), len(sessions))

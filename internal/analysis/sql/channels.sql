@@ -4,6 +4,28 @@
 -- reaches the chan_custom levels through its chan_custom_id, by the levels
 -- the events carried with that id in the range.
 WITH {{template "all_orders" .}},
+{{- if .PGRollups}}
+-- PostgreSQL: the visitors and sessions per value from the presences'
+-- gaps (roll-up version 7): a user or session counts once, at its first
+-- hour in the range, the one whose gap exceeds its hours since the range
+-- began. Per dimension (its order o), population 7+o holds the users and
+-- 13+o the sessions, the value as the dimension: '=' and the value, or ''
+-- for none.
+counts AS (
+    SELECT g.pop, g.dim, CAST(sum(g.n) AS BIGINT) AS n
+    FROM rollup_gaps g
+    WHERE g.app_id = $2 AND g.pop BETWEEN 8 AND 19 AND g.hour >= $3 AND g.hour < $4
+      AND g.hour < CAST($3 AS TIMESTAMPTZ) + g.gap * INTERVAL '1 hour'
+    GROUP BY g.pop, g.dim
+),
+levels AS (
+    SELECT s.chan_custom_id, max(s.chan_custom_cat_1) AS chan_custom_cat_1,
+           max(s.chan_custom_cat_2) AS chan_custom_cat_2, max(s.chan_custom_cat_3) AS chan_custom_cat_3
+    FROM rollup_sessions s
+    WHERE s.app_id = $2 AND s.hour >= $3 AND s.hour < $4 AND s.chan_custom_id IS NOT NULL
+    GROUP BY s.chan_custom_id
+),
+{{- else}}
 vals AS (
     SELECT s.uid, s.sid, s.chan_id, CAST(s.scene AS VARCHAR) AS scene,
            s.chan_custom_cat_1, s.chan_custom_cat_2, s.chan_custom_cat_3, s.chan_custom_id
@@ -30,6 +52,7 @@ levels AS (
     WHERE chan_custom_id IS NOT NULL
     GROUP BY chan_custom_id
 ),
+{{- end}}
 paid AS MATERIALIZED (
     SELECT o.payer_uid, o.paid_fen, o.chan_id, CAST(o.scene AS VARCHAR) AS scene, o.chan_custom_id,
            l.chan_custom_cat_1, l.chan_custom_cat_2, l.chan_custom_cat_3
@@ -40,12 +63,20 @@ paid AS MATERIALIZED (
 figures AS (
     {{- range $i, $d := .Dims}}
     {{if $i}}UNION ALL
-    {{end}}SELECT {{$d.Order}} AS dim_order, '{{$d.Name}}' AS dimension, n.value,
+    {{end}}
+    {{- if $.PGRollups}}SELECT {{$d.Order}} AS dim_order, '{{$d.Name}}' AS dimension,
+           CASE WHEN c.dim <> '' THEN substr(c.dim, 2) END AS value,
+           max(c.n) FILTER (WHERE c.pop = 7 + {{$d.Order}}) AS visitors,
+           max(c.n) FILTER (WHERE c.pop = 13 + {{$d.Order}}) AS sessions,
+           CAST(NULL AS BIGINT) AS paying_users, CAST(NULL AS BIGINT) AS paid_orders, CAST(NULL AS BIGINT) AS gmv_fen
+    FROM counts c WHERE c.pop IN (7 + {{$d.Order}}, 13 + {{$d.Order}}) GROUP BY c.dim
+    {{- else}}SELECT {{$d.Order}} AS dim_order, '{{$d.Name}}' AS dimension, n.value,
            v.visitors, v.sessions,
            CAST(NULL AS BIGINT) AS paying_users, CAST(NULL AS BIGINT) AS paid_orders, CAST(NULL AS BIGINT) AS gmv_fen
     FROM (SELECT k_{{$d.Name}} AS k, count(DISTINCT uid) AS visitors, count(DISTINCT sid) AS sessions
           FROM sess GROUP BY k_{{$d.Name}}) v
     LEFT JOIN (SELECT DISTINCT {{hash $d.Name}} AS k, {{$d.Name}} AS value FROM names) n ON n.k = v.k
+    {{- end}}
     UNION ALL
     SELECT {{$d.Order}}, '{{$d.Name}}', {{$d.Name}}, NULL, NULL,
            count(DISTINCT payer_uid), count(*), CAST(sum(paid_fen) AS BIGINT)

@@ -26,7 +26,7 @@ users AS (
            CAST(sum(g.n) FILTER (WHERE g.pop = 7) AS BIGINT) AS cart_users
     FROM rollup_gaps g
     WHERE g.app_id = $2 AND g.pop IN (6, 7) AND g.hour >= $3 AND g.hour < $4
-      AND g.gap > extract(epoch FROM g.hour - CAST($3 AS TIMESTAMPTZ)) / 3600
+      AND g.hour < CAST($3 AS TIMESTAMPTZ) + g.gap * INTERVAL '1 hour'
     GROUP BY g.dim
 ),
 behaviour AS (

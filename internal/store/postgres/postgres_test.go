@@ -530,7 +530,8 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 	}
 	if !strings.Contains(before, "O1|") || !strings.Contains(before, "|oA|oB|c-t1") || !strings.Contains(before, "|pages/b|") ||
 		!strings.Contains(before, "6|S1|") || !strings.Contains(before, "7|S1|") || !strings.Contains(before, "|S1|N-S1|1|0|0|2") ||
-		!strings.Contains(before, "|lychee|") || !strings.Contains(before, "|durian") {
+		!strings.Contains(before, "|lychee|") || !strings.Contains(before, "|durian") ||
+		!strings.Contains(before, "8|=c-t1|") || !strings.Contains(before, "14|=c-t1|") || !strings.Contains(before, "9|=1001|") {
 		t.Fatalf("roll-ups before the upgrade: %s", before)
 	}
 	if err := st.DB().QueryRowContext(ctx, `SELECT rolled_seq FROM rollup_state`).Scan(&mark); err != nil {
@@ -547,8 +548,10 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 		{3, ""},
 		{4, "DELETE FROM rollup_presence WHERE pop >= 6; DELETE FROM rollup_gaps WHERE pop >= 6; TRUNCATE rollup_sku_hours, rollup_searches"},
 		{4, ""},
-		{5, "TRUNCATE rollup_searches"},
+		{5, "TRUNCATE rollup_searches; DELETE FROM rollup_presence WHERE pop >= 8; DELETE FROM rollup_gaps WHERE pop >= 8"},
 		{5, ""},
+		{6, "DELETE FROM rollup_presence WHERE pop >= 8; DELETE FROM rollup_gaps WHERE pop >= 8"},
+		{6, ""},
 	} {
 		q := fmt.Sprintf(`UPDATE rollup_state SET version = %d`, c.version)
 		if c.reset != "" {
@@ -570,8 +573,8 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 		if after != before || markAfter != mark || mark == 0 {
 			t.Fatalf("after the upgrade from %d: roll-ups\n%s\nwant\n%s\nmark %d (want %d, not a rebuild)", c.version, after, before, markAfter, mark)
 		}
-		if n := storetest.Count(t, st, `SELECT count(*) FROM rollup_state WHERE version = 6`); n != 1 {
-			t.Fatalf("from %d: roll-up version not set: %d rows of version 6", c.version, n)
+		if n := storetest.Count(t, st, `SELECT count(*) FROM rollup_state WHERE version = 7`); n != 1 {
+			t.Fatalf("from %d: roll-up version not set: %d rows of version 7", c.version, n)
 		}
 	}
 	// Any other version is rolled up again from the events, into emptied

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -19,7 +18,7 @@ import (
 // Bump it whenever that definition changes: a store whose rollup_state
 // names another version is rebuilt from the events when a node opens it,
 // unless ensureRollups can bring it up to date in place.
-const rollupVersion = 6
+const rollupVersion = 7
 
 // arraySQL writes names as a PostgreSQL text array literal.
 func arraySQL(names []string) string {
@@ -50,8 +49,9 @@ WHERE excluded.first_ts < u.first_ts OR excluded.union_id > u.union_id
 	// cart_adds and cart_units leave out remove_from_cart: a removal is not
 	// an add-to-cart, whatever the SDK calls its event.
 	// The sessions' and the pages' rows feed the day counts (migration
-	// 0013) as they go in: sessionDayCounts and pageDayCounts derive
-	// them from the rows inserted, not from the events again.
+	// 0013) and the sessions' the channels' range counts as they go in:
+	// sessionCounts and pageDayCounts derive them from the rows
+	// inserted, not from the events again.
 	sessions := `WITH s AS (
 INSERT INTO rollup_sessions
 SELECT e.app_id,
@@ -79,9 +79,10 @@ LEFT JOIN event_contexts c ON e.chan_custom_id IS NOT NULL AND c.app_id = e.app_
 WHERE e.kind = 'behaviour' AND e.user_key IS NOT NULL
 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 26
 ORDER BY 2
-RETURNING app_id, hour, sid, uid, page_views, stay_ms, searches, cart_adds
+RETURNING app_id, hour, sid, uid, page_views, stay_ms, searches, cart_adds,
+          chan_id, scene, chan_custom_cat_1, chan_custom_cat_2, chan_custom_cat_3, chan_custom_id
 ),
-` + sessionDayCounts("s")
+` + sessionCounts("s")
 
 	// The SKUs' rows feed their range counts (migration 0014) as they go
 	// in, as the sessions' feed the day counts.
@@ -183,38 +184,70 @@ const dayCountTables = `rollup_hour_sums, rollup_presence, rollup_gaps`
 // The populations of rollup_presence come in two kinds, told apart by
 // pop. The day populations (1 to 5, migration 0013) are counted per day:
 // their gaps are capped at 25 hours, a day's longest. The range
-// populations (6 and 7, migration 0014: the users a SKU was exposed to,
-// and those who added it to their cart) are counted over a whole range:
-// their gaps are capped at smallint's largest, more hours than any range
-// an analysis takes (analysis.MaxDays).
+// populations are counted over a whole range: their gaps are capped at
+// smallint's largest, more hours than any range an analysis takes
+// (analysis.MaxDays). They are the users a SKU was exposed to and those
+// who added it to their cart (6 and 7, migration 0014), and per value of
+// each channel dimension its visitors (8 to 13) and sessions (14 to 19,
+// migration 0016), in the order of channelColumns.
 const (
 	dayPops     = `pop < 6`
-	rangePops   = `pop >= 6`
+	skuPops     = `pop IN (6, 7)`
+	channelPops = `pop BETWEEN 8 AND 19`
 	dayGapCap   = 25
 	rangeGapCap = 32767
 )
 
-// sessionDayCounts adds, from the rollup_sessions rows of s, the day
-// counts' hourly sums (page views, stay time) and the presences of
+// gapCap is the cap of the gaps of population pop (a column).
+func gapCap(pop string) string {
+	return fmt.Sprintf(`CASE WHEN %s < 6 THEN %d ELSE %d END`, pop, dayGapCap, rangeGapCap)
+}
+
+// channelColumns are the columns of rollup_sessions the channels analysis
+// counts visitors and sessions per value of, as text, in the order of its
+// dimensions: the visitors of the i-th are population 8+i, its sessions
+// 14+i.
+var channelColumns = []string{"chan_id", "CAST(scene AS text)", "chan_custom_cat_1", "chan_custom_cat_2", "chan_custom_cat_3", "chan_custom_id"}
+
+// sessionCounts adds, from the rollup_sessions rows of s, the day
+// counts' hourly sums (page views, stay time), the presences of
 // populations 1 to 4 (visitors, sessions, searchers, add-to-cart users)
-// with their gaps (presenceCounts). It ends a statement that begins
-// "WITH s AS (...),".
-func sessionDayCounts(s string) string {
-	return "sums AS (\n" + sessionSums(s) + "\n),\n" + presenceCounts(sessionMembers(s), dayGapCap)
+// and those of the channels' values (8 to 19), with their gaps
+// (presenceCounts). It ends a statement that begins "WITH s AS (...),".
+func sessionCounts(s string) string {
+	return "sums AS (\n" + sessionSums(s) + "\n),\n" + presenceCounts(sessionMembers(s)+"\n    UNION ALL\n    "+channelMembers(s))
+}
+
+// channelMembers selects the members of populations 8 to 19 that the
+// rollup_sessions rows of s saw: per channel dimension, the user and the
+// session with the row's value as the dimension, '=' and the value, or ”
+// for none (NULL and ” are different values to the channels analysis).
+func channelMembers(s string) string {
+	var vals []string
+	for _, key := range []string{"x.uid", "x.sid"} {
+		for _, col := range channelColumns {
+			pop := 8 + len(vals)
+			vals = append(vals, fmt.Sprintf(`(CAST(%d AS smallint), coalesce('=' || %s, ''), %s)`, pop, col, key))
+		}
+	}
+	return `SELECT x.app_id, v.pop, v.dim, v.key, x.hour
+    FROM ` + s + ` x
+    CROSS JOIN LATERAL (VALUES ` + strings.Join(vals, ",\n        ") + `) v(pop, dim, key)
+    WHERE v.key IS NOT NULL`
 }
 
 // pageDayCounts adds, from the rollup_pages rows of p, the hourly views
 // per page and the presences of population 5 (a page's users), as
-// sessionDayCounts does.
+// sessionCounts does.
 func pageDayCounts(p string) string {
-	return "sums AS (\n" + pageSums(p) + "\n),\n" + presenceCounts(pageMembers(p), dayGapCap)
+	return "sums AS (\n" + pageSums(p) + "\n),\n" + presenceCounts(pageMembers(p))
 }
 
 // skuRangeCounts adds, from the rollup_skus rows of k, the hourly sums
 // per SKU (rollup_sku_hours) and the presences of populations 6 and 7,
-// as sessionDayCounts does.
+// as sessionCounts does.
 func skuRangeCounts(k string) string {
-	return "sums AS (\n" + skuSums(k) + "\n),\n" + presenceCounts(skuMembers(k), rangeGapCap)
+	return "sums AS (\n" + skuSums(k) + "\n),\n" + presenceCounts(skuMembers(k))
 }
 
 // sessionSums adds the page views and stay time of the rollup_sessions
@@ -266,14 +299,13 @@ func pageMembers(p string) string {
 
 // gapSince is the gap of a presence (column hour) after the one at prev:
 // whole hours, capped at limit, and limit when prev is NULL.
-func gapSince(prev string, limit int) string {
-	c := strconv.Itoa(limit)
-	return `CAST(least(` + c + `, coalesce(extract(epoch FROM hour - ` + prev + `) / 3600, ` + c + `)) AS smallint)`
+func gapSince(prev, limit string) string {
+	return `CAST(least(` + limit + `, coalesce(extract(epoch FROM hour - ` + prev + `) / 3600, ` + limit + `)) AS smallint)`
 }
 
 // presenceCounts adds the presences members selects (app_id, pop, dim,
-// key, hour) that are not there yet, each with its gap capped at limit,
-// and counts them in rollup_gaps. One look-up of the primary key finds
+// key, hour) that are not there yet, each with its gap capped at its
+// population's cap (gapCap), and counts them in rollup_gaps. One look-up of the primary key finds
 // both whether a presence is there and the one before it. A new presence
 // may come before one already there (a late event): that one's gap
 // shrinks to the hours since the new one, and its count moves. Neighbours
@@ -281,32 +313,32 @@ func gapSince(prev string, limit int) string {
 // the cap. The statement reads the presences as they were before it, so
 // the new ones are neither their own neighbours nor moved twice. It ends
 // a statement that begins "WITH ...,".
-func presenceCounts(members string, limit int) string {
-	within := `INTERVAL '` + strconv.Itoa(limit) + ` hours'`
+func presenceCounts(members string) string {
 	// same matches the presences p of the member of x.
 	same := func(x string) string {
 		return fmt.Sprintf(`p.app_id = %[1]s.app_id AND p.pop = %[1]s.pop AND p.dim = %[1]s.dim AND p.key = %[1]s.key`, x)
 	}
 	return `n AS (
     SELECT m.*, b.hour AS before
-    FROM (SELECT DISTINCT app_id, pop, dim, key, hour FROM (` + members + `) x) m
+    FROM (SELECT app_id, pop, dim, key, hour, ` + gapCap("pop") + ` AS cap
+          FROM (SELECT DISTINCT app_id, pop, dim, key, hour FROM (` + members + `) x) d) m
     LEFT JOIN LATERAL (SELECT p.hour FROM rollup_presence p
                        WHERE ` + same("m") + `
-                         AND p.hour <= m.hour AND p.hour >= m.hour - ` + within + `
+                         AND p.hour <= m.hour AND p.hour >= m.hour - make_interval(hours => m.cap)
                        ORDER BY p.hour DESC LIMIT 1) b ON true
     WHERE b.hour IS DISTINCT FROM m.hour
 ),
 added AS (
     INSERT INTO rollup_presence (app_id, pop, dim, key, hour, gap)
     SELECT app_id, pop, dim, key, hour,
-           ` + gapSince(`greatest(lag(hour) OVER (PARTITION BY app_id, pop, dim, key ORDER BY hour), before)`, limit) + `
+           ` + gapSince(`greatest(lag(hour) OVER (PARTITION BY app_id, pop, dim, key ORDER BY hour), before)`, "cap") + `
     FROM n
     RETURNING app_id, pop, dim, hour, gap
 ),
 next AS (
     SELECT n.app_id, n.pop, n.dim, n.key, n.hour AS new_hour,
            (SELECT min(p.hour) FROM rollup_presence p
-            WHERE ` + same("n") + ` AND p.hour > n.hour AND p.hour <= n.hour + ` + within + `) AS hour
+            WHERE ` + same("n") + ` AND p.hour > n.hour AND p.hour <= n.hour + make_interval(hours => n.cap)) AS hour
     FROM n
 ),
 followed AS (
@@ -339,12 +371,13 @@ ON CONFLICT (app_id, pop, dim, hour, gap) DO UPDATE SET n = g.n + excluded.n`
 // them first, so that a fill never adds to rows already there (a store
 // whose roll-up version was set back by hand; an older build refuses the
 // newer schema and cannot rebuild beside them). That empties the range
-// populations too: skuRangesFromRollups must follow it.
+// populations too: skuRangesFromRollups and channelsFromRollups must
+// follow it.
 var dayCountsFromRollups = []string{
 	`TRUNCATE ` + dayCountTables,
 	sessionSums("rollup_sessions"),
 	pageSums("rollup_pages"),
-	presencesFrom(sessionMembers("rollup_sessions")+"\n      UNION ALL\n      "+pageMembers("rollup_pages"), dayGapCap),
+	presencesFrom(sessionMembers("rollup_sessions") + "\n      UNION ALL\n      " + pageMembers("rollup_pages")),
 	gapsFromPresences(dayPops),
 }
 
@@ -352,20 +385,29 @@ var dayCountsFromRollups = []string{
 // rollup_skus, as dayCountsFromRollups fills the day counts, emptying
 // what there may be of them first.
 var skuRangesFromRollups = []string{
-	`DELETE FROM rollup_gaps WHERE ` + rangePops,
-	`DELETE FROM rollup_presence WHERE ` + rangePops,
+	`DELETE FROM rollup_gaps WHERE ` + skuPops,
+	`DELETE FROM rollup_presence WHERE ` + skuPops,
 	`TRUNCATE rollup_sku_hours`,
 	skuSums("rollup_skus"),
-	presencesFrom(skuMembers("rollup_skus"), rangeGapCap),
-	gapsFromPresences(rangePops),
+	presencesFrom(skuMembers("rollup_skus")),
+	gapsFromPresences(skuPops),
+}
+
+// channelsFromRollups fills the channels' range counts (version 7) from
+// rollup_sessions, as skuRangesFromRollups fills the SKUs'.
+var channelsFromRollups = []string{
+	`DELETE FROM rollup_gaps WHERE ` + channelPops,
+	`DELETE FROM rollup_presence WHERE ` + channelPops,
+	presencesFrom(channelMembers("rollup_sessions")),
+	gapsFromPresences(channelPops),
 }
 
 // presencesFrom adds the presences members selects, each once (a member
 // seen in several roll-up rows of an hour), every gap computed at once and
-// capped at limit.
-func presencesFrom(members string, limit int) string {
+// capped at its population's cap.
+func presencesFrom(members string) string {
 	return `INSERT INTO rollup_presence (app_id, pop, dim, key, hour, gap)
-SELECT app_id, pop, dim, key, hour, ` + gapSince("lag(hour) OVER (PARTITION BY app_id, pop, dim, key ORDER BY hour)", limit) + `
+SELECT app_id, pop, dim, key, hour, ` + gapSince("lag(hour) OVER (PARTITION BY app_id, pop, dim, key ORDER BY hour)", gapCap("pop")) + `
 FROM (SELECT DISTINCT app_id, pop, dim, key, hour FROM (` + members + `) m) x`
 }
 
@@ -595,7 +637,7 @@ func (s *Store) barrier(ctx context.Context) (int64, error) {
 // ensureRollups starts the roll-ups again from the first event when they
 // were built by another roll-up definition, or never (the migration
 // creates them empty): it empties them and sets the mark to 0, and RollUp
-// rebuilds them in slices, as it catches up any backlog. Versions 2 to 5
+// rebuilds them in slices, as it catches up any backlog. Versions 2 to 6
 // are brought up to date in place instead (upgradeRollups). It runs under the
 // migration lock that conn holds.
 func (s *Store) ensureRollups(ctx context.Context, conn *sql.Conn) error {
@@ -630,7 +672,14 @@ func (s *Store) ensureRollups(ctx context.Context, conn *sql.Conn) error {
 	case 5:
 		// Version 6 only added rollup_searches, which follows from
 		// rollup_step_events.
-		return upgradeRollups(ctx, conn, 6, searchesFromRollups...)
+		if err := upgradeRollups(ctx, conn, 6, searchesFromRollups...); err != nil {
+			return err
+		}
+		fallthrough
+	case 6:
+		// Version 7 only added the channels' range counts, which follow
+		// from rollup_sessions.
+		return upgradeRollups(ctx, conn, 7, channelsFromRollups...)
 	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
