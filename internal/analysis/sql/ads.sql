@@ -15,7 +15,7 @@ WITH {{template "all_orders" .}},
 first_days AS (
     SELECT u.uid, d.day
     FROM {{template "user_rows" .}} u
-    JOIN days d ON d.hour = to_timestamp(floor(extract(epoch FROM u.first_ts) / {{.Bucket}}) * {{.Bucket}})
+    JOIN days d ON d.hour = {{bucket "u.first_ts" .Bucket}}
     WHERE u.app_id = $2 AND u.first_ts >= $3 AND u.first_ts < $4
 ),
 ad_rows AS (

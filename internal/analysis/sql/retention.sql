@@ -7,7 +7,7 @@ WITH {{template "days" .}},
 cohort AS (
     SELECT u.uid, d.day AS first_day
     FROM {{template "user_rows" .}} u
-    JOIN days d ON d.hour = to_timestamp(floor(extract(epoch FROM u.first_ts) / {{.Bucket}}) * {{.Bucket}})
+    JOIN days d ON d.hour = {{bucket "u.first_ts" .Bucket}}
     WHERE u.app_id = $2 AND u.first_ts >= $3 AND u.first_ts < $4
 ),
 -- Each cohort user's days back, kept to the days asked for before they

@@ -24,7 +24,7 @@ activity AS (
 newcomers AS (
     SELECT d.day, count(*) AS new_visitors
     FROM {{template "user_rows" .}} u
-    JOIN days d ON d.hour = to_timestamp(floor(extract(epoch FROM u.first_ts) / {{.Bucket}}) * {{.Bucket}})
+    JOIN days d ON d.hour = {{bucket "u.first_ts" .Bucket}}
     WHERE u.app_id = $2 AND u.first_ts >= $3 AND u.first_ts < $4
     GROUP BY d.day
 ),

@@ -29,6 +29,14 @@ func arraySQL(names []string) string {
 	return "ARRAY[" + strings.Join(q, ", ") + "]::text[]"
 }
 
+// hourOf is the UTC hour that holds the time col: date_bin on the
+// timestamp, not arithmetic on extract(epoch), which is numeric and cost
+// ~0.4 µs an event in each statement that buckets them. analysis
+// buckets alike (its bucketFuncs).
+func hourOf(col string) string {
+	return `date_bin(INTERVAL '1 hour', ` + col + `, TIMESTAMPTZ '1970-01-01 00:00:00+00')`
+}
+
 // rollupStatements returns the statements that add the events of evTable
 // to the roll-up tables: the embedded store's definition
 // (internal/store/duckdb/rollups.go) in PostgreSQL's SQL, with
@@ -55,7 +63,7 @@ WHERE excluded.first_ts < u.first_ts OR excluded.union_id > u.union_id
 	sessions := `WITH s AS (
 INSERT INTO rollup_sessions
 SELECT e.app_id,
-       to_timestamp(floor(extract(epoch FROM e.ts) / 3600) * 3600) AS hour,
+       {hour:e.ts} AS hour,
        CASE WHEN e.tracking_id IS NOT NULL THEN hashtextextended(e.tracking_id, 0) END AS sid,
        hashtextextended(e.user_key, 0) AS uid,
        e.chan_id, e.scene, e.chan_refer_app_id, e.chan_custom_id,
@@ -89,7 +97,7 @@ RETURNING app_id, hour, sid, uid, page_views, stay_ms, searches, cart_adds,
 	skus := `WITH k AS (
 INSERT INTO rollup_skus
 SELECT app_id,
-       to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600) AS hour,
+       {hour:ts} AS hour,
        sku_id,
        hashtextextended(user_key, 0) AS uid,
        max(sku_name),
@@ -122,7 +130,7 @@ ORDER BY ts`
 	// event.KnownTypes, whose users rollup_event_users keeps as bits.
 	const types = `INSERT INTO rollup_event_types
 SELECT app_id,
-       to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600) AS hour,
+       {hour:ts} AS hour,
        type, kind,
        CASE WHEN user_key IS NOT NULL AND array_position({known}, type) IS NULL THEN hashtextextended(user_key, 0) END AS uid,
        count(*)
@@ -132,7 +140,7 @@ ORDER BY 2`
 
 	const typeUsers = `INSERT INTO rollup_event_users
 SELECT app_id,
-       to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600) AS hour,
+       {hour:ts} AS hour,
        hashtextextended(user_key, 0) AS uid,
        bit_or(CAST(1 AS bigint) << (array_position({known}, type) - 1))
 FROM {ev} e
@@ -153,7 +161,7 @@ ORDER BY ts`
 	pages := `WITH p AS (
 INSERT INTO rollup_pages
 SELECT app_id,
-       to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600) AS hour,
+       {hour:ts} AS hour,
        page,
        CASE WHEN user_key IS NOT NULL THEN hashtextextended(user_key, 0) END,
        count(*)
@@ -165,7 +173,8 @@ RETURNING app_id, hour, page, uid, views
 ),
 ` + pageDayCounts("p")
 
-	r := strings.NewReplacer("{ev}", evTable, "{known}", arraySQL(event.KnownTypes), "{steps}", arraySQL(event.StepTypes))
+	r := strings.NewReplacer("{ev}", evTable, "{known}", arraySQL(event.KnownTypes), "{steps}", arraySQL(event.StepTypes),
+		"{hour:e.ts}", hourOf("e.ts"), "{hour:ts}", hourOf("ts"))
 	// The searches of the sessions whose searches or SKU clicks the slice
 	// holds, after steps has added those to rollup_step_events.
 	searches := searchesSQL(`SELECT DISTINCT app_id, CASE WHEN tracking_id IS NOT NULL THEN hashtextextended(tracking_id, 0) END AS sid

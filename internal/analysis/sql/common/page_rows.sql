@@ -1,7 +1,7 @@
 {{define "page_rows"}}{{if .Raw}}(
     -- The raw page views, one row each, in the shape of rollup_pages.
     SELECT app_id,
-           to_timestamp(floor(extract(epoch FROM ts) / {{.Bucket}}) * {{.Bucket}}) AS hour,
+           {{bucket "ts" .Bucket}} AS hour,
            page,
            CASE WHEN user_key IS NOT NULL THEN {{hash "user_key"}} END AS uid,
            1 AS views

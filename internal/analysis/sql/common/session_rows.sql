@@ -2,7 +2,7 @@
     -- The raw events, one row each, in the shape of rollup_sessions: the
     -- roll-up holds the same rows summed per flush.
     SELECT e.app_id,
-           to_timestamp(floor(extract(epoch FROM e.ts) / {{.Bucket}}) * {{.Bucket}}) AS hour,
+           {{bucket "e.ts" .Bucket}} AS hour,
            CASE WHEN e.tracking_id IS NOT NULL THEN {{hash "e.tracking_id"}} END AS sid,
            {{hash "e.user_key"}} AS uid,
            e.chan_id, e.scene, e.chan_refer_app_id, e.chan_custom_id,

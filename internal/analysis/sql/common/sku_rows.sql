@@ -1,7 +1,7 @@
 {{define "sku_rows"}}{{if .Raw}}(
     -- The raw SKU events, one row each, in the shape of rollup_skus.
     SELECT app_id,
-           to_timestamp(floor(extract(epoch FROM ts) / {{.Bucket}}) * {{.Bucket}}) AS hour,
+           {{bucket "ts" .Bucket}} AS hour,
            sku_id,
            {{hash "user_key"}} AS uid,
            sku_name,
