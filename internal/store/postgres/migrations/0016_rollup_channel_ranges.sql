@@ -48,3 +48,10 @@ CREATE TABLE rollup_gaps_skus PARTITION OF rollup_gaps FOR VALUES IN (6, 7);
 CREATE TABLE rollup_gaps_channels PARTITION OF rollup_gaps FOR VALUES IN (8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19);
 INSERT INTO rollup_gaps SELECT * FROM rollup_gaps_unsplit;
 DROP TABLE rollup_gaps_unsplit;
+
+-- ads reads the session rows of ad visits only (a quarter of the demo's;
+-- fewer in most stores), not every session row of the range: 135-150 ms
+-- to 35-48 ms for 30 days at 10 M events.
+CREATE INDEX rollup_sessions_ads ON rollup_sessions (app_id, hour)
+    INCLUDE (ad_id, uid, cart_adds)
+    WHERE ad_id IS NOT NULL;
