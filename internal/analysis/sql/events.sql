@@ -40,9 +40,12 @@ user_days AS (
     GROUP BY d.day, u.uid
 ),
 -- Per day, the users of each known type, as a list indexed by bit + 1.
+-- Most of a day's users share a few sets of types: testing every bit of
+-- each set once, with its count of users, not of each user, is a fraction
+-- of the work.
 known_users AS (
-    SELECT day, ARRAY[{{range $i, $k := .Known}}{{if $i}}, {{end}}count(*) FILTER (WHERE (types >> {{$i}}) & 1 = 1){{end}}] AS users
-    FROM user_days
+    SELECT day, ARRAY[{{range $i, $k := .Known}}{{if $i}}, {{end}}CAST(coalesce(sum(n) FILTER (WHERE (types >> {{$i}}) & 1 = 1), 0) AS BIGINT){{end}}] AS users
+    FROM (SELECT day, types, count(*) AS n FROM user_days GROUP BY day, types) s
     GROUP BY day
 )
 SELECT CAST(c.day AS VARCHAR) AS day, c.type, c.kind, c.events,
