@@ -11,6 +11,7 @@ import (
 	"github.com/shuyuan-dev/shuyuan/internal/demo"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 	"github.com/shuyuan-dev/shuyuan/internal/store/duckdb"
+	"github.com/shuyuan-dev/shuyuan/internal/store/storetest"
 	"github.com/shuyuan-dev/shuyuan/internal/tenant"
 )
 
@@ -191,5 +192,20 @@ func init() {
 	// The demo app and the fixture app differ; make a mix-up loud.
 	if demoApp.ID == fixtureApp {
 		panic(fmt.Sprintf("demo app id %q is the fixture's", demoApp.ID))
+	}
+}
+
+// chan_custom levels sent without a chan_custom_id: the roll-ups read the
+// levels only of events that name an id, and the raw scan (which answers
+// for zones a half hour from UTC) must read them alike, on both stores.
+func TestChanCustomLevelsWithoutID(t *testing.T) {
+	for _, o := range storetest.Openers() {
+		t.Run(o.Name, func(t *testing.T) {
+			st := fixtureOn(t, o)
+			writeSessions(t, st, []session{{"tL1", userB,
+				`{"chan_wxapp_scene":1001,"chan_custom":{"chan_custom_cat_1":"owned","chan_custom_cat_2":"content"}}`,
+				[]sdkEvent{{"browse_wxapp_page", "2026-03-01 10:00:00", `"page":"pages/index/index","page_title":"Home"`}}}})
+			compareRawAndRollup(t, st, fixtureTenant, "2026-03-01", "2026-03-02")
+		})
 	}
 }

@@ -22,7 +22,9 @@
            CASE WHEN e.type = 'add_to_cart' AND e.action_type IS DISTINCT FROM 'remove_from_cart' THEN coalesce(e.sku_num, 0) ELSE 0 END AS cart_units,
            CASE WHEN e.click_id IS NOT NULL THEN coalesce(e.ad_id, '') END AS ad_id
     FROM events e
-    LEFT JOIN event_contexts c ON c.app_id = e.app_id AND c.context_id = e.context_id
+    -- The chan_custom levels only of events that name a chan_custom_id,
+    -- as the roll-ups read them.
+    LEFT JOIN event_contexts c ON e.chan_custom_id IS NOT NULL AND c.app_id = e.app_id AND c.context_id = e.context_id
     WHERE e.app_id = $2 AND e.kind = 'behaviour' AND e.user_key IS NOT NULL
       AND e.ts >= $3 AND e.ts < {{.DaysEnd}}
 ){{else}}rollup_sessions{{end}}{{end}}
