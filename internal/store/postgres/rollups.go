@@ -17,7 +17,9 @@ import (
 // rollupVersion names the definition of the roll-ups in rollupStatements.
 // Bump it whenever that definition changes: a store whose rollup_state
 // names another version is rebuilt from the events when a node opens it,
-// unless ensureRollups can bring it up to date in place.
+// unless ensureRollups can bring it up to date in place: a new version
+// whose tables follow from the roll-ups already there adds its fill to
+// upgradeFills.
 const rollupVersion = 7
 
 // arraySQL writes names as a PostgreSQL text array literal.
@@ -646,49 +648,24 @@ func (s *Store) barrier(ctx context.Context) (int64, error) {
 // ensureRollups starts the roll-ups again from the first event when they
 // were built by another roll-up definition, or never (the migration
 // creates them empty): it empties them and sets the mark to 0, and RollUp
-// rebuilds them in slices, as it catches up any backlog. Versions 2 to 6
-// are brought up to date in place instead (upgradeRollups). It runs under the
-// migration lock that conn holds.
+// rebuilds them in slices, as it catches up any backlog. Versions from 2
+// on are brought up to date in place instead, by upgradeFills. It runs
+// under the migration lock that conn holds.
 func (s *Store) ensureRollups(ctx context.Context, conn *sql.Conn) error {
 	var version int // 0: no state row, never built
 	if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM rollup_state`).Scan(&version); err != nil {
 		return fmt.Errorf("roll-ups: read state: %w", err)
 	}
-	switch version {
-	case rollupVersion:
+	if version == rollupVersion {
 		return nil
-	case 2:
-		// Version 3 only added rollup_orders, which follows from
-		// rollup_order_events: one statement over every order ever placed.
-		if err := upgradeRollups(ctx, conn, 3, sdkOrdersSQL(`SELECT DISTINCT app_id, order_id FROM rollup_order_events`)); err != nil {
-			return err
+	}
+	if version >= 2 && version < rollupVersion && rollupVersion == 2+len(upgradeFills) {
+		for v := version + 1; v <= rollupVersion; v++ {
+			if err := upgradeRollups(ctx, conn, v, upgradeFills[v-3]...); err != nil {
+				return err
+			}
 		}
-		fallthrough
-	case 3:
-		// Version 4 only added the day counts, which follow from
-		// rollup_sessions and rollup_pages.
-		if err := upgradeRollups(ctx, conn, 4, dayCountsFromRollups...); err != nil {
-			return err
-		}
-		fallthrough
-	case 4:
-		// Version 5 only added the SKUs' range counts, which follow from
-		// rollup_skus.
-		if err := upgradeRollups(ctx, conn, 5, skuRangesFromRollups...); err != nil {
-			return err
-		}
-		fallthrough
-	case 5:
-		// Version 6 only added rollup_searches, which follows from
-		// rollup_step_events.
-		if err := upgradeRollups(ctx, conn, 6, searchesFromRollups...); err != nil {
-			return err
-		}
-		fallthrough
-	case 6:
-		// Version 7 only added the channels' range counts, which follow
-		// from rollup_sessions.
-		return upgradeRollups(ctx, conn, 7, channelsFromRollups...)
+		return nil
 	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
@@ -710,6 +687,25 @@ func (s *Store) ensureRollups(ctx context.Context, conn *sql.Conn) error {
 		return fmt.Errorf("roll-ups: commit the new start: %w", err)
 	}
 	return nil
+}
+
+// upgradeFills are the fills of versions 3 to rollupVersion, in order:
+// each of those versions only added tables that follow from the roll-ups
+// of the version before, so a store of version 2 or later is brought up
+// in place (ensureRollups). A version that cannot be filled so has no
+// entry, and a store older than it is rolled up again from the events.
+var upgradeFills = [][]string{
+	// 3: rollup_orders, from rollup_order_events: one statement over every
+	// order ever placed.
+	{sdkOrdersSQL(`SELECT DISTINCT app_id, order_id FROM rollup_order_events`)},
+	// 4: the day counts, from rollup_sessions and rollup_pages.
+	dayCountsFromRollups,
+	// 5: the SKUs' range counts, from rollup_skus.
+	skuRangesFromRollups,
+	// 6: rollup_searches, from rollup_step_events.
+	searchesFromRollups,
+	// 7: the channels' range counts, from rollup_sessions.
+	channelsFromRollups,
 }
 
 // upgradeRollups brings the roll-ups one version up in place, to, by the
