@@ -34,15 +34,8 @@ CREATE INDEX rollup_sessions_custom ON rollup_sessions (app_id, hour)
 -- partition per kind keeps each question to its own rows.
 ALTER TABLE rollup_gaps RENAME TO rollup_gaps_unsplit;
 ALTER TABLE rollup_gaps_unsplit RENAME CONSTRAINT rollup_gaps_pkey TO rollup_gaps_unsplit_pkey;
-CREATE TABLE rollup_gaps (
-    app_id text        NOT NULL,
-    pop    smallint    NOT NULL,
-    dim    text        NOT NULL,
-    hour   timestamptz NOT NULL,
-    gap    smallint    NOT NULL,
-    n      bigint      NOT NULL,
-    PRIMARY KEY (app_id, pop, dim, hour, gap)
-) PARTITION BY LIST (pop);
+-- The same columns and primary key (its name freed above), partitioned.
+CREATE TABLE rollup_gaps (LIKE rollup_gaps_unsplit INCLUDING ALL) PARTITION BY LIST (pop);
 CREATE TABLE rollup_gaps_day PARTITION OF rollup_gaps FOR VALUES IN (1, 2, 3, 4, 5);
 CREATE TABLE rollup_gaps_skus PARTITION OF rollup_gaps FOR VALUES IN (6, 7);
 CREATE TABLE rollup_gaps_channels PARTITION OF rollup_gaps FOR VALUES IN (8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19);
