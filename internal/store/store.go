@@ -14,6 +14,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 )
@@ -31,6 +32,19 @@ const (
 	DuckDB   Dialect = "duckdb"
 	Postgres Dialect = "postgres"
 )
+
+// TimeBucket is the dialect's SQL for the start of the bucket of seconds,
+// counted from the Unix epoch, that holds the time expr. The roll-ups cut
+// hours with it and the analyses cut buckets of raw events with it, so
+// the two agree to the row. PostgreSQL bins with date_bin: its
+// extract(epoch) is numeric, and arithmetic on it cost ~0.4-0.6 µs a row
+// (bucketing 152 k users' first times: 100-145 ms, against 23 ms).
+func (d Dialect) TimeBucket(expr string, seconds int) string {
+	if d == Postgres {
+		return fmt.Sprintf("date_bin(INTERVAL '%d seconds', %s, TIMESTAMPTZ '1970-01-01 00:00:00+00')", seconds, expr)
+	}
+	return fmt.Sprintf("to_timestamp(floor(extract(epoch FROM %s) / %d) * %d)", expr, seconds, seconds)
+}
 
 // Store is the whole storage surface. Every write path takes batches: one
 // commit per row is far too slow on the embedded store.

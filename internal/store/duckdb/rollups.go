@@ -51,7 +51,7 @@ WHERE excluded.first_ts < u.first_ts OR excluded.union_id > u.union_id
 	// an add-to-cart, whatever the SDK calls its event.
 	const sessions = `INSERT INTO rollup_sessions
 SELECT e.app_id,
-       to_timestamp(floor(extract(epoch FROM e.ts) / 3600) * 3600) AS hour,
+       {hour:e.ts} AS hour,
        CASE WHEN e.tracking_id IS NOT NULL THEN hash(e.tracking_id) END AS sid,
        hash(e.user_key) AS uid,
        e.chan_id, e.scene, e.chan_refer_app_id, e.chan_custom_id,
@@ -87,7 +87,7 @@ ORDER BY hour`
 
 	const skus = `INSERT INTO rollup_skus
 SELECT app_id,
-       to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600) AS hour,
+       {hour:ts} AS hour,
        sku_id,
        hash(user_key) AS uid,
        max(sku_name),
@@ -113,7 +113,7 @@ ORDER BY ts`
 	// event.KnownTypes, whose users rollup_event_users keeps as bits.
 	const types = `INSERT INTO rollup_event_types
 SELECT app_id,
-       to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600) AS hour,
+       {hour:ts} AS hour,
        type, kind,
        CASE WHEN user_key IS NOT NULL AND list_position({known}, type) IS NULL THEN hash(user_key) END AS uid,
        count(*)
@@ -123,7 +123,7 @@ ORDER BY hour`
 
 	const typeUsers = `INSERT INTO rollup_event_users
 SELECT app_id,
-       to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600) AS hour,
+       {hour:ts} AS hour,
        hash(user_key) AS uid,
        bit_or(CAST(1 AS UBIGINT) << CAST(list_position({known}, type) - 1 AS UBIGINT))
 FROM {ev}
@@ -143,7 +143,7 @@ ORDER BY ts`
 
 	const pages = `INSERT INTO rollup_pages
 SELECT app_id,
-       to_timestamp(floor(extract(epoch FROM ts) / 3600) * 3600) AS hour,
+       {hour:ts} AS hour,
        page,
        CASE WHEN user_key IS NOT NULL THEN hash(user_key) END,
        count(*)
@@ -153,6 +153,7 @@ GROUP BY ALL
 ORDER BY hour`
 
 	r := strings.NewReplacer("{ev}", evTable, "{ctx}", ctxTable,
+		"{hour:e.ts}", store.DuckDB.TimeBucket("e.ts", 3600), "{hour:ts}", store.DuckDB.TimeBucket("ts", 3600),
 		"{known}", listSQL(event.KnownTypes), "{steps}", listSQL(event.StepTypes))
 	return []string{r.Replace(users), r.Replace(sessions), r.Replace(skus), r.Replace(orders),
 		r.Replace(types), r.Replace(typeUsers), r.Replace(steps), r.Replace(pages)}

@@ -31,14 +31,6 @@ func arraySQL(names []string) string {
 	return "ARRAY[" + strings.Join(q, ", ") + "]::text[]"
 }
 
-// hourOf is the UTC hour that holds the time col: date_bin on the
-// timestamp, not arithmetic on extract(epoch), which is numeric and cost
-// ~0.4 µs an event in each statement that buckets them. analysis
-// buckets alike (its bucketFuncs).
-func hourOf(col string) string {
-	return `date_bin(INTERVAL '1 hour', ` + col + `, TIMESTAMPTZ '1970-01-01 00:00:00+00')`
-}
-
 // rollupStatements returns the statements that add the events of evTable
 // to the roll-up tables: the embedded store's definition
 // (internal/store/duckdb/rollups.go) in PostgreSQL's SQL, with
@@ -176,7 +168,7 @@ RETURNING app_id, hour, page, uid, views
 ` + pageDayCounts("p")
 
 	r := strings.NewReplacer("{ev}", evTable, "{known}", arraySQL(event.KnownTypes), "{steps}", arraySQL(event.StepTypes),
-		"{hour:e.ts}", hourOf("e.ts"), "{hour:ts}", hourOf("ts"))
+		"{hour:e.ts}", store.Postgres.TimeBucket("e.ts", 3600), "{hour:ts}", store.Postgres.TimeBucket("ts", 3600))
 	// The searches of the sessions whose searches or SKU clicks the slice
 	// holds, after steps has added those to rollup_step_events.
 	searches := searchesSQL(`SELECT DISTINCT app_id, CASE WHEN tracking_id IS NOT NULL THEN hashtextextended(tracking_id, 0) END AS sid
@@ -209,10 +201,9 @@ const (
 	rangeGapCap = 32767
 )
 
-// gapCap is the cap of the gaps of population pop (a column).
-func gapCap(pop string) string {
-	return fmt.Sprintf(`CASE WHEN %s < 6 THEN %d ELSE %d END`, pop, dayGapCap, rangeGapCap)
-}
+// gapCap is the cap of the gaps of a presence, by its population (column
+// pop).
+var gapCap = fmt.Sprintf(`CASE WHEN %s THEN %d ELSE %d END`, dayPops, dayGapCap, rangeGapCap)
 
 // channelColumns are the columns of rollup_sessions the channels analysis
 // counts visitors and sessions per value of, as text, in the order of its
@@ -331,7 +322,7 @@ func presenceCounts(members string) string {
 	}
 	return `n AS (
     SELECT m.*, b.hour AS before
-    FROM (SELECT app_id, pop, dim, key, hour, ` + gapCap("pop") + ` AS cap
+    FROM (SELECT app_id, pop, dim, key, hour, ` + gapCap + ` AS cap
           FROM (SELECT DISTINCT app_id, pop, dim, key, hour FROM (` + members + `) x) d) m
     LEFT JOIN LATERAL (SELECT p.hour FROM rollup_presence p
                        WHERE ` + same("m") + `
@@ -418,7 +409,7 @@ var channelsFromRollups = []string{
 // capped at its population's cap.
 func presencesFrom(members string) string {
 	return `INSERT INTO rollup_presence (app_id, pop, dim, key, hour, gap)
-SELECT app_id, pop, dim, key, hour, ` + gapSince("lag(hour) OVER (PARTITION BY app_id, pop, dim, key ORDER BY hour)", gapCap("pop")) + `
+SELECT app_id, pop, dim, key, hour, ` + gapSince("lag(hour) OVER (PARTITION BY app_id, pop, dim, key ORDER BY hour)", gapCap) + `
 FROM (SELECT DISTINCT app_id, pop, dim, key, hour FROM (` + members + `) m) x`
 }
 
