@@ -6,16 +6,12 @@
 WITH {{template "all_orders" .}},
 {{- if .PGRollups}}
 -- PostgreSQL: the visitors and sessions per value from the presences'
--- gaps (roll-up version 7): a user or session counts once, at its first
--- hour in the range, the one whose gap exceeds its hours since the range
--- began. Per dimension (its order o), population 7+o holds the users and
--- 13+o the sessions, the value as the dimension: '=' and the value, or ''
--- for none.
+-- gaps (migration 0016, range_firsts). Per dimension (its order o),
+-- population 7+o holds the users and 13+o the sessions, the value as the
+-- dimension: '=' and the value, or '' for none.
 counts AS (
     SELECT g.pop, g.dim, CAST(sum(g.n) AS BIGINT) AS n
-    FROM rollup_gaps g
-    WHERE g.app_id = $2 AND g.pop BETWEEN 8 AND 19 AND g.hour >= $3 AND g.hour < $4
-      AND g.hour < CAST($3 AS TIMESTAMPTZ) + g.gap * INTERVAL '1 hour'
+    FROM {{template "range_firsts" "BETWEEN 8 AND 19"}}
     GROUP BY g.pop, g.dim
 ),
 levels AS (

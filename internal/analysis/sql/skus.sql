@@ -18,15 +18,12 @@ totals AS (
 ),
 {{- if .PGRollups}}
 -- PostgreSQL: the distinct users from the presences' gaps (migration
--- 0014): a user counts once, at their first hour in the range, the one
--- whose gap exceeds its hours since the range began.
+-- 0014, range_firsts).
 users AS (
     SELECT g.dim AS sku_id,
            CAST(sum(g.n) FILTER (WHERE g.pop = 6) AS BIGINT) AS exposure_users,
            CAST(sum(g.n) FILTER (WHERE g.pop = 7) AS BIGINT) AS cart_users
-    FROM rollup_gaps g
-    WHERE g.app_id = $2 AND g.pop IN (6, 7) AND g.hour >= $3 AND g.hour < $4
-      AND g.hour < CAST($3 AS TIMESTAMPTZ) + g.gap * INTERVAL '1 hour'
+    FROM {{template "range_firsts" "IN (6, 7)"}}
     GROUP BY g.dim
 ),
 behaviour AS (
