@@ -1,9 +1,14 @@
 package analysis
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/shuyuan-dev/shuyuan/internal/store"
+	"github.com/shuyuan-dev/shuyuan/internal/store/storetest"
 )
 
 func TestOfficialAccount(t *testing.T) {
@@ -47,4 +52,27 @@ func TestOfficialAccount(t *testing.T) {
 	if !errors.As(err, &bad) {
 		t.Errorf("21 accounts: %v", err)
 	}
+}
+
+// TestOfficialAccountBuyerWithoutVisit adds a backend order paid in the
+// range by a user with no SDK event, its union_id on the order only: 'all'
+// counts the buyer (known by the order) but no visitor, on both stores.
+func TestOfficialAccountBuyerWithoutVisit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, o storetest.Opener) {
+		st := fixtureOn(t, o)
+		ord := store.Order{
+			ExternalID: "BO9", CreateTime: at("2026-03-02 09:00:00").UTC(), Source: "wxapp", Type: 1,
+			GoodsNumTotal: 1, GoodsFen: 700, OrderFen: 700, PayableFen: 700, PaymentFen: 700,
+			Status: 1150, StatusTime: at("2026-03-02 09:01:00").UTC(), PaidTime: at("2026-03-02 09:01:00").UTC(),
+			OpenID: "oE", UnionID: "unE", WxAppID: "wx1", Raw: json.RawMessage(`{"external_order_id":"BO9"}`),
+		}
+		if _, err := st.AddOrders(context.Background(), []*store.OrderBatch{{AppID: fixtureApp, ReceivedAt: ord.StatusTime, Orders: []store.Order{ord}}}); err != nil {
+			t.Fatal(err)
+		}
+		res := ask(t, st, "official-account", "2026-03-01", "2026-03-02", "accounts=wxOA&articles=art-")
+		want(t, "all", row(t, res, "all"), map[string]any{
+			"visitors": 4, "union_visitors": 2, "buyers": 4, "union_buyers": 3, "gmv_fen": 46200, "union_buyer_share": 3.0 / 4,
+		})
+		want(t, "official account", row(t, res, "official_account"), map[string]any{"visitors": 2, "buyers": 2, "gmv_fen": 35500})
+	})
 }
