@@ -54,31 +54,43 @@ WHERE excluded.first_ts < u.first_ts OR excluded.union_id > u.union_id
 	// 0013) and the sessions' the channels' range counts as they go in:
 	// sessionCounts and pageDayCounts derive them from the rows
 	// inserted, not from the events again.
-	sessions := `WITH s AS (
-INSERT INTO rollup_sessions
+	sessions := `WITH grouped AS (
 SELECT e.app_id,
        {hour:e.ts} AS hour,
        CASE WHEN e.tracking_id IS NOT NULL THEN hashtextextended(e.tracking_id, 0) END AS sid,
        hashtextextended(e.user_key, 0) AS uid,
        e.chan_id, e.scene, e.chan_refer_app_id, e.chan_custom_id,
+       CASE WHEN e.chan_custom_id IS NOT NULL THEN e.context_id END AS context_id,
+       e.guide_id, e.room_id, e.shop_id, e.shop_name,
+       CASE WHEN e.click_id IS NOT NULL THEN coalesce(e.ad_id, '') END AS ad_id,
+       count(*) AS events,
+       count(*) FILTER (WHERE e.type = 'browse_wxapp_page') AS page_views,
+       coalesce(sum(e.stay_ms) FILTER (WHERE e.type = 'leave_wxapp_page'), 0) AS stay_ms,
+       count(*) FILTER (WHERE e.type = 'page_share_app_message') AS shares,
+       count(*) FILTER (WHERE e.type = 'search') AS searches,
+       count(*) FILTER (WHERE e.type = 'expose_sku_component') AS exposures,
+       count(*) FILTER (WHERE e.type = 'trigger_sku_component') AS clicks,
+       count(*) FILTER (WHERE e.type = 'browse_sku_page') AS detail_views,
+       count(*) FILTER (WHERE e.type = 'add_to_cart' AND e.action_type IS DISTINCT FROM 'remove_from_cart') AS cart_adds,
+       coalesce(sum(e.sku_num) FILTER (WHERE e.type = 'add_to_cart' AND e.action_type IS DISTINCT FROM 'remove_from_cart'), 0) AS cart_units
+FROM {ev} e
+WHERE e.kind = 'behaviour' AND e.user_key IS NOT NULL
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14
+),
+-- The chan_custom levels are read from the contexts of the grouped rows
+-- (a few per session), not looked up for every event.
+s AS (
+INSERT INTO rollup_sessions
+SELECT g.app_id, g.hour, g.sid, g.uid, g.chan_id, g.scene, g.chan_refer_app_id, g.chan_custom_id,
        c.context->'chan'->'chan_custom'->>'chan_custom_cat_1',
        c.context->'chan'->'chan_custom'->>'chan_custom_cat_2',
        c.context->'chan'->'chan_custom'->>'chan_custom_cat_3',
-       e.guide_id, e.room_id, e.shop_id, e.shop_name,
-       count(*),
-       count(*) FILTER (WHERE e.type = 'browse_wxapp_page'),
-       coalesce(sum(e.stay_ms) FILTER (WHERE e.type = 'leave_wxapp_page'), 0),
-       count(*) FILTER (WHERE e.type = 'page_share_app_message'),
-       count(*) FILTER (WHERE e.type = 'search'),
-       count(*) FILTER (WHERE e.type = 'expose_sku_component'),
-       count(*) FILTER (WHERE e.type = 'trigger_sku_component'),
-       count(*) FILTER (WHERE e.type = 'browse_sku_page'),
-       count(*) FILTER (WHERE e.type = 'add_to_cart' AND e.action_type IS DISTINCT FROM 'remove_from_cart'),
-       coalesce(sum(e.sku_num) FILTER (WHERE e.type = 'add_to_cart' AND e.action_type IS DISTINCT FROM 'remove_from_cart'), 0),
-       CASE WHEN e.click_id IS NOT NULL THEN coalesce(e.ad_id, '') END
-FROM {ev} e
-LEFT JOIN event_contexts c ON e.chan_custom_id IS NOT NULL AND c.app_id = e.app_id AND c.context_id = e.context_id
-WHERE e.kind = 'behaviour' AND e.user_key IS NOT NULL
+       g.guide_id, g.room_id, g.shop_id, g.shop_name,
+       sum(g.events), sum(g.page_views), sum(g.stay_ms), sum(g.shares), sum(g.searches), sum(g.exposures),
+       sum(g.clicks), sum(g.detail_views), sum(g.cart_adds), sum(g.cart_units),
+       g.ad_id
+FROM grouped g
+LEFT JOIN event_contexts c ON c.app_id = g.app_id AND c.context_id = g.context_id
 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 26
 ORDER BY 2
 RETURNING app_id, hour, sid, uid, page_views, stay_ms, searches, cart_adds,
@@ -307,28 +319,42 @@ func gapSince(prev, limit string) string {
 
 // presenceCounts adds the presences members selects (app_id, pop, dim,
 // key, hour) that are not there yet, each with its gap capped at its
-// population's cap (gapCap), and counts them in rollup_gaps. One look-up of the primary key finds
-// both whether a presence is there and the one before it. A new presence
-// may come before one already there (a late event): that one's gap
-// shrinks to the hours since the new one, and its count moves. Neighbours
-// are looked for within the cap only: one further away leaves the gap at
-// the cap. The statement reads the presences as they were before it, so
-// the new ones are neither their own neighbours nor moved twice. It ends
-// a statement that begins "WITH ...,".
+// population's cap (gapCap), and counts them in rollup_gaps. One look-up
+// of the primary key finds the member's latest presence. When it is at or
+// before the new hour (events come in order, nearly always), it is the one
+// before, and none can follow: a gap further than the cap comes out as the
+// cap all the same. Only when it is later (a late event) are the
+// neighbours looked up within the cap: the one before, and the one after,
+// whose gap shrinks to the hours since the new one and whose count moves.
+// The statement reads the presences as they were before it, so the new
+// ones are neither their own neighbours nor moved twice. It ends a
+// statement that begins "WITH ...,".
 func presenceCounts(members string) string {
 	// same matches the presences p of the member of x.
 	same := func(x string) string {
 		return fmt.Sprintf(`p.app_id = %[1]s.app_id AND p.pop = %[1]s.pop AND p.dim = %[1]s.dim AND p.key = %[1]s.key`, x)
 	}
-	return `n AS (
-    SELECT m.*, b.hour AS before
-    FROM (SELECT app_id, pop, dim, key, hour, ` + gapCap + ` AS cap
-          FROM (SELECT DISTINCT app_id, pop, dim, key, hour FROM (` + members + `) x) d) m
-    LEFT JOIN LATERAL (SELECT p.hour FROM rollup_presence p
-                       WHERE ` + same("m") + `
-                         AND p.hour <= m.hour AND p.hour >= m.hour - make_interval(hours => m.cap)
-                       ORDER BY p.hour DESC LIMIT 1) b ON true
-    WHERE b.hour IS DISTINCT FROM m.hour
+	return `m AS (
+    SELECT app_id, pop, dim, key, hour, ` + gapCap + ` AS cap
+    FROM (SELECT DISTINCT app_id, pop, dim, key, hour FROM (` + members + `) x) d
+),
+l AS (
+    SELECT m.*, t.hour AS latest
+    FROM m
+    LEFT JOIN LATERAL (SELECT p.hour FROM rollup_presence p WHERE ` + same("m") + `
+                       ORDER BY p.hour DESC LIMIT 1) t ON true
+),
+n AS (
+    SELECT * FROM (
+        SELECT l.*,
+               CASE WHEN l.latest IS NULL OR l.latest <= l.hour THEN l.latest
+                    ELSE (SELECT p.hour FROM rollup_presence p
+                          WHERE ` + same("l") + `
+                            AND p.hour <= l.hour AND p.hour >= l.hour - make_interval(hours => l.cap)
+                          ORDER BY p.hour DESC LIMIT 1) END AS before
+        FROM l
+    ) b
+    WHERE before IS DISTINCT FROM hour
 ),
 added AS (
     INSERT INTO rollup_presence (app_id, pop, dim, key, hour, gap)
@@ -339,8 +365,9 @@ added AS (
 ),
 next AS (
     SELECT n.app_id, n.pop, n.dim, n.key, n.hour AS new_hour,
-           (SELECT min(p.hour) FROM rollup_presence p
-            WHERE ` + same("n") + ` AND p.hour > n.hour AND p.hour <= n.hour + make_interval(hours => n.cap)) AS hour
+           CASE WHEN n.latest > n.hour THEN
+               (SELECT min(p.hour) FROM rollup_presence p
+                WHERE ` + same("n") + ` AND p.hour > n.hour AND p.hour <= n.hour + make_interval(hours => n.cap)) END AS hour
     FROM n
 ),
 followed AS (
