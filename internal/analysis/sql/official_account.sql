@@ -8,27 +8,25 @@
 -- union_id is known when any of their events carried one or an order they
 -- paid in the range names one (backend user_info.union_id).
 WITH {{template "all_orders" .}},
-{{- if .Raw}}
--- Raw events are read once, for both the visitors and the entries.
-sessions AS MATERIALIZED (
+-- The range's session rows: raw events read once for both the visitors
+-- and the entries, the roll-up by a scan for each (inlined), which cost
+-- less than materializing all of its rows once for both.
+sessions AS {{if not .Raw}}NOT {{end}}MATERIALIZED (
     SELECT s.uid, s.scene, s.chan_refer_app_id, s.chan_custom_id
     FROM {{template "session_rows" .}} s
     WHERE s.app_id = $2 AND s.hour >= $3 AND s.hour < $4
 ),
-{{- end}}
--- The range's visitors, and the session rows with an official-account
--- entry (few), each read by its own scan of the roll-up: materializing
--- every session row once for both cost more than the second scan.
 visitors AS MATERIALIZED (
-    SELECT DISTINCT s.uid FROM {{template "oa_sessions" .}}
+    SELECT DISTINCT uid FROM sessions
 ),
+-- The session rows with an official-account entry (few).
 entries AS MATERIALIZED (
     SELECT DISTINCT * FROM (
         SELECT s.uid, s.scene, s.chan_refer_app_id, s.chan_custom_id,
                (s.scene IN (1020, 1035, 1043, 1058, 1074, 1082, 1091, 1102, 1157)) AS oa_scene,
                ({{range $i, $a := .Accounts}}{{if $i}} OR {{end}}s.chan_refer_app_id = {{$a}}{{else}}false{{end}}) AS oa_account,
                ({{range $i, $a := .Articles}}{{if $i}} OR {{end}}starts_with(s.chan_custom_id, {{$a}}){{else}}false{{end}}) AS oa_article
-        FROM {{template "oa_sessions" .}}
+        FROM sessions s
     ) x
     WHERE oa_scene OR oa_account OR oa_article
 ),
@@ -81,6 +79,3 @@ SELECT grp AS "group", value, visitors, union_visitors, buyers, union_buyers, gm
        CAST(union_buyers AS DOUBLE PRECISION) / NULLIF(buyers, 0) AS union_buyer_share
 FROM groups
 ORDER BY grp_order, visitors DESC, value
-
-{{define "oa_sessions"}}{{if .Raw}}sessions s{{else}}{{template "session_rows" .}} s
-        WHERE s.app_id = $2 AND s.hour >= $3 AND s.hour < $4{{end}}{{end}}
