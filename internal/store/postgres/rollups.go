@@ -666,9 +666,9 @@ func (s *Store) barrier(ctx context.Context) (int64, error) {
 // ensureRollups starts the roll-ups again from the first event when they
 // were built by another roll-up definition, or never (the migration
 // creates them empty): it empties them and sets the mark to 0, and RollUp
-// rebuilds them in slices, as it catches up any backlog. Versions from 2
-// on are brought up to date in place instead, by upgradeFills. It runs
-// under the migration lock that conn holds.
+// rebuilds them in slices, as it catches up any backlog. Versions from
+// upgradeBase on are brought up to date in place instead, by upgradeFills.
+// It runs under the migration lock that conn holds.
 func (s *Store) ensureRollups(ctx context.Context, conn *sql.Conn) error {
 	var version int // 0: no state row, never built
 	if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM rollup_state`).Scan(&version); err != nil {
@@ -677,9 +677,9 @@ func (s *Store) ensureRollups(ctx context.Context, conn *sql.Conn) error {
 	if version == rollupVersion {
 		return nil
 	}
-	if version >= 2 && version < rollupVersion && rollupVersion == 2+len(upgradeFills) {
+	if version >= upgradeBase && version < rollupVersion && rollupVersion == upgradeBase+len(upgradeFills) {
 		for v := version + 1; v <= rollupVersion; v++ {
-			if err := upgradeRollups(ctx, conn, v, upgradeFills[v-3]...); err != nil {
+			if err := upgradeRollups(ctx, conn, v, upgradeFills[v-upgradeBase-1]...); err != nil {
 				return err
 			}
 		}
@@ -707,11 +707,16 @@ func (s *Store) ensureRollups(ctx context.Context, conn *sql.Conn) error {
 	return nil
 }
 
-// upgradeFills are the fills of versions 3 to rollupVersion, in order:
-// each of those versions only added tables that follow from the roll-ups
-// of the version before, so a store of version 2 or later is brought up
-// in place (ensureRollups). A version that cannot be filled so has no
-// entry, and a store older than it is rolled up again from the events.
+// upgradeBase is the oldest roll-up version brought up to date in place.
+// A new version that cannot be derived from the roll-ups of the one before
+// becomes the base (with upgradeFills emptied): older stores are then
+// rolled up again from the events.
+const upgradeBase = 2
+
+// upgradeFills are the fills of versions upgradeBase+1 to rollupVersion, in
+// order: each of those versions only added tables that follow from the
+// roll-ups of the version before (ensureRollups). TestUpgradeFillsCover
+// holds that there is one per version.
 var upgradeFills = [][]string{
 	// 3: rollup_orders, from rollup_order_events: one statement over every
 	// order ever placed.
