@@ -16,10 +16,15 @@ sessions AS {{if not .Raw}}NOT {{end}}MATERIALIZED (
     FROM {{template "session_rows" .}} s
     WHERE s.app_id = $2 AND s.hour >= $3 AND s.hour < $4
 ),
+-- PostgreSQL reads them in order from an index of the roll-up by (app_id,
+-- uid, hour) instead of hashing every session row (its migration 0017).
 visitors AS MATERIALIZED (
     SELECT DISTINCT uid FROM sessions
 ),
--- The session rows with an official-account entry (few).
+-- The session rows with an official-account entry (few). PostgreSQL reads
+-- them through a partial index of the roll-up whose predicate repeats
+-- these scenes (its migration 0017): a scene added here must go there too,
+-- or the index no longer serves the query (the answers stay right).
 entries AS MATERIALIZED (
     SELECT DISTINCT * FROM (
         SELECT s.uid, s.scene, s.chan_refer_app_id, s.chan_custom_id,
@@ -38,10 +43,20 @@ payers AS MATERIALIZED (
     WHERE paid_at >= $3 AND paid_at < $4 AND payer_uid IS NOT NULL
     GROUP BY payer_uid
 ),
+-- The users whose events carried a union_id (one row each). A user is
+-- known when they are here or paid an order naming one (payers'
+-- order_union): tested beside each join instead of a union of the two
+-- sets, which cost a pass to make it distinct.
 known AS MATERIALIZED (
     SELECT u.uid FROM {{template "user_rows" .}} u WHERE u.app_id = $2 AND u.union_id IS NOT NULL
-    UNION
-    SELECT uid FROM payers WHERE order_union = 1
+),
+-- The range's visitors and how many of them are known, in one pass.
+visitor_counts AS MATERIALIZED (
+    SELECT count(*) AS visitors,
+           count(*) FILTER (WHERE k.uid IS NOT NULL OR p.order_union = 1) AS union_visitors
+    FROM visitors v
+    LEFT JOIN known k ON k.uid = v.uid
+    LEFT JOIN payers p ON p.uid = v.uid
 ),
 -- The users of each entry group once (every one of them visited).
 members AS (
@@ -58,17 +73,17 @@ members AS (
 -- buyers; each entry group by its members.
 groups AS (
     SELECT 1 AS grp_order, 'all' AS grp, CAST(NULL AS VARCHAR) AS value,
-           (SELECT count(*) FROM visitors) AS visitors,
-           (SELECT count(*) FROM known k JOIN visitors v ON v.uid = k.uid) AS union_visitors,
+           (SELECT visitors FROM visitor_counts) AS visitors,
+           (SELECT union_visitors FROM visitor_counts) AS union_visitors,
            count(*) AS buyers,
-           count(k.uid) AS union_buyers,
+           count(*) FILTER (WHERE k.uid IS NOT NULL OR p.order_union = 1) AS union_buyers,
            coalesce(CAST(sum(p.gmv_fen) AS BIGINT), 0) AS gmv_fen
     FROM payers p
     LEFT JOIN known k ON k.uid = p.uid
     UNION ALL
     SELECT m.grp_order, m.grp, m.value,
-           count(*), count(k.uid),
-           count(p.uid), count(p.uid) FILTER (WHERE k.uid IS NOT NULL),
+           count(*), count(*) FILTER (WHERE k.uid IS NOT NULL OR p.order_union = 1),
+           count(p.uid), count(p.uid) FILTER (WHERE k.uid IS NOT NULL OR p.order_union = 1),
            coalesce(CAST(sum(p.gmv_fen) AS BIGINT), 0)
     FROM members m
     LEFT JOIN payers p ON p.uid = m.uid
