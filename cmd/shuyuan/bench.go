@@ -20,6 +20,9 @@ Posts 10-event SDK uploads (demo traffic, each its own tracking id) from
 concurrent clients to a running server on this machine and reports the
 acknowledged events/s and latencies; --baseline runs the same load against
 a bare net/http + encoding/json handler in this process, for comparison.
+With --rate the clients offer that many events per second in all, on a
+schedule, instead of sending as fast as they are answered: whether the
+server keeps up with a given load.
 `
 
 // bench runs the load generators; only "ingest" exists.
@@ -40,6 +43,7 @@ func bench(args []string) error {
 	fs.DurationVar(&opt.Duration, "duration", 30*time.Second, "how long to send")
 	fs.BoolVar(&opt.Encrypt, "encrypt", false, "send the SDK's encrypted form (RC4 + base64)")
 	fs.Int64Var(&opt.Seed, "seed", 0, "seed of the generated traffic (0: from the clock)")
+	fs.Float64Var(&opt.Rate, "rate", 0, "events per second to offer, spread over the clients (0: each client sends as soon as it is answered)")
 	baseline := fs.Bool("baseline", false, "also run the same load against a bare net/http + encoding/json handler, in this process")
 	if err := parseFlags(fs, benchUsage, args[1:]); err != nil {
 		return err

@@ -51,6 +51,14 @@ type Options struct {
 	Seed int64
 	// Events per upload (default 10, the SDK's flush size).
 	Events int
+	// Rate, when above 0, is the events per second offered in all: each
+	// client sends on its own schedule of Rate/Clients events per second
+	// (catching up when an answer kept it late) instead of as soon as its
+	// last answer came. A closed loop at full speed measures the most the
+	// server acknowledges; a fixed rate asks whether it keeps up with that
+	// load, without the refused uploads being re-sent at once, which real
+	// SDKs do not do (they send again with their next flush).
+	Rate float64
 }
 
 // Result is what one run measured.
@@ -65,6 +73,9 @@ type Result struct {
 	Refused, Errors int64
 	Codes           map[int]int64
 	FirstError      string
+	// Offered is the events per second asked for (Options.Rate); 0 for a
+	// closed loop.
+	Offered float64
 	// Latency of acknowledged requests.
 	P50, P99, Max time.Duration
 	// RSS and PeakRSS are the server's process_resident_memory_bytes at the
@@ -147,7 +158,7 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 
-	res := &Result{Target: strings.Join(bases, ","), Clients: opt.Clients, Codes: map[int]int64{}, Nodes: len(bases)}
+	res := &Result{Target: strings.Join(bases, ","), Clients: opt.Clients, Codes: map[int]int64{}, Nodes: len(bases), Offered: max(opt.Rate, 0)}
 	cpuBefore := cpuOf(client, bases)
 	var mem memory
 	memDone := make(chan struct{})
@@ -169,13 +180,30 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	)
 	start := time.Now()
 	deadline := start.Add(opt.Duration)
+	// A client's share of the offered rate, in events per second.
+	share := res.Offered / float64(opt.Clients)
 	for c := range opt.Clients {
 		wg.Go(func() {
 			var lat []time.Duration
+			// With a rate, the client sends its upload when the events it
+			// sent before are due; clients start spread over the first
+			// upload's interval so that they do not send in step.
+			var sent float64
+			offset := time.Duration(0)
+			if share > 0 {
+				offset = time.Duration(float64(c) / float64(opt.Clients) * float64(opt.Events) / share * float64(time.Second))
+			}
 			for n := 0; time.Now().Before(deadline) && ctx.Err() == nil; n++ {
 				up, ok := <-feed
 				if !ok {
 					break
+				}
+				if share > 0 {
+					due := start.Add(offset + time.Duration(sent/share*float64(time.Second)))
+					if !sleepUntil(ctx, due) || !due.Before(deadline) {
+						break
+					}
+					sent += float64(up.Events)
 				}
 				req, err := newRequest(ctx, reports[c%len(reports)], up.Body, opt.Encrypt, c, n)
 				if err != nil {
@@ -369,4 +397,20 @@ func readMetric(client *http.Client, metrics, name string) (float64, error) {
 		}
 	}
 	return 0, errors.New("no " + name + " in " + metrics)
+}
+
+// sleepUntil waits until t, or returns false when ctx ends first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }

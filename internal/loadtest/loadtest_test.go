@@ -39,6 +39,35 @@ func TestBaselineAcknowledges(t *testing.T) {
 	}
 }
 
+// TestRateBoundsTheLoad: with a rate, no client sends before its events
+// are due, so a run never offers more than the rate over its duration plus
+// each client's first upload; the report says what was offered.
+func TestRateBoundsTheLoad(t *testing.T) {
+	b, err := loadtest.StartBaseline()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const clients, rate, dur = 4, 400.0, 500 * time.Millisecond
+	res, err := loadtest.Run(context.Background(), loadtest.Options{URL: b.URL, Token: "x", Clients: clients, Duration: dur, Rate: rate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := res.Events + res.Refused*10 // refused uploads hold at most 10 events
+	if limit := int64(rate*dur.Seconds()) + clients*10; res.Uploads == 0 || sent > limit || res.Errors != 0 {
+		t.Errorf("rate %v for %v from %d clients: %d events acknowledged, %d refused, %d errors; at most %d may be sent",
+			rate, dur, clients, res.Events, res.Refused, res.Errors, limit)
+	}
+	if res.Offered != rate {
+		t.Errorf("offered %v, want %v", res.Offered, rate)
+	}
+	var out bytes.Buffer
+	loadtest.Print(&out, "baseline", res)
+	if !strings.Contains(out.String(), "offered       400 events/s") {
+		t.Errorf("report without the offered rate:\n%s", out.String())
+	}
+}
+
 // TestEveryAcknowledgedEventIsStored runs the load against the real
 // collector on a real store: what the load generator counts as
 // acknowledged must be exactly what the store holds, and the server's

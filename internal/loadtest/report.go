@@ -19,6 +19,9 @@ func Print(w io.Writer, name string, r *Result) {
 	}
 	fmt.Fprintf(w, "  acknowledged  %d events in %d uploads (%.1f events, %.1f KiB each)\n", r.Events, r.Uploads, per, kb)
 	fmt.Fprintf(w, "  rate          %.0f events/s, %.0f uploads/s\n", r.EventsPerSecond(), float64(r.Uploads)/r.Elapsed.Seconds())
+	if r.Offered > 0 {
+		fmt.Fprintf(w, "  offered       %.0f events/s (acknowledged %.2f of it)\n", r.Offered, r.EventsPerSecond()/r.Offered)
+	}
 	fmt.Fprintf(w, "  latency       p50 %s  p99 %s  max %s\n", ms(r.P50), ms(r.P99), ms(r.Max))
 	if r.Refused > 0 || r.Errors > 0 {
 		fmt.Fprintf(w, "  not acknowledged  %d refused", r.Refused)
