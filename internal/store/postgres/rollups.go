@@ -98,26 +98,13 @@ RETURNING app_id, hour, sid, uid, page_views, stay_ms, searches, cart_adds,
 ),
 ` + sessionCounts("s")
 
-	// The SKUs' rows feed their range counts (migration 0014) as they go
-	// in, as the sessions' feed the day counts.
+	// The SKUs' rows per user and hour feed their hourly sums and range
+	// counts (migration 0014) and are not kept: no analysis reads
+	// rollup_skus on PostgreSQL, which holds only what versions before 5
+	// wrote, for the in-place fill of version 5 (skuRangesFromRollups).
+	// Inserting them cost ~10 % of a roll-up round.
 	skus := `WITH k AS (
-INSERT INTO rollup_skus
-SELECT app_id,
-       {hour:ts} AS hour,
-       sku_id,
-       hashtextextended(user_key, 0) AS uid,
-       max(sku_name),
-       count(*) FILTER (WHERE type = 'expose_sku_component'),
-       count(*) FILTER (WHERE type = 'trigger_sku_component'),
-       count(*) FILTER (WHERE type = 'browse_sku_page'),
-       count(*) FILTER (WHERE type = 'add_to_cart' AND action_type IS DISTINCT FROM 'remove_from_cart'),
-       coalesce(sum(sku_num) FILTER (WHERE type = 'add_to_cart' AND action_type IS DISTINCT FROM 'remove_from_cart'), 0)
-FROM {ev} e
-WHERE kind = 'behaviour' AND user_key IS NOT NULL AND sku_id IS NOT NULL
-  AND type IN ('expose_sku_component', 'trigger_sku_component', 'browse_sku_page', 'add_to_cart')
-GROUP BY 1, 2, 3, 4
-ORDER BY 2
-RETURNING app_id, hour, sku_id, uid, sku_name, exposures, clicks, detail_views, cart_adds, cart_units
+` + skuRows + `
 ),
 ` + skuRangeCounts("k")
 
@@ -179,8 +166,6 @@ RETURNING app_id, hour, page, uid, views
 ),
 ` + pageDayCounts("p")
 
-	r := strings.NewReplacer("{ev}", evTable, "{known}", arraySQL(event.KnownTypes), "{steps}", arraySQL(event.StepTypes),
-		"{hour:e.ts}", store.Postgres.TimeBucket("e.ts", 3600), "{hour:ts}", store.Postgres.TimeBucket("ts", 3600))
 	// The searches of the sessions whose searches or SKU clicks the slice
 	// holds, after steps has added those to rollup_step_events.
 	searches := searchesSQL(`SELECT DISTINCT app_id, CASE WHEN tracking_id IS NOT NULL THEN hashtextextended(tracking_id, 0) END AS sid
@@ -188,10 +173,36 @@ RETURNING app_id, hour, page, uid, views
 
 	out := []string{users, sessions, skus, orders, sdkOrders, types, typeUsers, steps, searches, pages}
 	for i, q := range out {
-		out[i] = r.Replace(q)
+		out[i] = rollupSQL(q, evTable)
 	}
 	return out
 }
+
+// rollupSQL fills in a roll-up statement's placeholders: {ev}, the events
+// to add (a table or a parenthesised slice of events), the arrays of
+// known and step types, and the hour buckets.
+func rollupSQL(q, evTable string) string {
+	return strings.NewReplacer("{ev}", evTable, "{known}", arraySQL(event.KnownTypes), "{steps}", arraySQL(event.StepTypes),
+		"{hour:e.ts}", store.Postgres.TimeBucket("e.ts", 3600), "{hour:ts}", store.Postgres.TimeBucket("ts", 3600)).Replace(q)
+}
+
+// skuRows groups the SKU events of {ev} per app, hour, SKU and user, in
+// the columns of rollup_skus. cart_adds and cart_units leave out
+// remove_from_cart.
+const skuRows = `SELECT app_id,
+       {hour:ts} AS hour,
+       sku_id,
+       hashtextextended(user_key, 0) AS uid,
+       max(sku_name) AS sku_name,
+       count(*) FILTER (WHERE type = 'expose_sku_component') AS exposures,
+       count(*) FILTER (WHERE type = 'trigger_sku_component') AS clicks,
+       count(*) FILTER (WHERE type = 'browse_sku_page') AS detail_views,
+       count(*) FILTER (WHERE type = 'add_to_cart' AND action_type IS DISTINCT FROM 'remove_from_cart') AS cart_adds,
+       coalesce(sum(sku_num) FILTER (WHERE type = 'add_to_cart' AND action_type IS DISTINCT FROM 'remove_from_cart'), 0) AS cart_units
+FROM {ev} e
+WHERE kind = 'behaviour' AND user_key IS NOT NULL AND sku_id IS NOT NULL
+  AND type IN ('expose_sku_component', 'trigger_sku_component', 'browse_sku_page', 'add_to_cart')
+GROUP BY 1, 2, 3, 4`
 
 // The day counts' tables (migration 0013), emptied together.
 const dayCountTables = `rollup_hour_sums, rollup_presence, rollup_gaps`
@@ -257,7 +268,7 @@ func pageDayCounts(p string) string {
 	return "sums AS (\n" + pageSums(p) + "\n),\n" + presenceCounts(pageMembers(p))
 }
 
-// skuRangeCounts adds, from the rollup_skus rows of k, the hourly sums
+// skuRangeCounts adds, from the rows of k (in rollup_skus' columns), the hourly sums
 // per SKU (rollup_sku_hours) and the presences of populations 6 and 7,
 // as sessionCounts does.
 func skuRangeCounts(k string) string {
@@ -271,7 +282,7 @@ func sessionSums(s string) string {
 SELECT app_id, hour, CAST(NULL AS text), sum(page_views), sum(stay_ms) FROM ` + s + ` GROUP BY 1, 2`
 }
 
-// skuSums adds the rollup_skus rows of k per hour and SKU.
+// skuSums adds the rows of k (in rollup_skus' columns) per hour and SKU.
 func skuSums(k string) string {
 	return `INSERT INTO rollup_sku_hours
 SELECT app_id, hour, sku_id, max(sku_name), sum(exposures), sum(clicks), sum(detail_views), sum(cart_units)
