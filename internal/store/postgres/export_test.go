@@ -1,6 +1,6 @@
 package postgres
 
 // SkuRowsSQL is the SELECT that groups the SKU events of evTable in the
-// columns of rollup_skus, which versions before 5 inserted at every
+// columns of rollup_skus, which versions before 8 inserted at every
 // roll-up: a test sets a store back to such a version with it.
 func SkuRowsSQL(evTable string) string { return rollupSQL(skuRows, evTable) }

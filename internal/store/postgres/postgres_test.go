@@ -537,15 +537,14 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 	if err := st.DB().QueryRowContext(ctx, `SELECT rolled_seq FROM rollup_state`).Scan(&mark); err != nil {
 		t.Fatal(err)
 	}
-	// The SKUs' per-user rows are no longer kept; versions before 5 kept
-	// them in rollup_skus, from which the version-5 fill derives the range
-	// counts: write them as those versions did.
+	// The SKUs' per-user rows are no longer kept (version 8); versions
+	// before kept them in rollup_skus, from which the version-5 fill
+	// derives the range counts and which version 8 empties: each store set
+	// back below 8 gets them as those versions wrote them.
 	if n := storetest.Count(t, st, `SELECT count(*) FROM rollup_skus`); n != 0 {
 		t.Fatalf("rollup_skus holds %d rows: the roll-up should not write it", n)
 	}
-	if _, err := st.DB().ExecContext(ctx, `INSERT INTO rollup_skus `+postgres.SkuRowsSQL("events")); err != nil {
-		t.Fatal(err)
-	}
+	oldSkus := `TRUNCATE rollup_skus; INSERT INTO rollup_skus ` + postgres.SkuRowsSQL("events")
 	for _, c := range []struct {
 		version int
 		reset   string // empties what the version had not
@@ -561,8 +560,9 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 		{5, ""},
 		{6, "DELETE FROM rollup_presence WHERE pop >= 8; DELETE FROM rollup_gaps WHERE pop >= 8"},
 		{6, ""},
+		{7, ""},
 	} {
-		q := fmt.Sprintf(`UPDATE rollup_state SET version = %d`, c.version)
+		q := fmt.Sprintf(`%s; UPDATE rollup_state SET version = %d`, oldSkus, c.version)
 		if c.reset != "" {
 			q = c.reset + "; " + q
 		}
@@ -582,8 +582,11 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 		if after != before || markAfter != mark || mark == 0 {
 			t.Fatalf("after the upgrade from %d: roll-ups\n%s\nwant\n%s\nmark %d (want %d, not a rebuild)", c.version, after, before, markAfter, mark)
 		}
-		if n := storetest.Count(t, st, `SELECT count(*) FROM rollup_state WHERE version = 7`); n != 1 {
-			t.Fatalf("from %d: roll-up version not set: %d rows of version 7", c.version, n)
+		if n := storetest.Count(t, st, `SELECT count(*) FROM rollup_state WHERE version = 8`); n != 1 {
+			t.Fatalf("from %d: roll-up version not set: %d rows of version 8", c.version, n)
+		}
+		if n := storetest.Count(t, st, `SELECT count(*) FROM rollup_skus`); n != 0 {
+			t.Fatalf("from %d: rollup_skus still holds %d rows after the upgrade", c.version, n)
 		}
 	}
 	// Any other version is rolled up again from the events, into emptied

@@ -20,7 +20,7 @@ import (
 // unless ensureRollups can bring it up to date in place: a new version
 // whose tables follow from the roll-ups already there adds its fill to
 // upgradeFills.
-const rollupVersion = 7
+const rollupVersion = 8
 
 // arraySQL writes names as a PostgreSQL text array literal.
 func arraySQL(names []string) string {
@@ -99,10 +99,11 @@ RETURNING app_id, hour, sid, uid, page_views, stay_ms, searches, cart_adds,
 ` + sessionCounts("s")
 
 	// The SKUs' rows per user and hour feed their hourly sums and range
-	// counts (migration 0014) and are not kept: no analysis reads
-	// rollup_skus on PostgreSQL, which holds only what versions before 5
-	// wrote, for the in-place fill of version 5 (skuRangesFromRollups).
-	// Inserting them cost ~10 % of a roll-up round.
+	// counts (migration 0014) and are not kept (from roll-up version 8):
+	// no analysis reads rollup_skus on PostgreSQL. Only a store rolled up
+	// before version 5 holds rows in it, which version 5's in-place fill
+	// reads (skuRangesFromRollups) and version 8's empties. Inserting
+	// them cost ~10 % of a roll-up round.
 	skus := `WITH k AS (
 ` + skuRows + `
 ),
@@ -740,6 +741,10 @@ var upgradeFills = [][]string{
 	searchesFromRollups,
 	// 7: the channels' range counts, from rollup_sessions.
 	channelsFromRollups,
+	// 8: rollup_skus is no longer kept (the SKUs' rows feed their sums
+	// and range counts without it): what earlier versions wrote goes,
+	// after version 5's fill has read it.
+	{`TRUNCATE rollup_skus`},
 }
 
 // upgradeRollups brings the roll-ups one version up in place, to, by the
