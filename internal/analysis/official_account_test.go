@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -75,4 +77,28 @@ func TestOfficialAccountBuyerWithoutVisit(t *testing.T) {
 		})
 		want(t, "official account", row(t, res, "official_account"), map[string]any{"visitors": 2, "buyers": 2, "gmv_fen": 35500})
 	})
+}
+
+// TestOfficialAccountSceneIndex: PostgreSQL reads the entries through a
+// partial index whose predicate repeats the query's official-account
+// scenes (its migration 0017); the planner uses it only while the two
+// lists are the same, so a scene added to one must go to the other.
+func TestOfficialAccountSceneIndex(t *testing.T) {
+	scenes := regexp.MustCompile(`scene IN \(([0-9, ]+)\)`)
+	list := func(path string) string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := scenes.FindAllSubmatch(b, -1)
+		if len(m) != 1 {
+			t.Fatalf("%s: want one official-account scene list, found %d", path, len(m))
+		}
+		return string(m[0][1])
+	}
+	query := list("sql/official_account.sql")
+	index := list("../store/postgres/migrations/0017_rollup_sessions_visitors.sql")
+	if query != index {
+		t.Errorf("official_account.sql lists the scenes (%s), migration 0017's partial index (%s)", query, index)
+	}
 }

@@ -24,7 +24,8 @@ visitors AS MATERIALIZED (
 -- The session rows with an official-account entry (few). PostgreSQL reads
 -- them through a partial index of the roll-up whose predicate repeats
 -- these scenes (its migration 0017): a scene added here must go there too,
--- or the index no longer serves the query (the answers stay right).
+-- or the index no longer serves the query (the answers stay right;
+-- TestOfficialAccountSceneIndex holds the two lists alike).
 entries AS MATERIALIZED (
     SELECT DISTINCT * FROM (
         SELECT s.uid, s.scene, s.chan_refer_app_id, s.chan_custom_id,

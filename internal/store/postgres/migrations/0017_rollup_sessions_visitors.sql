@@ -10,7 +10,8 @@ CREATE INDEX rollup_sessions_uid ON rollup_sessions (app_id, uid, hour);
 
 -- The rows that can be an official-account entry: an official-account
 -- scene (the list of sql/official_account.sql, which must be kept alike:
--- the planner uses this index only when the query's list matches), or a
+-- the planner uses this index only when the query's list matches;
+-- TestOfficialAccountSceneIndex in internal/analysis checks it), or a
 -- chan_refer_app_id or chan_custom_id that ?accounts= or ?articles= may
 -- name.
 CREATE INDEX rollup_sessions_oa ON rollup_sessions (app_id, hour)
