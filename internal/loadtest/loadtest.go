@@ -199,8 +199,10 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 					break
 				}
 				if share > 0 {
+					// An upload due after the deadline is not sent, nor
+					// waited for: the run would last longer than asked.
 					due := start.Add(offset + time.Duration(sent/share*float64(time.Second)))
-					if !sleepUntil(ctx, due) || !due.Before(deadline) {
+					if !due.Before(deadline) || !sleepUntil(ctx, due) {
 						break
 					}
 					sent += float64(up.Events)
