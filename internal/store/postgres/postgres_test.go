@@ -582,8 +582,8 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 		if after != before || markAfter != mark || mark == 0 {
 			t.Fatalf("after the upgrade from %d: roll-ups\n%s\nwant\n%s\nmark %d (want %d, not a rebuild)", c.version, after, before, markAfter, mark)
 		}
-		if n := storetest.Count(t, st, `SELECT count(*) FROM rollup_state WHERE version = 8`); n != 1 {
-			t.Fatalf("from %d: roll-up version not set: %d rows of version 8", c.version, n)
+		if n := storetest.Count(t, st, fmt.Sprintf(`SELECT count(*) FROM rollup_state WHERE version = %d`, postgres.RollupVersion)); n != 1 {
+			t.Fatalf("from %d: roll-up version not set: %d rows of version %d", c.version, n, postgres.RollupVersion)
 		}
 		if n := storetest.Count(t, st, `SELECT count(*) FROM rollup_skus`); n != 0 {
 			t.Fatalf("from %d: rollup_skus still holds %d rows after the upgrade", c.version, n)

@@ -173,18 +173,19 @@ RETURNING app_id, hour, page, uid, views
     FROM {ev} e WHERE ` + searchTypes)
 
 	out := []string{users, sessions, skus, orders, sdkOrders, types, typeUsers, steps, searches, pages}
+	r := rollupPlaceholders(evTable)
 	for i, q := range out {
-		out[i] = rollupSQL(q, evTable)
+		out[i] = r.Replace(q)
 	}
 	return out
 }
 
-// rollupSQL fills in a roll-up statement's placeholders: {ev}, the events
-// to add (a table or a parenthesised slice of events), the arrays of
-// known and step types, and the hour buckets.
-func rollupSQL(q, evTable string) string {
+// rollupPlaceholders fills in the roll-up statements' placeholders: {ev},
+// the events to add (a table or a parenthesised slice of events), the
+// arrays of known and step types, and the hour buckets.
+func rollupPlaceholders(evTable string) *strings.Replacer {
 	return strings.NewReplacer("{ev}", evTable, "{known}", arraySQL(event.KnownTypes), "{steps}", arraySQL(event.StepTypes),
-		"{hour:e.ts}", store.Postgres.TimeBucket("e.ts", 3600), "{hour:ts}", store.Postgres.TimeBucket("ts", 3600)).Replace(q)
+		"{hour:e.ts}", store.Postgres.TimeBucket("e.ts", 3600), "{hour:ts}", store.Postgres.TimeBucket("ts", 3600))
 }
 
 // skuRows groups the SKU events of {ev} per app, hour, SKU and user, in
