@@ -85,9 +85,12 @@ func (l *Loader) Run(ctx context.Context) error {
 	// Reading and parsing the next records goes on while the previous
 	// ones are stored: the two take about as long, on different cores.
 	// A chunk read ahead and not stored is read again after a restart:
-	// only the store's position counts.
+	// only the store's position counts. The channel is unbuffered: the
+	// reader waits with one parsed chunk while another is stored, and a
+	// buffer would only hold a third (~80 MiB at the peak, no faster:
+	// BENCHMARKS.md).
 	readCtx, stopReading := context.WithCancel(ctx)
-	chunks := make(chan chunk, 1)
+	chunks := make(chan chunk)
 	go func() {
 		defer close(chunks)
 		l.readAhead(readCtx, rd, chunks)
