@@ -136,15 +136,23 @@ func Open(ctx context.Context, dsn string, opt Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	if err := s.preparePartitions(ctx); err != nil {
-		// Without migrations (shuyuan migrate, which opens the store to
-		// migrate it) the events table may not exist yet: Migrate
-		// prepares the partitions once it does.
-		var pe *pgconn.PgError
-		if !opt.NoMigrate || !errors.As(err, &pe) || pe.Code != "42P01" {
+	if opt.NoMigrate {
+		// shuyuan migrate opens the store to migrate it: on a new database
+		// there are no events yet, and Migrate prepares the partitions once
+		// it has made the table. Asked first, so that the server's log
+		// does not show an error for every new database.
+		var exists bool
+		if err := s.pool.QueryRow(ctx, `SELECT to_regclass('events') IS NOT NULL`).Scan(&exists); err != nil {
 			s.Close()
-			return nil, err
+			return nil, unavailable("look for the events table", err)
 		}
+		if !exists {
+			return s, nil
+		}
+	}
+	if err := s.preparePartitions(ctx); err != nil {
+		s.Close()
+		return nil, err
 	}
 	return s, nil
 }
