@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -50,7 +49,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		writeSDK(w, collect.ErrBacklogged.Code, collect.ErrBacklogged.Msg)
 		return
 	}
-	body, err := io.ReadAll(r.Body)
+	body, err := readAll(r, s.MaxBody)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		switch {
