@@ -114,10 +114,11 @@ func (b *boundedBody) drain(r *http.Request) {
 	io.CopyN(io.Discard, b.rc, maxDrain) //nolint:errcheck // whatever ends it, the connection closes next
 }
 
-// readAll reads a request's whole body. A body that declares its length
-// within the limit is read into one buffer of that size: io.ReadAll grows
-// and copies its buffer several times for an SDK upload of ~10 KiB, which
-// was a tenth of the request path's CPU (BENCHMARKS.md).
+// readAll reads a request's whole body (every route that takes one). A
+// body that declares its length within the limit is read into one buffer
+// of that size: io.ReadAll grows and copies its buffer several times, for
+// an SDK upload of ~10 KiB a tenth of the request path's CPU
+// (BENCHMARKS.md).
 func readAll(r *http.Request, limit int64) ([]byte, error) {
 	n := r.ContentLength
 	if n <= 0 || (limit > 0 && n > limit) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -44,7 +43,7 @@ var dataAPIPaths = []string{
 // domain, answer {"retcode","errmsg","data"}.
 func (s *Server) dataAPI(call func(ctx context.Context, c order.Call) (any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
+		body, err := readAll(r, s.MaxBody)
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			switch {
