@@ -6,10 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"reflect"
 	"testing"
-
-	"github.com/shuyuan-dev/shuyuan/internal/collect"
 )
 
 // An SDK upload's size (BENCHMARKS.md: 10-event uploads average 10.4 KiB).
@@ -74,32 +71,4 @@ func BenchmarkReadAll(b *testing.B) {
 			}
 		})
 	}
-}
-
-// The accepted upload's answer, written from its bytes, is what writeJSON
-// would write.
-func TestSDKOKAsEncoded(t *testing.T) {
-	pre, enc := httptest.NewRecorder(), httptest.NewRecorder()
-	writeSDK(pre, collect.CodeOK, "ok")
-	writeJSON(enc, http.StatusOK, map[string]any{"code": collect.CodeOK, "msg": "ok"})
-	if pre.Code != enc.Code || pre.Body.String() != enc.Body.String() || !reflect.DeepEqual(pre.Header(), enc.Header()) {
-		t.Fatalf("answer %d %q %v, want %d %q %v", pre.Code, pre.Body, pre.Header(), enc.Code, enc.Body, enc.Header())
-	}
-}
-
-// BenchmarkWriteSDKOK writes the accepted upload's answer as writeJSON
-// does and from its bytes.
-func BenchmarkWriteSDKOK(b *testing.B) {
-	b.Run("writeJSON", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			writeJSON(httptest.NewRecorder(), http.StatusOK, map[string]any{"code": collect.CodeOK, "msg": "ok"})
-		}
-	})
-	b.Run("writeSDK", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			writeSDK(httptest.NewRecorder(), collect.CodeOK, "ok")
-		}
-	})
 }
