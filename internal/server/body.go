@@ -115,16 +115,18 @@ func (b *boundedBody) drain(r *http.Request) {
 }
 
 // readAll reads a request's whole body (every route that takes one). A
-// body that declares its length within the limit is read into one buffer
-// of that size: io.ReadAll grows and copies its buffer several times, for
-// an SDK upload of ~10 KiB a tenth of the request path's CPU
-// (BENCHMARKS.md).
-func readAll(r *http.Request, limit int64) ([]byte, error) {
-	n := r.ContentLength
-	if n <= 0 || (limit > 0 && n > limit) {
-		return io.ReadAll(r.Body)
+// body that declares its length within its bound's limit is read into one
+// buffer of that size: io.ReadAll grows and copies its buffer several
+// times, for an SDK upload of ~10 KiB about a tenth of the request path's
+// CPU (BENCHMARKS.md). Without a limit nothing is allocated by the
+// declared length alone: a client could declare any length and send
+// nothing.
+func readAll(r *http.Request) ([]byte, error) {
+	b, ok := r.Body.(*boundedBody)
+	if !ok || b.limit <= 0 || b.length <= 0 || b.length > b.limit {
+		return io.ReadAll(r.Body) // over the limit: the bound refuses it by its length
 	}
-	buf := make([]byte, n)
-	m, err := io.ReadFull(r.Body, buf)
-	return buf[:m], err
+	buf := make([]byte, b.length)
+	n, err := io.ReadFull(b, buf)
+	return buf[:n], err
 }

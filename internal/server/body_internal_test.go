@@ -24,13 +24,14 @@ func TestReadAll(t *testing.T) {
 		{"declared", uploadSize, 1 << 20, uploadSize, nil},
 		{"unknown length", -1, 1 << 20, uploadSize, nil},
 		{"declared over the limit", uploadSize, 1000, 0, &http.MaxBytesError{}},
+		{"declared, no limit", uploadSize, 0, uploadSize, nil},
 		{"shorter than declared", uploadSize + 10, 1 << 20, uploadSize, io.ErrUnexpectedEOF},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest("POST", "/api/report", bytes.NewReader(body))
 			r.ContentLength = tc.length
 			r.Body = bound(httptest.NewRecorder(), r, tc.limit, 0)
-			got, err := readAll(r, tc.limit)
+			got, err := readAll(r)
 			var tooBig *http.MaxBytesError
 			switch {
 			case tc.err == nil && err != nil:
@@ -56,15 +57,17 @@ func BenchmarkReadAll(b *testing.B) {
 		read func(*http.Request) ([]byte, error)
 	}{
 		{"io.ReadAll", func(r *http.Request) ([]byte, error) { return io.ReadAll(r.Body) }},
-		{"readAll", func(r *http.Request) ([]byte, error) { return readAll(r, 1<<20) }},
+		{"readAll", func(r *http.Request) ([]byte, error) { return readAll(r) }},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			r := httptest.NewRequest("POST", "/api/report", nil)
+			w := httptest.NewRecorder()
 			rd := bytes.NewReader(body)
 			for b.Loop() {
 				rd.Reset(body)
 				r.Body, r.ContentLength = io.NopCloser(rd), uploadSize
+				r.Body = bound(w, r, 1<<20, 0)
 				if _, err := bc.read(r); err != nil {
 					b.Fatal(err)
 				}

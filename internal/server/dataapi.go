@@ -43,7 +43,7 @@ var dataAPIPaths = []string{
 // domain, answer {"retcode","errmsg","data"}.
 func (s *Server) dataAPI(call func(ctx context.Context, c order.Call) (any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		body, err := readAll(r, s.MaxBody)
+		body, err := readAll(r)
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			switch {

@@ -49,7 +49,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		writeSDK(w, collect.ErrBacklogged.Code, collect.ErrBacklogged.Msg)
 		return
 	}
-	body, err := readAll(r, s.MaxBody)
+	body, err := readAll(r)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		switch {

@@ -202,7 +202,7 @@ func (h *wxRoutes) actionsAdd(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, err := readAll(r, h.s.MaxBody)
+	body, err := readAll(r)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
