@@ -87,7 +87,7 @@ func (l *Loader) Run(ctx context.Context) error {
 	// A chunk read ahead and not stored is read again after a restart:
 	// only the store's position counts. The channel is unbuffered: the
 	// reader waits with one parsed chunk while another is stored, and a
-	// buffer would only hold a third (~80 MiB at the peak, no faster:
+	// buffer would only hold a third (~75 MiB at the peak, no faster:
 	// BENCHMARKS.md).
 	readCtx, stopReading := context.WithCancel(ctx)
 	chunks := make(chan chunk)
