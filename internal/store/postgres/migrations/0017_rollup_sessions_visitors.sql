@@ -2,7 +2,8 @@
 -- need not be every row: the distinct visitors, and the few rows with an
 -- official-account entry. At 10 M events (246 k session rows in 30 days)
 -- hashing every row's uid took ~130 ms and scanning every row for the
--- entries ~50 ms; these indexes give 365 → 263 ms for the whole question.
+-- entries ~50 ms; with these indexes the whole question went from
+-- 357–386 to 227–258 ms (median of 5, BENCHMARKS.md).
 
 -- The visitors in uid order, read from the index alone (the distinct is a
 -- walk over it, not a hash of every row).
