@@ -55,6 +55,8 @@ type funnelStep struct {
 	QualColumn string
 	// NoRemovals leaves out add_to_cart's remove_from_cart events.
 	NoRemovals bool
+	// Last is the funnel's last step, whose reaches no step follows.
+	Last bool
 }
 
 // qualifierColumns maps an event type to the column a step's qualifier
@@ -86,6 +88,7 @@ func funnel(ctx context.Context, st store.Store, q Query) (*Result, error) {
 		}
 	}
 	data := newSQLData(q)
+	data.WindowSeconds = int(window / time.Second)
 	args := append(baseArgs(q), int64(window/time.Second))
 	// The narrow roll-up holds the events of the step types only.
 	data.StepRollup = !data.Raw
@@ -110,6 +113,7 @@ func funnel(ctx context.Context, st store.Store, q Query) (*Result, error) {
 		}
 		data.Steps = append(data.Steps, step)
 	}
+	data.Steps[len(data.Steps)-1].Last = true
 	cols := []Column{}
 	if by := q.Params.Get("by"); by != "" {
 		if err := funnelByParam.oneOf(by); err != nil {

@@ -4,10 +4,18 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/shuyuan-dev/shuyuan/internal/store/storetest"
 )
 
+// TestFunnel runs on both stores: each finds the chains its own way
+// (DuckDB with ASOF joins, PostgreSQL with time buckets).
 func TestFunnel(t *testing.T) {
-	st := fixture(t)
+	storetest.Each(t, testFunnel)
+}
+
+func testFunnel(t *testing.T, o storetest.Opener) {
+	st := fixtureOn(t, o)
 	steps := func(res *Result) []map[string]any {
 		t.Helper()
 		var out []map[string]any
@@ -70,6 +78,24 @@ func TestFunnel(t *testing.T) {
 	// and nobody twice; A viewed two pages (03-01 and 03-02) within a day.
 	got = steps(ask(t, st, "funnel", "2026-03-01", "2026-03-02", "steps=browse_wxapp_page,browse_wxapp_page"))
 	want(t, "page twice", got[1], map[string]any{"users": 1})
+
+	// A's cart add came 10 s after the detail view (10:00:40, 10:00:50):
+	// within a window of exactly 10 s, not of 9 s. Windows of 10 s and 20 s
+	// put the two in adjacent buckets and in one; 9 s and 11 s cut them
+	// elsewhere.
+	for _, c := range []struct {
+		window string
+		users  int
+	}{{"9s", 0}, {"10s", 1}, {"11s", 1}, {"20s", 1}, {"1s", 0}} {
+		got = steps(ask(t, st, "funnel", "2026-03-01", "2026-03-02", "steps=browse_sku_page,add_to_cart&window="+c.window))
+		want(t, "window "+c.window, got[1], map[string]any{"users": c.users})
+	}
+	// One step: the users with its events.
+	got = steps(ask(t, st, "funnel", "2026-03-01", "2026-03-02", "steps=browse_sku_page"))
+	if len(got) != 1 {
+		t.Fatalf("one step: %v", got)
+	}
+	want(t, "one step", got[0], map[string]any{"users": 2, "conversion": 1.0})
 }
 
 func TestFunnelBadRequest(t *testing.T) {

@@ -59,11 +59,12 @@ type sqlData struct {
 	PGRollups bool
 
 	// Per analysis.
-	Steps []funnelStep // funnel
-	Days  []int        // retention: the days after the first visit
-	By    string       // funnel: the grouping column of events, "" for none
-	Sort  string       // skus: the ORDER BY column
-	Dims  []channelDim // channels: the dimensions to report
+	Steps         []funnelStep // funnel
+	WindowSeconds int          // funnel: the window, the length of its time buckets
+	Days          []int        // retention: the days after the first visit
+	By            string       // funnel: the grouping column of events, "" for none
+	Sort          string       // skus: the ORDER BY column
+	Dims          []channelDim // channels: the dimensions to report
 
 	Known    []string // events: bind parameters of event.KnownTypes, in order
 	Accounts []string // official-account: bind parameters of ?accounts=

@@ -9,45 +9,62 @@
 -- events' sku_id, else the page) equals the step's qualifier; without a
 -- qualifier every event of the type, but add_to_cart's remove_from_cart.
 -- An event without the ?by= value and one with '' carry the same chain
--- value, shown as NULL. The step events and the result are shared with
+-- value, shown as NULL. The step's events and the result are shared with
 -- funnel.duckdb.sql (common/funnel_parts.sql).
-WITH {{template "funnel_step_events" .}},
+--
+-- PostgreSQL finds the reaches without sorting: time is cut into buckets
+-- as long as the window, and an event at t in bucket [B, B+w)
+-- has a reach of the step before in [t-w, t) exactly when that step's
+-- earliest reach in the same bucket is before t, or its latest reach in
+-- the bucket before is at or after t-w (every reach of the first lies at
+-- or after B > t-w; every reach of the second before B <= t). So each
+-- step's reaches are kept as (user, chain value, bucket, earliest, latest)
+-- and each step's events are joined to two of those rows by equality:
+-- no sort, and no join that grows with one user's events. Each step reads
+-- its own type (rollup_step_events is split by type).
+WITH
 {{- range .Steps}}
 {{- if eq .N 0}}
 r0 AS (
-    SELECT uid, grp, ts FROM step_events WHERE s0 = 1
+    SELECT uid, {{if $.By}}coalesce({{$.By}}, ''){{else}}''{{end}} AS grp, ts
+    FROM {{template "step_rows" $}} e
+    WHERE {{template "funnel_in_range"}} AND {{template "funnel_step_match" .}}
 ),
 {{- else}}
--- Step {{.N}}'s events of the users (and chain values) that reached step {{.Prev}}.
+-- Step {{.N}}'s events, with their bucket.
 c{{.N}} AS MATERIALIZED (
-    SELECT c.uid, g.grp, c.ts
-    FROM step_events c
-    JOIN u{{.Prev}} g ON g.uid = c.uid
-    WHERE c.s{{.N}} = 1
+    SELECT uid, ts, {{bucket "ts" $.WindowSeconds}} AS b
+    FROM {{template "step_rows" $}} e
+    WHERE {{template "funnel_in_range"}} AND {{template "funnel_step_match" .}}
 ),
--- Step {{.N}}: each candidate event against the latest step-{{.Prev}} event of the
--- same user and chain value before it (candidates sort before reached
--- events of the same instant, so "before" is strict). Only the users with
--- a candidate have their step-{{.Prev}} events sorted in.
+-- Step {{.N}}: the events with a step-{{.Prev}} reach in the same bucket before
+-- them or in the bucket before within the window, in that reach's chain.
 r{{.N}} AS (
-    SELECT uid, grp, ts FROM (
-        SELECT x.uid, x.grp, x.ts, x.cand,
-               max(CASE WHEN x.cand = 0 THEN x.ts END) OVER (
-                   PARTITION BY x.uid, x.grp ORDER BY x.ts, x.cand DESC
-                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS prev
-        FROM (
-            SELECT uid, grp, ts, 0 AS cand FROM r{{.Prev}} WHERE uid IN (SELECT uid FROM c{{.N}})
-            UNION ALL
-            SELECT uid, grp, ts, 1 AS cand FROM c{{.N}}
-        ) x
-    ) y
-    WHERE cand = 1 AND prev IS NOT NULL AND ts <= prev + CAST($5 AS BIGINT) * INTERVAL '1 second'
+    SELECT c.uid, p.grp, c.ts
+    FROM c{{.N}} c JOIN b{{.Prev}} p ON p.uid = c.uid AND p.b = c.b
+    WHERE p.first < c.ts
+    UNION ALL
+    SELECT c.uid, p.grp, c.ts
+    FROM c{{.N}} c JOIN b{{.Prev}} p ON p.uid = c.uid AND p.b = c.b - CAST($5 AS BIGINT) * INTERVAL '1 second'
+    WHERE p.last >= c.ts - CAST($5 AS BIGINT) * INTERVAL '1 second'
 ),
 {{- end}}
--- The users (and chain values) that reached step {{.N}}: counted in the
--- result, and the only ones whose events can reach the next step.
-u{{.N}} AS MATERIALIZED (
+{{- if .Last}}
+-- The users (and chain values) that reached the last step.
+u{{.N}} AS (
     SELECT DISTINCT uid, grp FROM r{{.N}}
 ),
+{{- else}}
+-- Step {{.N}}'s reaches by user, chain value and bucket, for the next step.
+b{{.N}} AS MATERIALIZED (
+    SELECT uid, grp, {{bucket "ts" $.WindowSeconds}} AS b, min(ts) AS first, max(ts) AS last
+    FROM r{{.N}}
+    GROUP BY 1, 2, 3
+),
+-- The users (and chain values) that reached step {{.N}}.
+u{{.N}} AS (
+    SELECT DISTINCT uid, grp FROM b{{.N}}
+),
+{{- end}}
 {{- end}}
 {{template "funnel_result" .}}

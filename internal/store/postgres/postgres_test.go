@@ -607,3 +607,45 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 		t.Fatalf("after a rebuild: roll-ups\n%s\nwant\n%s", rebuilt, before)
 	}
 }
+
+// TestStepEventPartitions wants a partition of rollup_step_events for each
+// of event.StepTypes (migration 0018), so that a funnel step reads its own
+// type's rows only, and a search's row in its partition.
+func TestStepEventPartitions(t *testing.T) {
+	st := storetest.OpenPostgres(t)
+	rows, err := st.DB().Query(`SELECT pg_get_expr(c.relpartbound, c.oid)
+		FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'rollup_step_events'::regclass`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	bounds := map[string]bool{}
+	for rows.Next() {
+		var b string
+		if err := rows.Scan(&b); err != nil {
+			t.Fatal(err)
+		}
+		bounds[b] = true
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range event.StepTypes {
+		if b := fmt.Sprintf("FOR VALUES IN ('%s')", typ); !bounds[b] {
+			t.Errorf("no partition %s; have %v", b, bounds)
+		}
+	}
+	if !bounds["DEFAULT"] || len(bounds) != len(event.StepTypes)+1 {
+		t.Errorf("want one partition per step type and a default, have %v", bounds)
+	}
+
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+	write(t, st, at, storetest.SearchEvent(t, "T", at.UnixMilli(), "x", "o1"))
+	if err := st.RollUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := storetest.Count(t, st, `SELECT count(*) FROM rollup_step_events_search`); n != 1 {
+		t.Fatalf("rollup_step_events_search holds %d rows", n)
+	}
+}

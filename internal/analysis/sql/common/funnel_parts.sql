@@ -6,16 +6,21 @@ step_events AS (
     SELECT uid, ts,
            {{if .By}}coalesce({{.By}}, ''){{else}}''{{end}} AS grp
            {{- range .Steps}},
-           CASE WHEN type = {{.Type}}
-                 {{- if .QualColumn}} AND {{.QualColumn}} = {{.Qual}}{{end}}
-                 {{- if .NoRemovals}} AND action_type IS DISTINCT FROM 'remove_from_cart'{{end}}
-                THEN 1 ELSE 0 END AS s{{.N}}
+           CASE WHEN {{template "funnel_step_match" .}} THEN 1 ELSE 0 END AS s{{.N}}
            {{- end}}
     FROM {{template "step_rows" .}} e
-    WHERE app_id = $2 AND uid IS NOT NULL
-      AND ts >= $3 AND ts < $4
+    WHERE {{template "funnel_in_range"}}
       AND type IN ({{range $i, $s := .Steps}}{{if $i}}, {{end}}{{$s.Type}}{{end}})
 ){{end}}
+
+{{define "funnel_step_match"}}
+{{- /* The events of one step (the step is the dot). */ -}}
+type = {{.Type}}
+{{- if .QualColumn}} AND {{.QualColumn}} = {{.Qual}}{{end}}
+{{- if .NoRemovals}} AND action_type IS DISTINCT FROM 'remove_from_cart'{{end}}
+{{- end}}
+
+{{define "funnel_in_range"}}app_id = $2 AND uid IS NOT NULL AND ts >= $3 AND ts < $4{{end}}
 
 {{define "funnel_result"}}
 -- From u0 .. uN, the users (and chain values) that reached each step,
