@@ -20,22 +20,35 @@
 -- or after B > t-w; every reach of the second before B <= t). So each
 -- step's reaches are kept as (user, chain value, bucket, earliest, latest)
 -- and each step's events are joined to two of those rows by equality:
--- no sort, and no join that grows with one user's events. Each step reads
--- its own type (rollup_step_events is split by type).
+-- no sort, and no join that grows with one user's events. From the step
+-- roll-up each step reads its own type (rollup_step_events is split by
+-- type); steps of other types share one read of the events.
 WITH
+{{- if not .StepRollup}}
+-- Other types than the roll-up's are read from the events once, not per step.
+{{template "funnel_step_events" .}},
+{{- end}}
 {{- range .Steps}}
 {{- if eq .N 0}}
 r0 AS (
+    {{- if $.StepRollup}}
     SELECT uid, {{if $.By}}coalesce({{$.By}}, ''){{else}}''{{end}} AS grp, ts
-    FROM {{template "step_rows" $}} e
+    FROM rollup_step_events e
     WHERE {{template "funnel_in_range"}} AND {{template "funnel_step_match" .}}
+    {{- else}}
+    SELECT uid, grp, ts FROM step_events WHERE s{{.N}} = 1
+    {{- end}}
 ),
 {{- else}}
 -- Step {{.N}}'s events, with their bucket.
 c{{.N}} AS MATERIALIZED (
     SELECT uid, ts, {{bucket "ts" $.WindowSeconds}} AS b
-    FROM {{template "step_rows" $}} e
+    {{- if $.StepRollup}}
+    FROM rollup_step_events e
     WHERE {{template "funnel_in_range"}} AND {{template "funnel_step_match" .}}
+    {{- else}}
+    FROM step_events WHERE s{{.N}} = 1
+    {{- end}}
 ),
 -- Step {{.N}}: the events with a step-{{.Prev}} reach in the same bucket before
 -- them or in the bucket before within the window, in that reach's chain.
