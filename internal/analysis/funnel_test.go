@@ -1,10 +1,17 @@
 package analysis
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"math/rand"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/shuyuan-dev/shuyuan/internal/event"
+	"github.com/shuyuan-dev/shuyuan/internal/store"
 	"github.com/shuyuan-dev/shuyuan/internal/store/storetest"
 )
 
@@ -114,4 +121,126 @@ func TestFunnelBadRequest(t *testing.T) {
 			t.Errorf("%s: %v, want a BadRequest", p, err)
 		}
 	}
+}
+
+// TestFunnelRandomChains checks the two ways of finding chains against
+// each other on random traffic: DuckDB's ASOF joins (funnel.duckdb.sql)
+// and the time buckets of PostgreSQL's funnel.sql, run on DuckDB and, with
+// SHUYUAN_TEST_POSTGRES, on PostgreSQL. Events come 0-20 s apart in steps
+// of 5 s, so many pairs lie exactly a window apart or at the same instant,
+// and some users have many events in one bucket.
+func TestFunnelRandomChains(t *testing.T) {
+	sessions := randomFunnelSessions(rand.New(rand.NewSource(7)))
+	write := func(st store.Store) {
+		w := store.NewWriter(st, store.WriterOptions{})
+		defer w.Close()
+		for _, s := range sessions {
+			b := &store.EventBatch{AppID: fixtureApp, ReceivedAt: at(s.events[len(s.events)-1].time).Add(time.Second)}
+			for i := range s.events {
+				ev, err := event.Parse(sdkJSON(s, i))
+				if err != nil {
+					t.Fatalf("session %s event %d: %v", s.tracking, i, err)
+				}
+				b.Events = append(b.Events, ev)
+			}
+			if _, err := w.Write(context.Background(), b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	duck := storetest.DuckDB.Open(t)
+	write(duck)
+	var pg store.Store
+	if storetest.PostgresDSN() != "" {
+		pg = storetest.Postgres.Open(t)
+		write(pg)
+	}
+
+	lastUsers := map[string]bool{} // the last step's counts seen, so that the windows matter
+	for _, steps := range []string{
+		"browse_sku_page,add_to_cart,custom_order:payed",
+		"browse_wxapp_page,browse_sku_page,add_to_cart,custom_order:give_order,custom_order:payed",
+		"add_to_cart,add_to_cart,add_to_cart",
+		"browse_sku_page,browse_wxapp_page,browse_sku_page",
+	} {
+		for _, window := range []string{"1s", "5s", "10s", "15s", "20s", "1m", "1h", "1d"} {
+			for _, by := range []string{"", "&by=guide_id"} {
+				params := "steps=" + steps + "&window=" + window + by
+				want, err := askApp(duck, fixtureTenant, "funnel", "2026-03-01", "2026-03-02", params, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := askPortable(duck, fixtureTenant, "funnel", "2026-03-01", "2026-03-02", params)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(want.Rows, got.Rows) {
+					t.Errorf("%s: buckets on DuckDB differ from ASOF\nasof:\n%s\nbuckets:\n%s", params, dump(want), dump(got))
+				}
+				if pg != nil {
+					got, err := askApp(pg, fixtureTenant, "funnel", "2026-03-01", "2026-03-02", params, false)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !reflect.DeepEqual(want.Rows, got.Rows) {
+						t.Errorf("%s: PostgreSQL differs from DuckDB\nduckdb:\n%s\npostgres:\n%s", params, dump(want), dump(got))
+					}
+				}
+				if by == "" {
+					lastUsers[fmt.Sprint(want.Rows[len(want.Rows)-1][2])] = true
+				}
+			}
+		}
+	}
+	if len(lastUsers) < 4 {
+		t.Errorf("the last steps reached only %v users: traffic too thin to tell the windows apart", lastUsers)
+	}
+}
+
+// randomFunnelSessions makes 120 sessions of 40 users over 2026-03-01 and
+// 03-02 (Shanghai), with the funnels' event types and two guides.
+func randomFunnelSessions(rng *rand.Rand) []session {
+	start := at("2026-03-01 00:00:00")
+	var out []session
+	for i := 0; i < 120; i++ {
+		u := rng.Intn(40)
+		chn := `{"chan_wxapp_scene":1001}`
+		if g := rng.Intn(3); g > 0 {
+			chn = fmt.Sprintf(`{"chan_wxapp_scene":1001,"guide_id":"G%d"}`, g)
+		}
+		s := session{
+			tracking: fmt.Sprintf("r%d", i),
+			user:     fmt.Sprintf(`{"app_id":"wx1","local_id":"l%d","open_id":"o%d"}`, u, u),
+			chn:      chn,
+		}
+		// Users come back within hours, so that later sessions can carry
+		// their chains on.
+		tm := start.Add(time.Duration(u%8)*5*time.Hour + time.Duration(rng.Intn(6*3600/5))*5*time.Second)
+		for n := 3 + rng.Intn(20); n > 0; n-- {
+			tm = tm.Add(time.Duration(rng.Intn(5)) * 5 * time.Second)
+			var e sdkEvent
+			switch r := rng.Intn(10); {
+			case r < 3:
+				e = sdkEvent{"browse_sku_page", "", `"page":"pages/goods/detail","page_title":"Detail",` + skuS1}
+			case r < 5:
+				action := "append_to_cart"
+				if rng.Intn(4) == 0 {
+					action = "remove_from_cart"
+				}
+				e = sdkEvent{"add_to_cart", "", fmt.Sprintf(`"page":"pages/goods/detail","page_title":"Detail","action_type":%q,"sku_num":1,`, action) + skuS1}
+			case r < 7:
+				status := "give_order"
+				if rng.Intn(2) == 0 {
+					status = "payed"
+				}
+				e = sdkEvent{"custom_order", "", order(fmt.Sprintf("R%d-%d", i, n), status, "10")}
+			default:
+				e = sdkEvent{"browse_wxapp_page", "", `"page":"pages/index/index","page_title":"Home"`}
+			}
+			e.time = tm.Format("2006-01-02 15:04:05")
+			s.events = append(s.events, e)
+		}
+		out = append(out, s)
+	}
+	return out
 }
