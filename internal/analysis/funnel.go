@@ -88,8 +88,11 @@ func funnel(ctx context.Context, st store.Store, q Query) (*Result, error) {
 		}
 	}
 	data := newSQLData(q)
-	data.WindowSeconds = int(window / time.Second)
-	args := append(baseArgs(q), int64(window/time.Second))
+	// The window is bound as $5 and also written into the SQL, where
+	// PostgreSQL's buckets need it as a constant (store.Dialect.TimeBucket).
+	secs := int64(window / time.Second)
+	data.WindowSeconds = int(secs)
+	args := append(baseArgs(q), secs)
 	// The narrow roll-up holds the events of the step types only.
 	data.StepRollup = !data.Raw
 	for i, p := range parts {

@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math/rand"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shuyuan-dev/shuyuan/internal/event"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 	"github.com/shuyuan-dev/shuyuan/internal/store/storetest"
 )
@@ -131,29 +129,12 @@ func TestFunnelBadRequest(t *testing.T) {
 // and some users have many events in one bucket.
 func TestFunnelRandomChains(t *testing.T) {
 	sessions := randomFunnelSessions(rand.New(rand.NewSource(7)))
-	write := func(st store.Store) {
-		w := store.NewWriter(st, store.WriterOptions{})
-		defer w.Close()
-		for _, s := range sessions {
-			b := &store.EventBatch{AppID: fixtureApp, ReceivedAt: at(s.events[len(s.events)-1].time).Add(time.Second)}
-			for i := range s.events {
-				ev, err := event.Parse(sdkJSON(s, i))
-				if err != nil {
-					t.Fatalf("session %s event %d: %v", s.tracking, i, err)
-				}
-				b.Events = append(b.Events, ev)
-			}
-			if _, err := w.Write(context.Background(), b); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
 	duck := storetest.DuckDB.Open(t)
-	write(duck)
+	writeSessions(t, duck, sessions)
 	var pg store.Store
 	if storetest.PostgresDSN() != "" {
 		pg = storetest.Postgres.Open(t)
-		write(pg)
+		writeSessions(t, pg, sessions)
 	}
 
 	lastUsers := map[string]bool{} // the last step's counts seen, so that the windows matter
