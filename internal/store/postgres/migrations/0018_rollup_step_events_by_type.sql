@@ -11,24 +11,8 @@
 -- partitions analysed, so that the planner need not wait for autovacuum.
 ALTER TABLE rollup_step_events RENAME TO rollup_step_events_unsplit;
 
-CREATE TABLE rollup_step_events (
-    app_id       text        NOT NULL,
-    ts           timestamptz NOT NULL,
-    uid          bigint,
-    sid          bigint,
-    type         text        NOT NULL,
-    sku_id       text,
-    action_type  text,
-    order_status text,
-    keyword      text,
-    share_to     text,
-    page         text,
-    guide_id     text,
-    room_id      text,
-    ad_id        text,
-    shop_id      text,
-    chan_id      text
-) PARTITION BY LIST (type);
+-- The columns of the table it replaces (0002), in their order.
+CREATE TABLE rollup_step_events (LIKE rollup_step_events_unsplit) PARTITION BY LIST (type);
 
 CREATE TABLE rollup_step_events_app_launch PARTITION OF rollup_step_events FOR VALUES IN ('app_launch');
 CREATE TABLE rollup_step_events_search PARTITION OF rollup_step_events FOR VALUES IN ('search');
