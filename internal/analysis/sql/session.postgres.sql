@@ -5,3 +5,9 @@
 -- where hash joins take seconds (the funnel went from over ten minutes to
 -- 2.4 s at 10 M events). Nothing an analysis joins needs an index probe.
 SET LOCAL enable_nestloop = off;
+-- Guessing too many rows instead, it sorts both sides of a join to merge
+-- them where a hash join needs no sort: the funnel's joins of a step's
+-- events to the reaches before took ~1.0 s merged and ~0.75 s hashed at
+-- 10 M events (BENCHMARKS.md). No analysis reads rows already in a join's
+-- order.
+SET LOCAL enable_mergejoin = off;
