@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand"
@@ -133,8 +134,20 @@ func TestFunnelRandomChains(t *testing.T) {
 	writeSessions(t, duck, sessions)
 	var pg store.Store
 	if storetest.PostgresDSN() != "" {
+		// Rolled up in two slices, so that users' hours come in several
+		// rows of rollup_step_hours, as they do over time.
 		pg = storetest.Postgres.Open(t)
-		writeSessions(t, pg, sessions)
+		writeSessions(t, pg, sessions[:len(sessions)/2])
+		if err := pg.RollUp(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		writeSessions(t, pg, sessions[len(sessions)/2:])
+		if err := pg.RollUp(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if n := storetest.Count(t, pg, `SELECT count(*) - count(DISTINCT (type, hour, uid)) FROM rollup_step_hours`); n == 0 {
+			t.Fatal("no user's hour of a step type in two rows of rollup_step_hours")
+		}
 	}
 
 	lastUsers := map[string]bool{} // the last step's counts seen, so that the windows matter

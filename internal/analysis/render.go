@@ -61,10 +61,14 @@ type sqlData struct {
 	// Per analysis.
 	Steps         []funnelStep // funnel
 	WindowSeconds int          // funnel: the window, the length of its time buckets
-	Days          []int        // retention: the days after the first visit
-	By            string       // funnel: the grouping column of events, "" for none
-	Sort          string       // skus: the ORDER BY column
-	Dims          []channelDim // channels: the dimensions to report
+	// StepHours (funnel, with PGRollups) reads the first step's reaches
+	// from rollup_step_hours: the step reads the step roll-up and has no
+	// qualifier, there is no ?by=, and the window is whole hours.
+	StepHours bool
+	Days      []int        // retention: the days after the first visit
+	By        string       // funnel: the grouping column of events, "" for none
+	Sort      string       // skus: the ORDER BY column
+	Dims      []channelDim // channels: the dimensions to report
 
 	Known    []string // events: bind parameters of event.KnownTypes, in order
 	Accounts []string // official-account: bind parameters of ?accounts=

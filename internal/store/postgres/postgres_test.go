@@ -464,9 +464,9 @@ func TestOlderNodeLeavesNewerRollups(t *testing.T) {
 }
 
 // A store whose roll-ups are of version 2 (before rollup_orders), 3
-// (before the day counts), 4 (before the SKUs' range counts) or 5 (before
-// rollup_searches) is brought to the current version in place
-// when a node opens it: what the later versions added is computed from
+// (before the day counts), 4 (before the SKUs' range counts), 5 (before
+// rollup_searches) to 8 (before rollup_step_hours) is brought to the
+// current version in place when a node opens it: what the later versions added is computed from
 // what the roll-ups hold, equal to what rolling up wrote, and nothing is
 // rolled up again (the mark stays where it was).
 func TestRollupsUpgradedInPlace(t *testing.T) {
@@ -522,7 +522,9 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 	(SELECT string_agg(concat_ws('|', hour, sku_id, sku_name, exposures, clicks, detail_views, cart_units), ';' ORDER BY hour, sku_id)
 	 FROM (SELECT hour, sku_id, max(sku_name) AS sku_name, sum(exposures) AS exposures, sum(clicks) AS clicks,
 	              sum(detail_views) AS detail_views, sum(cart_units) AS cart_units FROM rollup_sku_hours GROUP BY 1, 2) k),
-	(SELECT string_agg(concat_ws('|', sid, ts, uid, keyword, first_click), ';' ORDER BY ts) FROM rollup_searches))`
+	(SELECT string_agg(concat_ws('|', sid, ts, uid, keyword, first_click), ';' ORDER BY ts) FROM rollup_searches),
+	(SELECT string_agg(concat_ws('|', type, hour, uid, first, last), ';' ORDER BY type, hour, uid)
+	 FROM (SELECT type, hour, uid, min(first) AS first, max(last) AS last FROM rollup_step_hours GROUP BY 1, 2, 3) h))`
 	var before string
 	var mark int64
 	if err := st.DB().QueryRowContext(ctx, rows).Scan(&before); err != nil {
@@ -531,7 +533,8 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 	if !strings.Contains(before, "O1|") || !strings.Contains(before, "|oA|oB|c-t1") || !strings.Contains(before, "|pages/b|") ||
 		!strings.Contains(before, "6|S1|") || !strings.Contains(before, "7|S1|") || !strings.Contains(before, "|S1|N-S1|1|0|0|2") ||
 		!strings.Contains(before, "|lychee|") || !strings.Contains(before, "|durian") ||
-		!strings.Contains(before, "8|=c-t1|") || !strings.Contains(before, "14|=c-t1|") || !strings.Contains(before, "9|=1001|") {
+		!strings.Contains(before, "8|=c-t1|") || !strings.Contains(before, "14|=c-t1|") || !strings.Contains(before, "9|=1001|") ||
+		!strings.Contains(before, "add_to_cart|") || !strings.Contains(before, ";search|") {
 		t.Fatalf("roll-ups before the upgrade: %s", before)
 	}
 	if err := st.DB().QueryRowContext(ctx, `SELECT rolled_seq FROM rollup_state`).Scan(&mark); err != nil {
@@ -549,20 +552,27 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 		version int
 		reset   string // empties what the version had not
 	}{
-		{2, "TRUNCATE rollup_orders, rollup_presence, rollup_gaps, rollup_hour_sums, rollup_sku_hours, rollup_searches"},
-		{3, "TRUNCATE rollup_presence, rollup_gaps, rollup_hour_sums, rollup_sku_hours, rollup_searches"},
+		{2, "TRUNCATE rollup_orders, rollup_presence, rollup_gaps, rollup_hour_sums, rollup_sku_hours, rollup_searches, rollup_step_hours"},
+		{3, "TRUNCATE rollup_presence, rollup_gaps, rollup_hour_sums, rollup_sku_hours, rollup_searches, rollup_step_hours"},
 		// Version 3 with the day counts still there (set back by hand):
 		// the fill must not add to them.
 		{3, ""},
-		{4, "DELETE FROM rollup_presence WHERE pop >= 6; DELETE FROM rollup_gaps WHERE pop >= 6; TRUNCATE rollup_sku_hours, rollup_searches"},
+		{4, "DELETE FROM rollup_presence WHERE pop >= 6; DELETE FROM rollup_gaps WHERE pop >= 6; TRUNCATE rollup_sku_hours, rollup_searches, rollup_step_hours"},
 		{4, ""},
-		{5, "TRUNCATE rollup_searches; DELETE FROM rollup_presence WHERE pop >= 8; DELETE FROM rollup_gaps WHERE pop >= 8"},
+		{5, "TRUNCATE rollup_searches, rollup_step_hours; DELETE FROM rollup_presence WHERE pop >= 8; DELETE FROM rollup_gaps WHERE pop >= 8"},
 		{5, ""},
-		{6, "DELETE FROM rollup_presence WHERE pop >= 8; DELETE FROM rollup_gaps WHERE pop >= 8"},
+		{6, "TRUNCATE rollup_step_hours; DELETE FROM rollup_presence WHERE pop >= 8; DELETE FROM rollup_gaps WHERE pop >= 8"},
 		{6, ""},
 		{7, ""},
+		{8, "TRUNCATE rollup_step_hours"},
+		// Version 8 with rollup_step_hours still there: the fill starts
+		// it again.
+		{8, ""},
 	} {
-		q := fmt.Sprintf(`%s; UPDATE rollup_state SET version = %d`, oldSkus, c.version)
+		q := fmt.Sprintf(`UPDATE rollup_state SET version = %d`, c.version)
+		if c.version < 8 {
+			q = oldSkus + "; " + q
+		}
 		if c.reset != "" {
 			q = c.reset + "; " + q
 		}
@@ -587,6 +597,11 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 		}
 		if n := storetest.Count(t, st, `SELECT count(*) FROM rollup_skus`); n != 0 {
 			t.Fatalf("from %d: rollup_skus still holds %d rows after the upgrade", c.version, n)
+		}
+		// The fill wrote one row per type, user and hour, none beside
+		// rows already there.
+		if n := storetest.Count(t, st, `SELECT count(*) - count(DISTINCT (app_id, type, hour, uid)) FROM rollup_step_hours`); n != 0 {
+			t.Fatalf("from %d: rollup_step_hours holds %d rows twice after the upgrade", c.version, n)
 		}
 	}
 	// Any other version is rolled up again from the events, into emptied

@@ -20,7 +20,7 @@ import (
 // unless ensureRollups can bring it up to date in place: a new version
 // whose tables follow from the roll-ups already there adds its fill to
 // upgradeFills.
-const rollupVersion = 8
+const rollupVersion = 9
 
 // arraySQL writes names as a PostgreSQL text array literal.
 func arraySQL(names []string) string {
@@ -142,7 +142,10 @@ WHERE user_key IS NOT NULL AND array_position({known}, type) IS NOT NULL
 GROUP BY 1, 2, 3
 ORDER BY 2`
 
-	const steps = `INSERT INTO rollup_step_events
+	// rollup_step_hours follows from the rows inserted, not from the
+	// events again.
+	steps := `WITH s AS (
+INSERT INTO rollup_step_events
 SELECT app_id, ts,
        CASE WHEN user_key IS NOT NULL THEN hashtextextended(user_key, 0) END,
        CASE WHEN tracking_id IS NOT NULL THEN hashtextextended(tracking_id, 0) END,
@@ -150,7 +153,10 @@ SELECT app_id, ts,
        guide_id, room_id, ad_id, shop_id, chan_id
 FROM {ev} e
 WHERE type = ANY({steps})
-ORDER BY ts`
+ORDER BY ts
+RETURNING app_id, ts, uid, type, action_type
+)
+INSERT INTO rollup_step_hours ` + stepHourRows("s")
 
 	pages := `WITH p AS (
 INSERT INTO rollup_pages
@@ -704,7 +710,7 @@ func (s *Store) ensureRollups(ctx context.Context, conn *sql.Conn) error {
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
 	for _, q := range []string{`TRUNCATE rollup_users, rollup_sessions, rollup_skus, rollup_order_events, rollup_orders,
-		rollup_event_types, rollup_event_users, rollup_step_events, rollup_pages, ` + dayCountTables + `, rollup_sku_hours, rollup_searches, rollup_state`,
+		rollup_event_types, rollup_event_users, rollup_step_events, rollup_step_hours, rollup_pages, ` + dayCountTables + `, rollup_sku_hours, rollup_searches, rollup_state`,
 		`INSERT INTO rollup_state (version, built_at, rolled_seq) VALUES ($1, $2, 0)`} {
 		args := []any{}
 		if strings.Contains(q, "$1") {
@@ -746,7 +752,29 @@ var upgradeFills = [][]string{
 	// and range counts without it): what earlier versions wrote goes,
 	// after version 5's fill has read it.
 	{`TRUNCATE rollup_skus`},
+	// 9: rollup_step_hours, from rollup_step_events (emptied first: a
+	// store set back by hand may hold some), analysed so that the planner
+	// need not wait for autovacuum.
+	{`TRUNCATE rollup_step_hours`, stepHoursFromRollups, `ANALYZE rollup_step_hours`},
 }
+
+// stepHourRows groups rows of rollup_step_events in from into the rows of
+// rollup_step_hours: per type, user and hour, the earliest and latest.
+// add_to_cart leaves out remove_from_cart, as a funnel step without a
+// qualifier does.
+func stepHourRows(from string) string {
+	return `SELECT app_id, type, ` + store.Postgres.TimeBucket("ts", 3600) + ` AS hour, uid, min(ts), max(ts)
+FROM ` + from + `
+WHERE uid IS NOT NULL
+  AND (type <> 'add_to_cart' OR action_type IS DISTINCT FROM 'remove_from_cart')
+GROUP BY 1, 2, 3, 4
+ORDER BY 3`
+}
+
+// stepHoursFromRollups fills rollup_step_hours (version 9) from
+// rollup_step_events, whose rows are the step types' events: one row per
+// type, user and hour, as a slice of them all would give.
+var stepHoursFromRollups = `INSERT INTO rollup_step_hours ` + stepHourRows("rollup_step_events")
 
 // upgradeRollups brings the roll-ups one version up in place, to, by the
 // statements fill that derive what that version added from what the
