@@ -193,6 +193,29 @@ func TestOlderBinaryRefusesNewerSchema(t *testing.T) {
 	}
 }
 
+// Nor does it start on roll-ups a newer build brought to a later version
+// without a migration: it would empty and rebuild them, losing what the
+// newer nodes keep.
+func TestOlderBinaryRefusesNewerRollups(t *testing.T) {
+	dsn := storetest.NewPostgresDatabase(t)
+	st := open(t, dsn, postgres.Options{})
+	now := time.Now()
+	write(t, st, now, storetest.SearchEvent(t, "T", now.UnixMilli(), "x", "o1"))
+	if err := st.RollUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DB().Exec(`UPDATE rollup_state SET version = version + 1`); err != nil {
+		t.Fatal(err)
+	}
+	_, err := postgres.Open(context.Background(), dsn, postgres.Options{})
+	if !errors.Is(err, store.ErrSchemaNewer) || !strings.Contains(err.Error(), fmt.Sprintf("roll-ups are of version %d", postgres.RollupVersion+1)) {
+		t.Fatalf("open: %v", err)
+	}
+	if n := storetest.Count(t, st, `SELECT coalesce(sum(events), 0) FROM rollup_event_types`); n != 1 {
+		t.Fatalf("roll-ups hold %d events after the older build's attempt, want 1", n)
+	}
+}
+
 // A wrong DSN or an unreachable server fails at start with one line that
 // says which.
 func TestOpenFailsClearly(t *testing.T) {

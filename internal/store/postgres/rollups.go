@@ -696,6 +696,14 @@ func (s *Store) ensureRollups(ctx context.Context, conn *sql.Conn) error {
 	if version == rollupVersion {
 		return nil
 	}
+	if version > rollupVersion {
+		// A newer build brought them up (a bump without a migration, which
+		// the schema check would not catch): rebuilding them to this
+		// build's version would empty what the newer nodes keep, and its
+		// nodes would then leave the events to this one.
+		return fmt.Errorf("%w: its roll-ups are of version %d and this binary builds version %d; run the newer shuyuan",
+			store.ErrSchemaNewer, version, rollupVersion)
+	}
 	if version >= upgradeBase && version < rollupVersion && rollupVersion == upgradeBase+len(upgradeFills) {
 		for v := version + 1; v <= rollupVersion; v++ {
 			if err := upgradeRollups(ctx, conn, v, upgradeFills[v-upgradeBase-1]...); err != nil {
