@@ -63,7 +63,7 @@ type sqlData struct {
 	WindowSeconds int          // funnel: the window, the length of its time buckets
 	// StepHours (funnel, with PGRollups) reads the first step's reaches
 	// from rollup_step_hours: the step reads the step roll-up and has no
-	// qualifier, there is no ?by=, and the window is whole hours.
+	// qualifier, and the window is whole hours.
 	StepHours bool
 	Days      []int        // retention: the days after the first visit
 	By        string       // funnel: the grouping column of events, "" for none

@@ -23,10 +23,11 @@
 -- no sort, and no join that grows with one user's events. From the step
 -- roll-up each step reads its own type (rollup_step_events is split by
 -- type); steps of other types share one read of the events. A first step
--- without a qualifier, with a window of whole hours and without ?by=,
--- reads its reaches as rows of rollup_step_hours instead (StepHours):
--- an event's reach before it exists exactly when one of the rows of
--- those buckets has one, however a bucket's reaches are split in rows.
+-- without a qualifier, with a window of whole hours, reads its reaches as
+-- rows of rollup_step_hours instead (StepHours), which keeps the ?by=
+-- values too: an event's reach before it exists exactly when one of the
+-- rows of those buckets has one, however a bucket's reaches are split in
+-- rows.
 WITH
 {{- if not .StepRollup}}
 -- Other types than the roll-up's are read from the events once, not per step.
@@ -34,11 +35,12 @@ WITH
 {{- end}}
 {{- range .Steps}}
 {{- if and (eq .N 0) $.PGRollups $.StepHours}}
--- Step 0's reaches as rollup_step_hours keeps them, per user and hour:
--- each hour lies in one bucket (the window is whole hours), and a reach
--- before an event exists exactly when one of the bucket's rows has one.
+-- Step 0's reaches as rollup_step_hours keeps them, per user, hour and
+-- ?by= values: each hour lies in one bucket (the window is whole hours),
+-- and a reach before an event exists exactly when one of the bucket's
+-- rows has one.
 b0 AS MATERIALIZED (
-    SELECT uid, '' AS grp, {{bucket "hour" $.WindowSeconds}} AS b, first, last
+    SELECT uid, {{if $.By}}coalesce({{$.By}}, ''){{else}}''{{end}} AS grp, {{bucket "hour" $.WindowSeconds}} AS b, first, last
     FROM rollup_step_hours
     WHERE app_id = $2 AND type = {{.Type}} AND hour >= $3 AND hour < $4
 ),

@@ -488,8 +488,9 @@ func TestOlderNodeLeavesNewerRollups(t *testing.T) {
 
 // A store whose roll-ups are of version 2 (before rollup_orders), 3
 // (before the day counts), 4 (before the SKUs' range counts), 5 (before
-// rollup_searches) to 8 (before rollup_step_hours) is brought to the
-// current version in place when a node opens it: what the later versions added is computed from
+// rollup_searches) to 9 (rollup_step_hours without the values a funnel is
+// split by) is brought to the current version in place when a node opens
+// it: what the later versions added is computed from
 // what the roll-ups hold, equal to what rolling up wrote, and nothing is
 // rolled up again (the mark stays where it was).
 func TestRollupsUpgradedInPlace(t *testing.T) {
@@ -546,8 +547,10 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 	 FROM (SELECT hour, sku_id, max(sku_name) AS sku_name, sum(exposures) AS exposures, sum(clicks) AS clicks,
 	              sum(detail_views) AS detail_views, sum(cart_units) AS cart_units FROM rollup_sku_hours GROUP BY 1, 2) k),
 	(SELECT string_agg(concat_ws('|', sid, ts, uid, keyword, first_click), ';' ORDER BY ts) FROM rollup_searches),
-	(SELECT string_agg(concat_ws('|', type, hour, uid, first, last), ';' ORDER BY type, hour, uid)
-	 FROM (SELECT type, hour, uid, min(first) AS first, max(last) AS last FROM rollup_step_hours GROUP BY 1, 2, 3) h))`
+	(SELECT string_agg(concat_ws('|', type, hour, uid, first, last, guide_id, room_id, ad_id, shop_id, chan_id), ';'
+	                   ORDER BY type, hour, uid, guide_id, room_id, ad_id, shop_id, chan_id)
+	 FROM (SELECT type, hour, uid, min(first) AS first, max(last) AS last, guide_id, room_id, ad_id, shop_id, chan_id
+	       FROM rollup_step_hours GROUP BY 1, 2, 3, 6, 7, 8, 9, 10) h))`
 	var before string
 	var mark int64
 	if err := st.DB().QueryRowContext(ctx, rows).Scan(&before); err != nil {
@@ -557,7 +560,7 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 		!strings.Contains(before, "6|S1|") || !strings.Contains(before, "7|S1|") || !strings.Contains(before, "|S1|N-S1|1|0|0|2") ||
 		!strings.Contains(before, "|lychee|") || !strings.Contains(before, "|durian") ||
 		!strings.Contains(before, "8|=c-t1|") || !strings.Contains(before, "14|=c-t1|") || !strings.Contains(before, "9|=1001|") ||
-		!strings.Contains(before, "add_to_cart|") || !strings.Contains(before, ";search|") {
+		!strings.Contains(before, "add_to_cart|") || !strings.Contains(before, ";search|") || !strings.Contains(before, "|c-t2;") {
 		t.Fatalf("roll-ups before the upgrade: %s", before)
 	}
 	if err := st.DB().QueryRowContext(ctx, `SELECT rolled_seq FROM rollup_state`).Scan(&mark); err != nil {
@@ -591,6 +594,8 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 		// Version 8 with rollup_step_hours still there: the fill starts
 		// it again.
 		{8, ""},
+		// Version 9 kept no values a funnel is split by.
+		{9, "UPDATE rollup_step_hours SET guide_id = NULL, room_id = NULL, ad_id = NULL, shop_id = NULL, chan_id = NULL"},
 	} {
 		q := fmt.Sprintf(`UPDATE rollup_state SET version = %d`, c.version)
 		if c.version < 8 {
@@ -623,7 +628,7 @@ func TestRollupsUpgradedInPlace(t *testing.T) {
 		}
 		// The fill wrote one row per type, user and hour, none beside
 		// rows already there.
-		if n := storetest.Count(t, st, `SELECT count(*) - count(DISTINCT (app_id, type, hour, uid)) FROM rollup_step_hours`); n != 0 {
+		if n := storetest.Count(t, st, `SELECT count(*) - count(DISTINCT (app_id, type, hour, uid, guide_id, room_id, ad_id, shop_id, chan_id)) FROM rollup_step_hours`); n != 0 {
 			t.Fatalf("from %d: rollup_step_hours holds %d rows twice after the upgrade", c.version, n)
 		}
 	}

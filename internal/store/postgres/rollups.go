@@ -20,7 +20,7 @@ import (
 // unless ensureRollups can bring it up to date in place: a new version
 // whose tables follow from the roll-ups already there adds its fill to
 // upgradeFills.
-const rollupVersion = 9
+const rollupVersion = 10
 
 // arraySQL writes names as a PostgreSQL text array literal.
 func arraySQL(names []string) string {
@@ -154,7 +154,7 @@ SELECT app_id, ts,
 FROM {ev} e
 WHERE type = ANY({steps})
 ORDER BY ts
-RETURNING app_id, ts, uid, type, action_type
+RETURNING app_id, ts, uid, type, action_type, guide_id, room_id, ad_id, shop_id, chan_id
 )
 INSERT INTO rollup_step_hours ` + stepHourRows("s")
 
@@ -760,26 +760,30 @@ var upgradeFills = [][]string{
 	// and range counts without it): what earlier versions wrote goes,
 	// after version 5's fill has read it.
 	{`TRUNCATE rollup_skus`},
-	// 9: rollup_step_hours, from rollup_step_events (emptied first: a
-	// store set back by hand may hold some), analysed so that the planner
-	// need not wait for autovacuum.
+	// 9: rollup_step_hours, filled by version 10's fill, which replaces it.
+	{},
+	// 10: rollup_step_hours with the values a funnel is split by, from
+	// rollup_step_events (emptied first: a store of version 9 or set back
+	// by hand holds some), analysed so that the planner need not wait for
+	// autovacuum.
 	{`TRUNCATE rollup_step_hours`, stepHoursFromRollups, `ANALYZE rollup_step_hours`},
 }
 
 // stepHourRows groups rows of rollup_step_events in from into the rows of
-// rollup_step_hours: per type, user and hour, the earliest and latest.
-// add_to_cart leaves out remove_from_cart, as a funnel step without a
-// qualifier does.
+// rollup_step_hours: per type, user, hour and the values a funnel is
+// split by, the earliest and latest. add_to_cart leaves out
+// remove_from_cart, as a funnel step without a qualifier does.
 func stepHourRows(from string) string {
-	return `SELECT app_id, type, ` + store.Postgres.TimeBucket("ts", 3600) + ` AS hour, uid, min(ts), max(ts)
+	return `SELECT app_id, type, ` + store.Postgres.TimeBucket("ts", 3600) + ` AS hour, uid, min(ts), max(ts),
+       guide_id, room_id, ad_id, shop_id, chan_id
 FROM ` + from + `
 WHERE uid IS NOT NULL
   AND (type <> 'add_to_cart' OR action_type IS DISTINCT FROM 'remove_from_cart')
-GROUP BY 1, 2, 3, 4
+GROUP BY 1, 2, 3, 4, 7, 8, 9, 10, 11
 ORDER BY 3`
 }
 
-// stepHoursFromRollups fills rollup_step_hours (version 9) from
+// stepHoursFromRollups fills rollup_step_hours (version 10) from
 // rollup_step_events, whose rows are the step types' events: one row per
 // type, user and hour, as a slice of them all would give.
 var stepHoursFromRollups = `INSERT INTO rollup_step_hours ` + stepHourRows("rollup_step_events")
