@@ -126,7 +126,8 @@ func funnel(ctx context.Context, st store.Store, q Query) (*Result, error) {
 		data.By = col
 		cols = append(cols, Column{Name: by, Type: "string"})
 	}
-	data.StepHours = data.StepRollup && data.Steps[0].Qual == "" && secs%3600 == 0
+	// rollup_step_hours is PostgreSQL's only.
+	data.StepHours = st.Dialect() == store.Postgres && data.StepRollup && data.Steps[0].Qual == "" && secs%3600 == 0
 	cols = append(cols,
 		Column{Name: "step", Type: "int"},
 		Column{Name: "name", Type: "string"},

@@ -61,8 +61,8 @@ type sqlData struct {
 	// Per analysis.
 	Steps         []funnelStep // funnel
 	WindowSeconds int          // funnel: the window, the length of its time buckets
-	// StepHours (funnel, with PGRollups) reads the first step's reaches
-	// from rollup_step_hours: the step reads the step roll-up and has no
+	// StepHours (funnel, PostgreSQL) reads the first step's reaches from
+	// rollup_step_hours: the step reads the step roll-up and has no
 	// qualifier, and the window is whole hours.
 	StepHours bool
 	Days      []int        // retention: the days after the first visit

@@ -34,13 +34,13 @@ WITH
 {{template "funnel_step_events" .}},
 {{- end}}
 {{- range .Steps}}
-{{- if and (eq .N 0) $.PGRollups $.StepHours}}
+{{- if and (eq .N 0) $.StepHours}}
 -- Step 0's reaches as rollup_step_hours keeps them, per user, hour and
 -- ?by= values: each hour lies in one bucket (the window is whole hours),
 -- and a reach before an event exists exactly when one of the bucket's
 -- rows has one.
 b0 AS MATERIALIZED (
-    SELECT uid, {{if $.By}}coalesce({{$.By}}, ''){{else}}''{{end}} AS grp, {{bucket "hour" $.WindowSeconds}} AS b, first, last
+    SELECT uid, {{template "funnel_grp" $}} AS grp, {{bucket "hour" $.WindowSeconds}} AS b, first, last
     FROM rollup_step_hours
     WHERE app_id = $2 AND type = {{.Type}} AND hour >= $3 AND hour < $4
 ),
@@ -51,7 +51,7 @@ u0 AS (
 {{- if eq .N 0}}
 r0 AS (
     {{- if $.StepRollup}}
-    SELECT uid, {{if $.By}}coalesce({{$.By}}, ''){{else}}''{{end}} AS grp, ts
+    SELECT uid, {{template "funnel_grp" $}} AS grp, ts
     FROM rollup_step_events e
     WHERE {{template "funnel_in_range"}} AND {{template "funnel_step_match" .}}
     {{- else}}

@@ -4,7 +4,7 @@
 -- (grp, '' when none: a chain is followed per user and value).
 step_events AS (
     SELECT uid, ts,
-           {{if .By}}coalesce({{.By}}, ''){{else}}''{{end}} AS grp
+           {{template "funnel_grp" .}} AS grp
            {{- range .Steps}},
            CASE WHEN {{template "funnel_step_match" .}} THEN 1 ELSE 0 END AS s{{.N}}
            {{- end}}
@@ -18,6 +18,11 @@ step_events AS (
 type = {{.Type}}
 {{- if .QualColumn}} AND {{.QualColumn}} = {{.Qual}}{{end}}
 {{- if .NoRemovals}} AND action_type IS DISTINCT FROM 'remove_from_cart'{{end}}
+{{- end}}
+
+{{define "funnel_grp"}}
+{{- /* A row's chain value (the query's data is the dot): its ?by= column, '' for none. */ -}}
+{{if .By}}coalesce({{.By}}, ''){{else}}''{{end}}
 {{- end}}
 
 {{define "funnel_in_range"}}app_id = $2 AND uid IS NOT NULL AND ts >= $3 AND ts < $4{{end}}
