@@ -4,7 +4,7 @@
 -- (browse_sku_page) into them took ~190 ms of the funnel's time at 10 M
 -- events. Derived by RollUp (rollups.go) and, for a store rolled up
 -- before it, filled from rollup_step_events when a node opens it (roll-up
--- version 9, upgradeRollups).
+-- version 10 since migration 0020, upgradeRollups).
 --
 -- rollup_step_hours: per step type (event.StepTypes), user and hour, the
 -- earliest and latest event of a roll-up slice; the hours of one user may
