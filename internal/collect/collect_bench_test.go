@@ -2,6 +2,7 @@ package collect_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -42,4 +43,30 @@ func BenchmarkCollect(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n)/1000, "µs/event")
+}
+
+// BenchmarkDecode is an upload's body checked and split as the request path
+// does (Decode), and split as the loader reads it back from the intake log
+// (DecodeLogged), over the real captures.
+func BenchmarkDecode(b *testing.B) {
+	bodies := captureBodies(b)
+	app := &tenant.App{ID: "shop", SDKToken: "shop-sdk-token", Location: time.UTC}
+	for _, bc := range []struct {
+		name   string
+		decode func(collect.Upload) ([]json.RawMessage, error)
+	}{{"checked", collect.Decode}, {"logged", collect.DecodeLogged}} {
+		b.Run(bc.name, func(b *testing.B) {
+			n := 0
+			for i := 0; i < b.N; i++ {
+				for _, body := range bodies {
+					raws, err := bc.decode(collect.Upload{App: app, Body: body})
+					if err != nil {
+						b.Fatal(err)
+					}
+					n += len(raws)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n)/1000, "µs/event")
+		})
+	}
 }

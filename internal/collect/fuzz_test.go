@@ -90,6 +90,14 @@ func FuzzCollect(f *testing.F) {
 				}
 			}
 		}
+		// Read back from the intake log (logged only once Decode accepted
+		// it), a body splits into the same events without the check.
+		if derr == nil {
+			logged, err := collect.DecodeLogged(up)
+			if err != nil || !reflect.DeepEqual(logged, raws) {
+				t.Fatalf("%q read back from the log as %q (%v), decoded as %q", body, logged, err, raws)
+			}
+		}
 		var w recorder
 		res, err := collect.New(&w, nil).Collect(context.Background(), up)
 		var ce *collect.Error
@@ -129,6 +137,11 @@ func FuzzCollect(f *testing.F) {
 		eraws, eerr := collect.Decode(up)
 		if (eerr == nil) != (derr == nil) || !reflect.DeepEqual(eraws, raws) {
 			t.Fatalf("encrypted body read as %d events (%v), plain as %d (%v)", len(eraws), eerr, len(raws), derr)
+		}
+		if eerr == nil {
+			if logged, err := collect.DecodeLogged(up); err != nil || !reflect.DeepEqual(logged, raws) {
+				t.Fatalf("encrypted body read back from the log as %d events (%v), plain as %d", len(logged), err, len(raws))
+			}
 		}
 	})
 }

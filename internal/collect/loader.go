@@ -212,7 +212,7 @@ func (l *Loader) batch(ctx context.Context, rec *intake.Record) (*store.EventBat
 		return empty, nil
 	}
 	up := Upload{App: app, Body: rec.Body, Encrypted: rec.Encrypted, EncryptKey: rec.EncryptKey, ReceivedAt: rec.ReceivedAt}
-	raws, err := Decode(up)
+	raws, err := decodeLogged(up)
 	if err != nil {
 		l.opt.Logger.Warn("intake loader: upload does not decode, skipped", "app", rec.App, "seq", rec.Seq, "error", err)
 		return empty, nil

@@ -208,12 +208,14 @@ func FuzzParseSameAsLegacy(f *testing.F) {
 }
 
 // FuzzCheckJSON: the scanner accepts exactly what encoding/json does, and
-// stops at the depth asked.
+// stops at the depth asked; the loader's split without the check splits
+// what it accepts the same way, and returns on anything else.
 func FuzzCheckJSON(f *testing.F) {
 	for _, c := range edgeCases {
 		f.Add([]byte(c))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		sameSplit(t, "fuzz", b)
 		if ok, deep := checkJSON(b, maxNesting); ok != json.Valid(b) || deep {
 			t.Fatalf("checkJSON(%q) = %v, %v; json.Valid %v", b, ok, deep, json.Valid(b))
 		}

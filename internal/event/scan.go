@@ -241,12 +241,14 @@ func checkLiteral(b []byte, i int, lit string) int {
 	return i + len(lit)
 }
 
-// The helpers below read JSON that checkJSON accepted.
+// The helpers below read JSON that checkJSON accepted. On other bytes
+// they do not panic: a value that runs past the end ends at len(b)
+// (SplitChecked relies on that).
 
 // stringEnd returns the index after the closing quote of the string at
 // b[i] == '"', and whether the string holds escapes.
 func stringEnd(b []byte, i int) (end int, escaped bool) {
-	for i++; ; i++ {
+	for i++; i < len(b); i++ {
 		switch b[i] {
 		case '"':
 			return i + 1, escaped
@@ -255,6 +257,7 @@ func stringEnd(b []byte, i int) (end int, escaped bool) {
 			i++ // the escaped byte; \uXXXX's digits are plain
 		}
 	}
+	return len(b), escaped
 }
 
 // valueEnd returns the index after the value at b[i].
@@ -265,7 +268,7 @@ func valueEnd(b []byte, i int) int {
 		return end
 	case '{', '[':
 		depth := 0
-		for {
+		for i < len(b) {
 			switch b[i] {
 			case '"':
 				i, _ = stringEnd(b, i)
@@ -279,6 +282,7 @@ func valueEnd(b []byte, i int) int {
 			}
 			i++
 		}
+		return len(b)
 	default: // number, true, false, null
 		for i < len(b) {
 			switch b[i] {
@@ -387,4 +391,40 @@ func SplitBatch(body []byte) (elems []json.RawMessage, ok bool) {
 		}
 		i = skipSpace(body, i+1)
 	}
+}
+
+// SplitChecked splits a body SplitBatch has accepted before, as SplitBatch
+// does, without checking it again: an upload read back from the intake
+// log, which was checked before it was logged. ok is false when body is
+// not a JSON array whose elements it can delimit (it then never panics),
+// and the caller checks the body in full.
+func SplitChecked(body []byte) (elems []json.RawMessage, ok bool) {
+	i := skipSpace(body, 0)
+	if i == len(body) || body[i] != '[' {
+		return nil, false
+	}
+	elems = make([]json.RawMessage, 0, 16)
+	i = skipSpace(body, i+1)
+	if i < len(body) && body[i] == ']' {
+		return elems, skipSpace(body, i+1) == len(body)
+	}
+	for i < len(body) {
+		end := valueEnd(body, i)
+		if end == i {
+			return nil, false // a separator where a value belongs
+		}
+		elems = append(elems, body[i:end:end])
+		if i = skipSpace(body, end); i == len(body) {
+			return nil, false
+		}
+		switch body[i] {
+		case ']':
+			return elems, skipSpace(body, i+1) == len(body)
+		case ',':
+			i = skipSpace(body, i+1)
+		default:
+			return nil, false
+		}
+	}
+	return nil, false
 }
