@@ -25,29 +25,83 @@ var eventColumns = []string{
 	"click_id", "ad_id", "seq",
 }
 
-func eventRow(app string, recv, ts time.Time, e *event.Event, seq int64) []any {
+// eventRows feeds a flush's new events to COPY through one row of values,
+// refilled for each event with pointers into it: pgx encodes each value
+// before it asks for the next row, and a pointer in an interface is no
+// copy, where a row of boxed strings, numbers and times cost ~33
+// allocations an event. A nil value is NULL.
+type eventRows struct {
+	f   *store.Flush
+	idx []int // the events of f to copy
+	i   int
+	seq int64
+	row []any
+}
+
+func newEventRows(f *store.Flush, idx []int, seq int64) *eventRows {
+	return &eventRows{f: f, idx: idx, i: -1, seq: seq, row: make([]any, 0, len(eventColumns))}
+}
+
+func (r *eventRows) Next() bool { r.i++; return r.i < len(r.idx) }
+
+func (r *eventRows) Err() error { return nil }
+
+func (r *eventRows) Values() ([]any, error) {
+	p := &r.f.Events[r.idx[r.i]]
+	e := p.E
+	n, z := nullable, zeroNull
 	var ctxID, scene, props any
 	if e.ContextID != 0 {
-		ctxID = e.ContextID
+		ctxID = &e.ContextID
 	}
 	if e.Scene != 0 {
-		scene = e.Scene
+		scene = &e.Scene
 	}
 	if len(e.Props) > 0 {
-		props = string(e.Props)
+		props = e.Props // json.RawMessage as is: through a pointer pgx would marshal it again
 	}
-	n, z := store.Nullable, store.ZeroNull
-	return []any{
-		app, ts, recv, e.Type, string(e.Kind), n(e.From), n(e.TrackingID), e.LogID, e.Key,
-		n(e.UserKey), n(e.OpenID), n(e.UnionID), n(e.LocalID), n(e.UserID),
-		n(e.WxAppID), n(e.Page), n(e.PageQry), n(e.Title), n(e.Refer),
-		scene, n(e.ChanID), n(e.ReferApp), n(e.GuideID), n(e.RoomID),
-		n(e.ShopID), n(e.ShopName), n(e.GdtVid), n(e.AdInfo), n(e.QzGdt),
-		n(e.CustomID), n(e.StoreID), n(e.SKUID), n(e.SPUID), n(e.SKUName),
-		z(e.PriceFen), z(e.SKUNum), n(e.ActionType), n(e.Keyword), z(e.StayMS),
-		n(e.ShareTo), n(e.OrderID), n(e.OrderStatus), z(e.OrderFen), z(e.PayFen),
-		ctxID, props, n(e.ClickID), n(e.AdID), seq,
+	r.row = append(r.row[:0],
+		&p.App, &p.TS, &p.Recv, &e.Type, kindValue(e.Kind), n(&e.From), n(&e.TrackingID), &e.LogID, &e.Key,
+		n(&e.UserKey), n(&e.OpenID), n(&e.UnionID), n(&e.LocalID), n(&e.UserID),
+		n(&e.WxAppID), n(&e.Page), n(&e.PageQry), n(&e.Title), n(&e.Refer),
+		scene, n(&e.ChanID), n(&e.ReferApp), n(&e.GuideID), n(&e.RoomID),
+		n(&e.ShopID), n(&e.ShopName), n(&e.GdtVid), n(&e.AdInfo), n(&e.QzGdt),
+		n(&e.CustomID), n(&e.StoreID), n(&e.SKUID), n(&e.SPUID), n(&e.SKUName),
+		z(&e.PriceFen), z(&e.SKUNum), n(&e.ActionType), n(&e.Keyword), z(&e.StayMS),
+		n(&e.ShareTo), n(&e.OrderID), n(&e.OrderStatus), z(&e.OrderFen), z(&e.PayFen),
+		ctxID, props, n(&e.ClickID), n(&e.AdID), &r.seq,
+	)
+	return r.row, nil
+}
+
+// nullable is store.Nullable through a pointer: NULL for "".
+func nullable(s *string) any {
+	if *s == "" {
+		return nil
 	}
+	return s
+}
+
+// zeroNull is store.ZeroNull through a pointer: NULL for 0.
+func zeroNull(v *int64) any {
+	if *v == 0 {
+		return nil
+	}
+	return v
+}
+
+// kindValues are the event kinds, boxed once.
+var kindValues = map[event.Kind]any{
+	event.KindBehaviour: string(event.KindBehaviour),
+	event.KindSDK:       string(event.KindSDK),
+	event.KindUnknown:   string(event.KindUnknown),
+}
+
+func kindValue(k event.Kind) any {
+	if v, ok := kindValues[k]; ok {
+		return v
+	}
+	return string(k)
 }
 
 // WriteEvents stores a flush in one transaction (store.EventStore): COPY
@@ -237,7 +291,7 @@ func (s *Store) findUntimed(ctx context.Context, tx pgx.Tx, f *store.Flush) erro
 // wait on each other's keys in one order: no deadlock). The events the
 // INSERT skipped are re-sends.
 func insertEvents(ctx context.Context, tx pgx.Tx, f *store.Flush, seq int64) error {
-	rows := make([][]any, 0, len(f.Events))
+	idx := make([]int, 0, len(f.Events))
 	type key struct {
 		app string
 		ts  int64
@@ -249,16 +303,16 @@ func insertEvents(ctx context.Context, tx pgx.Tx, f *store.Flush, seq int64) err
 		if p.Stored {
 			continue
 		}
-		rows = append(rows, eventRow(p.App, p.Recv, p.TS, p.E, seq))
+		idx = append(idx, i)
 		byKey[key{p.App, p.TS.UnixMicro(), p.E.Key}] = i
 	}
-	if len(rows) == 0 {
+	if len(idx) == 0 {
 		return nil
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"ev_stage"}, eventColumns, pgx.CopyFromRows(rows)); err != nil {
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"ev_stage"}, eventColumns, newEventRows(f, idx, seq)); err != nil {
 		return unavailable("stage events", err)
 	}
-	inserted := make(map[int]bool, len(rows))
+	inserted := make(map[int]bool, len(idx))
 	res, err := tx.Query(ctx, `INSERT INTO events SELECT * FROM ev_stage ORDER BY app_id, ts, dedup_key
 		ON CONFLICT (app_id, ts, dedup_key) DO NOTHING RETURNING app_id, ts, dedup_key`)
 	if err != nil {
