@@ -373,31 +373,16 @@ func SplitBatch(body []byte) (elems []json.RawMessage, ok bool) {
 	if ok, _ := checkJSON(body, maxNesting); !ok {
 		return nil, false
 	}
-	i := skipSpace(body, 0)
-	if body[i] != '[' {
-		return nil, true
-	}
-	elems = make([]json.RawMessage, 0, 16)
-	i = skipSpace(body, i+1)
-	if body[i] == ']' {
-		return elems, true
-	}
-	for {
-		end := valueEnd(body, i)
-		elems = append(elems, body[i:end:end])
-		i = skipSpace(body, end)
-		if body[i] == ']' {
-			return elems, true
-		}
-		i = skipSpace(body, i+1)
-	}
+	// A checked array always splits; any other JSON text has no elements.
+	elems, _ = SplitChecked(body)
+	return elems, true
 }
 
-// SplitChecked splits a body SplitBatch has accepted before, as SplitBatch
-// does, without checking it again: an upload read back from the intake
-// log, which was checked before it was logged. ok is false when body is
-// not a JSON array whose elements it can delimit (it then never panics),
-// and the caller checks the body in full.
+// SplitChecked splits a JSON array SplitBatch has accepted before without
+// checking it again (an upload read back from the intake log, which was
+// checked before it was logged); SplitBatch splits with it once checked.
+// ok is false when body is not an array whose elements it can delimit
+// (it then never panics), and the caller checks the body in full.
 func SplitChecked(body []byte) (elems []json.RawMessage, ok bool) {
 	i := skipSpace(body, 0)
 	if i == len(body) || body[i] != '[' {
