@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -112,87 +111,3 @@ func TestSDKOnIntakeLog(t *testing.T) {
 }
 
 func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
-
-// An accepted SDK upload's access line is at debug, so that uploads at
-// thousands a second do not fill the log; a refused upload's, and every
-// other route's, stay at info.
-func TestAccessLogLevels(t *testing.T) {
-	st := storetest.DuckDB.Open(t)
-	app := &tenant.App{ID: "shop", Name: "Shop", SDKToken: sdkTestToken, Location: time.UTC}
-	tenants, err := tenant.NewRegistry([]*tenant.App{app})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := intake.Open(t.TempDir(), intake.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	var logs lockedLog
-	srv := server.New(server.Deps{Tenants: tenants, Store: st, Collector: collect.New(nil, nil).WithLog(l),
-		Logger:   slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		AdminKey: sdkTestAdminKey, MaxBody: sdkTestMaxBody, MaxBatch: sdkTestMaxBatch})
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-
-	body := `[{"type":"app_launch","tracking_id":"T1","log_id":1,"props":{"page":"p","time":` +
-		jsonInt(time.Now().UnixMilli()) + `,"wx_user":{"open_id":"o1"}}}]`
-	for _, c := range []struct {
-		method, path, body string
-		status             int
-		level              string
-	}{
-		{"POST", "/api/report?token=" + sdkTestToken, body, http.StatusOK, "DEBUG"},
-		{"POST", "/api/report?token=" + sdkTestToken, `[{"type":`, http.StatusBadRequest, "INFO"},
-		{"POST", "/api/report?token=wrong-token", body, http.StatusUnauthorized, "INFO"},
-		{"GET", "/readyz", "", http.StatusOK, "INFO"},
-	} {
-		logs.Reset()
-		req, _ := http.NewRequest(c.method, hs.URL+c.path, strings.NewReader(c.body))
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		if res.StatusCode != c.status {
-			t.Fatalf("%s %s: HTTP %d, want %d", c.method, c.path, res.StatusCode, c.status)
-		}
-		// The access line is written after the answer: wait for it.
-		var line struct{ Level, Msg string }
-		for deadline := time.Now().Add(5 * time.Second); line.Msg != "request" && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-			for _, l := range strings.Split(logs.String(), "\n") {
-				if json.Unmarshal([]byte(l), &line) == nil && line.Msg == "request" {
-					break
-				}
-			}
-		}
-		if line.Msg != "request" || line.Level != c.level {
-			t.Errorf("%s %s (HTTP %d): access line %+v, want level %s; log:\n%s", c.method, c.path, c.status, line, c.level, logs.String())
-		}
-	}
-}
-
-// lockedLog is a log the server writes while the test reads it.
-type lockedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *lockedLog) Reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.Reset()
-}

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -814,4 +815,77 @@ func sdkParseMetrics(text string) map[string]float64 {
 		}
 	}
 	return m
+}
+
+// An accepted SDK upload's access line is at debug, so that uploads at
+// thousands a second do not fill the log; a refused upload's, and every
+// other route's, stay at info.
+func TestAccessLogLevels(t *testing.T) {
+	var logs lockedLog
+	e := newSDKEnvWith(t, func(d *server.Deps) {
+		d.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	good, err := json.Marshal([]any{e.goodEvent()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		send   func() int // the HTTP status
+		status int
+		level  string
+	}{
+		{"accepted upload", func() int { return e.upload(t, good).status }, http.StatusOK, "DEBUG"},
+		{"upload that is not JSON", func() int { return e.upload(t, []byte(`[{"type":`)).status }, http.StatusBadRequest, "INFO"},
+		{"upload with a wrong token", func() int { return e.post(t, "?token=wrong-token", good, nil).status }, http.StatusUnauthorized, "INFO"},
+		{"GET /readyz", func() int {
+			res, err := http.Get(e.url + "/readyz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			return res.StatusCode
+		}, http.StatusOK, "INFO"},
+	} {
+		logs.Reset()
+		if status := c.send(); status != c.status {
+			t.Fatalf("%s: HTTP %d, want %d", c.name, status, c.status)
+		}
+		// The access line is written after the answer: wait for it.
+		var line struct{ Level, Msg string }
+		for deadline := time.Now().Add(5 * time.Second); line.Msg != "request" && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			for _, l := range strings.Split(logs.String(), "\n") {
+				if json.Unmarshal([]byte(l), &line) == nil && line.Msg == "request" {
+					break
+				}
+			}
+		}
+		if line.Msg != "request" || line.Level != c.level {
+			t.Errorf("%s: access line %+v, want level %s; log:\n%s", c.name, line, c.level, logs.String())
+		}
+	}
+}
+
+// lockedLog is a log the server writes while the test reads it.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *lockedLog) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Reset()
 }

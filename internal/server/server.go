@@ -66,6 +66,12 @@ type Server struct {
 	draining atomic.Bool
 	// bearer slows down admin-key guesses per client address.
 	bearer *Throttle
+	// quiet are the SDK's routes, whose successful requests log at debug:
+	// uploads come thousands a second under load, and an access line each
+	// at info (~200 bytes) is ~400 KB of log a second at 2,000 uploads a
+	// second, tens of GB a day, for what the request metrics count
+	// anyway. A refused upload still logs at info.
+	quiet map[string]bool
 }
 
 // Admin-key guesses: a request whose Authorization: Bearer carries a
@@ -95,9 +101,12 @@ func New(d Deps) *Server {
 	}
 	d.Metrics.now = d.Now // commits and probes on one clock
 	s := &Server{Deps: d, mux: http.NewServeMux(), adminSum: sha256.Sum256([]byte(d.AdminKey)),
-		bearer: NewThrottle(d.Now, bearerFreeFailures, time.Second, time.Minute, bearerForget)}
+		bearer: NewThrottle(d.Now, bearerFreeFailures, time.Second, time.Minute, bearerForget), quiet: map[string]bool{}}
 	for _, r := range s.Routes() {
 		s.mux.Handle(r.Pattern, r.Handler)
+		if r.Envelope == EnvSDK {
+			s.quiet[r.Pattern] = true
+		}
 	}
 	return s
 }
@@ -142,7 +151,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.Metrics.Requests.WithLabelValues(route, fmt.Sprint(rec.status)).Inc()
 		s.Metrics.Latency.WithLabelValues(route).Observe(took.Seconds())
 		level := slog.LevelInfo
-		if quietRoutes[route] && rec.status < 400 {
+		if s.quiet[route] && rec.status < 400 {
 			level = slog.LevelDebug
 		}
 		s.Logger.Log(r.Context(), level, "request", "request_id", id, "method", r.Method, "path", r.URL.Path,
@@ -153,12 +162,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body.drain(r)
 	}
 }
-
-// quietRoutes are logged at debug when they succeed: the SDK's uploads
-// come thousands a second under load, and a line each at info wrote
-// ~400 KB of log a second (tens of GB a day) for what the request metrics
-// count anyway. A refused upload still logs at info.
-var quietRoutes = map[string]bool{"POST /api/report": true}
 
 type requestIDKey struct{}
 
