@@ -11,3 +11,8 @@ SET LOCAL enable_nestloop = off;
 -- 10 M events. All 18 analyses timed with it: none slower beyond the
 -- spread (BENCHMARKS.md).
 SET LOCAL enable_mergejoin = off;
+-- Parallel workers only for a plan that saves much: on two cores their
+-- launch cost more than it saved on the analyses' smaller scans (guides,
+-- live and overview took half as long without them); all 18 timed with it,
+-- three rounds each way (BENCHMARKS.md).
+SET LOCAL parallel_setup_cost = 10000;
