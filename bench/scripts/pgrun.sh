@@ -2,9 +2,10 @@
 # pgrun.sh <shuyuan binary> <clients> <duration> [bench ingest flags...]
 #
 # Ingest on PostgreSQL, one node: a fresh database shuyuan_ab, migrate, serve
-# on 127.0.0.1:18091, `bench ingest` against it, then what PostgreSQL and the
-# node spent (CPU seconds from /proc), the checkpoints during the load, and
-# the events still above the roll-up mark 3 s after it. LOGMS=<ms> logs every
+# on 127.0.0.1:18091, `bench ingest` against it, then the CPU seconds that
+# PostgreSQL, the node and the load generator spent, the checkpoints during
+# the load, and the events still above the roll-up mark 3 s after it.
+# The database is left for a look; drop it when done. LOGMS=<ms> logs every
 # statement of the database slower than that (0: all) in the server's log.
 # PGURL (default postgres://postgres@127.0.0.1:5432) names the server.
 set -euo pipefail
@@ -28,7 +29,8 @@ nodecpu() { awk '{print $14+$15}' "/proc/$SP/stat"; }
 checkpoints() { psql -c 'SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter'; }
 echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 ck0=$(checkpoints) c0=$(pgcpu) n0=$(nodecpu)
-"$BIN" bench ingest --url http://127.0.0.1:18091 --token bench-sdk-token-0001 --clients "$C" --duration "$D" "$@"
+TIMEFORMAT="the load generator (bench ingest): %U s user, %S s system"
+time "$BIN" bench ingest --url http://127.0.0.1:18091 --token bench-sdk-token-0001 --clients "$C" --duration "$D" "$@"
 c1=$(pgcpu) n1=$(nodecpu) ck1=$(checkpoints)
 sleep 3
 left=$(DB=shuyuan_ab psql -c 'SELECT count(*) FROM events WHERE seq > (SELECT coalesce(max(rolled_seq), 0) FROM rollup_state)')
