@@ -13,6 +13,7 @@ SET LOCAL enable_nestloop = off;
 SET LOCAL enable_mergejoin = off;
 -- Parallel workers only for a plan that saves much: on two cores their
 -- launch cost more than it saved on the analyses' smaller scans (guides,
--- live and overview took half as long without them); all 18 timed with it,
--- three rounds each way (BENCHMARKS.md).
+-- live and overview took half as long without them; events lost a fifth,
+-- still under 300 ms). All 18 timed with and without it, in turn
+-- (BENCHMARKS.md).
 SET LOCAL parallel_setup_cost = 10000;
