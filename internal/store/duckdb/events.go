@@ -55,6 +55,9 @@ func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([
 			return err
 		}
 		ev := &lazyAppender{tx: tx, table: "events"}
+		// One row refilled for each event: the appender copies the values
+		// into its chunk before AppendRow returns.
+		row := make([]driver.Value, 0, eventRowLen)
 		// Most flushes bring no new context.
 		cx := &lazyAppender{tx: tx, table: "event_contexts"}
 		appendErr := func() error {
@@ -74,7 +77,8 @@ func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([
 				if p.Stored {
 					continue
 				}
-				if err := ev.AppendRow(append(eventRow(p.App, p.Recv, p.TS, p.E), seq)...); err != nil {
+				row = eventRow(row[:0], p.App, p.Recv, p.TS, p.E, seq)
+				if err := ev.AppendRow(row...); err != nil {
 					return fmt.Errorf("append event: %w", err)
 				}
 			}
@@ -216,7 +220,12 @@ func findContexts(tx *rawTx, f *store.Flush) error {
 	return nil
 }
 
-func eventRow(app string, recv, ts time.Time, e *event.Event) []driver.Value {
+// eventRowLen is the number of columns of events, seq included.
+const eventRowLen = 50
+
+// eventRow appends to row the values of an event's columns in table
+// order (eventColumns, then seq).
+func eventRow(row []driver.Value, app string, recv, ts time.Time, e *event.Event, seq int64) []driver.Value {
 	var ctxID any
 	if e.ContextID != 0 {
 		ctxID = e.ContextID
@@ -225,7 +234,7 @@ func eventRow(app string, recv, ts time.Time, e *event.Event) []driver.Value {
 	if e.Scene != 0 {
 		scene = e.Scene
 	}
-	return []driver.Value{
+	return append(row,
 		app, ts, recv, e.Type, string(e.Kind), nullable(e.From), nullable(e.TrackingID), e.LogID, e.Key,
 		nullable(e.UserKey), nullable(e.OpenID), nullable(e.UnionID), nullable(e.LocalID), nullable(e.UserID),
 		nullable(e.WxAppID), nullable(e.Page), nullable(e.PageQry), nullable(e.Title), nullable(e.Refer),
@@ -234,8 +243,8 @@ func eventRow(app string, recv, ts time.Time, e *event.Event) []driver.Value {
 		nullable(e.CustomID), nullable(e.StoreID), nullable(e.SKUID), nullable(e.SPUID), nullable(e.SKUName),
 		zeroNull(e.PriceFen), zeroNull(e.SKUNum), nullable(e.ActionType), nullable(e.Keyword), zeroNull(e.StayMS),
 		nullable(e.ShareTo), nullable(e.OrderID), nullable(e.OrderStatus), zeroNull(e.OrderFen), zeroNull(e.PayFen),
-		ctxID, propsText(e.Props), nullable(e.ClickID), nullable(e.AdID),
-	}
+		ctxID, propsText(e.Props), nullable(e.ClickID), nullable(e.AdID), seq,
+	)
 }
 
 func nullable(s string) any {
