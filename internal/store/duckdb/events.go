@@ -226,6 +226,7 @@ const eventRowLen = 50
 // eventRow appends to row the values of an event's columns in table
 // order (eventColumns, then seq).
 func eventRow(row []driver.Value, app string, recv, ts time.Time, e *event.Event, seq int64) []driver.Value {
+	n, z := store.Nullable, store.ZeroNull
 	var ctxID any
 	if e.ContextID != 0 {
 		ctxID = e.ContextID
@@ -235,32 +236,16 @@ func eventRow(row []driver.Value, app string, recv, ts time.Time, e *event.Event
 		scene = e.Scene
 	}
 	return append(row,
-		app, ts, recv, e.Type, string(e.Kind), nullable(e.From), nullable(e.TrackingID), e.LogID, e.Key,
-		nullable(e.UserKey), nullable(e.OpenID), nullable(e.UnionID), nullable(e.LocalID), nullable(e.UserID),
-		nullable(e.WxAppID), nullable(e.Page), nullable(e.PageQry), nullable(e.Title), nullable(e.Refer),
-		scene, nullable(e.ChanID), nullable(e.ReferApp), nullable(e.GuideID), nullable(e.RoomID),
-		nullable(e.ShopID), nullable(e.ShopName), nullable(e.GdtVid), nullable(e.AdInfo), nullable(e.QzGdt),
-		nullable(e.CustomID), nullable(e.StoreID), nullable(e.SKUID), nullable(e.SPUID), nullable(e.SKUName),
-		zeroNull(e.PriceFen), zeroNull(e.SKUNum), nullable(e.ActionType), nullable(e.Keyword), zeroNull(e.StayMS),
-		nullable(e.ShareTo), nullable(e.OrderID), nullable(e.OrderStatus), zeroNull(e.OrderFen), zeroNull(e.PayFen),
-		ctxID, propsText(e.Props), nullable(e.ClickID), nullable(e.AdID), seq,
+		app, ts, recv, e.Type, string(e.Kind), n(e.From), n(e.TrackingID), e.LogID, e.Key,
+		n(e.UserKey), n(e.OpenID), n(e.UnionID), n(e.LocalID), n(e.UserID),
+		n(e.WxAppID), n(e.Page), n(e.PageQry), n(e.Title), n(e.Refer),
+		scene, n(e.ChanID), n(e.ReferApp), n(e.GuideID), n(e.RoomID),
+		n(e.ShopID), n(e.ShopName), n(e.GdtVid), n(e.AdInfo), n(e.QzGdt),
+		n(e.CustomID), n(e.StoreID), n(e.SKUID), n(e.SPUID), n(e.SKUName),
+		z(e.PriceFen), z(e.SKUNum), n(e.ActionType), n(e.Keyword), z(e.StayMS),
+		n(e.ShareTo), n(e.OrderID), n(e.OrderStatus), z(e.OrderFen), z(e.PayFen),
+		ctxID, propsText(e.Props), n(e.ClickID), n(e.AdID), seq,
 	)
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-// zeroNull stores absent numbers as NULL; a real zero (a free order, a
-// zero stay) is indistinguishable from absent in the SDK's data anyway.
-func zeroNull(n int64) any {
-	if n == 0 {
-		return nil
-	}
-	return n
 }
 
 // toInt64 reads an integer column (store.Int64).

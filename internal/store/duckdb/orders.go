@@ -380,7 +380,7 @@ func (s *Store) AddDataSource(ctx context.Context, ds store.DataSource) (store.D
 		out = ds
 		out.CreatedAt = ds.CreatedAt.UTC()
 		if err := tx.exec(`INSERT INTO data_sources VALUES ($1, $2, $3, $4, $5)`,
-			ds.AppID, ds.ID, ds.Type, nullable(ds.MerchantID), out.CreatedAt); err != nil {
+			ds.AppID, ds.ID, ds.Type, store.Nullable(ds.MerchantID), out.CreatedAt); err != nil {
 			return fmt.Errorf("%w: insert data source: %w", store.ErrUnavailable, err)
 		}
 		created = true

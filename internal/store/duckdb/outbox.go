@@ -21,9 +21,9 @@ var conversionColumns = []string{
 
 func conversionValues(c *store.Conversion) []any {
 	return []any{
-		c.ID, c.AppID, c.Kind, c.RefID, c.ActionType, c.Source, nullable(c.OpenID), nullable(c.UnionID),
-		c.OccurredAt.UTC(), zeroNull(c.ValueFen), nullable(c.ClickID), nullable(c.AdID), nullTime(c.TouchAt),
-		zeroNull(c.SetID), nullable(c.Payload), c.Status, c.Attempts, c.CreatedAt.UTC(),
+		c.ID, c.AppID, c.Kind, c.RefID, c.ActionType, c.Source, store.Nullable(c.OpenID), store.Nullable(c.UnionID),
+		c.OccurredAt.UTC(), store.ZeroNull(c.ValueFen), store.Nullable(c.ClickID), store.Nullable(c.AdID), nullTime(c.TouchAt),
+		store.ZeroNull(c.SetID), store.Nullable(c.Payload), c.Status, c.Attempts, c.CreatedAt.UTC(),
 		nullTime(c.Deadline), nullTime(c.NextAttemptAt),
 	}
 }
@@ -142,7 +142,7 @@ func (h hookTx) AttributeConversions(ctx context.Context, cs []store.Conversion)
 				pending++
 			}
 			return nil
-		}, c.ID, nullable(c.ClickID), nullable(c.AdID), nullTime(c.TouchAt), nullable(c.Payload), c.Status,
+		}, c.ID, store.Nullable(c.ClickID), store.Nullable(c.AdID), nullTime(c.TouchAt), store.Nullable(c.Payload), c.Status,
 			nullTime(c.Deadline), nullTime(c.NextAttemptAt))
 		if err != nil {
 			return pending, fmt.Errorf("%w: attribute conversion %s: %w", store.ErrUnavailable, c.ID, err)

@@ -39,7 +39,7 @@ func (s *Store) writeQuarantine(tx *rawTx, f *store.Flush) error {
 	f.DropStoredQuarantine(stored)
 	a := &lazyAppender{tx: tx, table: "quarantine"}
 	for _, r := range f.Quarantine {
-		if err := a.AppendRow(r.App, r.Recv.UTC(), r.Source, nullable(r.Type), r.Reason, r.Raw); err != nil {
+		if err := a.AppendRow(r.App, r.Recv.UTC(), r.Source, store.Nullable(r.Type), r.Reason, r.Raw); err != nil {
 			a.Close() //nolint:errcheck // the append error is the one to report
 			return fmt.Errorf("quarantine: %w", err)
 		}

@@ -35,7 +35,7 @@ func writeTouches(tx *rawTx, touches []store.Touch) error {
 		}
 		n := len(args)
 		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
-		args = append(args, t.AppID, t.UserKey, nullable(t.OpenID), nullable(t.UnionID), t.ClickID, nullable(t.AdID), t.FirstSeen.UTC())
+		args = append(args, t.AppID, t.UserKey, store.Nullable(t.OpenID), store.Nullable(t.UnionID), t.ClickID, store.Nullable(t.AdID), t.FirstSeen.UTC())
 	}
 	q.WriteString(`
 		ON CONFLICT (app_id, user_key, click_id) DO UPDATE SET
