@@ -55,9 +55,10 @@ func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([
 			return err
 		}
 		ev := &lazyAppender{tx: tx, table: "events"}
-		// One row refilled for each event: the appender copies the values
-		// into its chunk before AppendRow returns.
-		row := make([]driver.Value, 0, eventRowLen)
+		// One row refilled for each event (made by the first): the
+		// appender copies the values into its chunk before AppendRow
+		// returns.
+		var row []driver.Value
 		// Most flushes bring no new context.
 		cx := &lazyAppender{tx: tx, table: "event_contexts"}
 		appendErr := func() error {
@@ -219,9 +220,6 @@ func findContexts(tx *rawTx, f *store.Flush) error {
 	}
 	return nil
 }
-
-// eventRowLen is the number of columns of events, seq included.
-const eventRowLen = 50
 
 // eventRow appends to row the values of an event's columns in table
 // order (eventColumns, then seq).
