@@ -177,7 +177,9 @@ func mustJSON(v any) string {
 // have taken the payment (both added to the fixture): PostgreSQL's
 // rollup_orders must be computed again from both, and every analysis must
 // read from the roll-ups what it reads from the raw events, for a range
-// holding the whole order and for one ending between its two events.
+// holding the whole order, for one ending between its two events, and for
+// one between the two events of another order (O8), which it must not
+// count.
 func TestOrderRollupLateEvents(t *testing.T) {
 	storetest.SkipWithoutPostgres(t)
 	pg := fixtureOn(t, storetest.Postgres)
@@ -189,6 +191,16 @@ func TestOrderRollupLateEvents(t *testing.T) {
 		{"tL1", userB, chanA1, []sdkEvent{
 			{"app_launch", "2026-03-01 09:00:00", `"page":"pages/index/index","page_title":"Home","is_sdk_auto_track":true`},
 			{"custom_order", "2026-03-01 09:00:10", order("O9", "give_order", "80")},
+		}},
+		// O8 is placed before 03-02 and paid after it: a range of 03-02
+		// alone sees neither, though the order spans its end.
+		{"tL3", userA, chanA1, []sdkEvent{
+			{"app_show", "2026-03-01 08:00:00", `"page":"pages/index/index","page_title":"Home","is_sdk_auto_track":true`},
+			{"custom_order", "2026-03-01 08:00:10", order("O8", "give_order", "70")},
+		}},
+		{"tL4", userA, chanA1, []sdkEvent{
+			{"app_show", "2026-03-03 08:00:00", `"page":"pages/index/index","page_title":"Home","is_sdk_auto_track":true`},
+			{"custom_order", "2026-03-03 08:00:10", order("O8", "payed", "70")},
 		}},
 	}
 	for _, s := range late {
@@ -203,6 +215,14 @@ func TestOrderRollupLateEvents(t *testing.T) {
 	}
 	compareRawAndRollup(t, pg, fixtureTenant, "2026-03-01", "2026-03-02")
 	compareRawAndRollup(t, pg, fixtureTenant, "2026-03-01", "2026-03-01")
+	// The roll-ups read O8's events for 03-02 (it spans the range's end),
+	// and must find it neither placed nor paid then.
+	var spans bool
+	if err := pg.DB().QueryRow(`SELECT placed_at < '2026-03-02 00:00:00+08' AND last_ts >= '2026-03-03 00:00:00+08'
+		FROM rollup_orders WHERE order_id = 'O8'`).Scan(&spans); err != nil || !spans {
+		t.Fatalf("rollup_orders O8 should span 03-02: %v, %v", spans, err)
+	}
+	compareRawAndRollup(t, pg, fixtureTenant, "2026-03-02", "2026-03-02")
 }
 
 // TestDayCountsLateEvents delivers a new user's hours out of order, each
