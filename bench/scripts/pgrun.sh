@@ -6,7 +6,8 @@
 # PostgreSQL, the node and the load generator spent, the checkpoints during
 # the load, and the events still above the roll-up mark 3 s after it.
 # The database is left for a look; drop it when done. LOGMS=<ms> logs every
-# statement of the database slower than that (0: all) in the server's log.
+# statement of the database slower than that (0: all) in the server's log;
+# EXPLAINMS=<ms> logs their plans with actual rows and times (auto_explain).
 # PGURL (default postgres://postgres@127.0.0.1:5432) names the server.
 set -euo pipefail
 BIN=$1 C=$2 D=$3; shift 3
@@ -16,6 +17,9 @@ DSN=$PGURL/shuyuan_ab
 psql() { command psql "$PGURL/${DB:-postgres}" -Atq "$@"; }
 psql -c 'DROP DATABASE IF EXISTS shuyuan_ab' -c 'CREATE DATABASE shuyuan_ab'
 [ -n "${LOGMS:-}" ] && psql -c "ALTER DATABASE shuyuan_ab SET log_min_duration_statement = $LOGMS"
+[ -n "${EXPLAINMS:-}" ] && psql -c "ALTER DATABASE shuyuan_ab SET session_preload_libraries = 'auto_explain'" \
+	-c "ALTER DATABASE shuyuan_ab SET auto_explain.log_min_duration = $EXPLAINMS" \
+	-c "ALTER DATABASE shuyuan_ab SET auto_explain.log_analyze = on"
 LOG=$(mktemp -d)
 "$BIN" migrate --config "$HERE/bench.yaml" --store postgres --dsn "$DSN" >"$LOG/migrate.log" 2>&1 ||
 	{ cat "$LOG/migrate.log"; exit 1; }
