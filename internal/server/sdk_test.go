@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/shuyuan-dev/shuyuan/internal/collect"
 	"github.com/shuyuan-dev/shuyuan/internal/server"
+	"github.com/shuyuan-dev/shuyuan/internal/server/servertest"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 	"github.com/shuyuan-dev/shuyuan/internal/store/storetest"
 	"github.com/shuyuan-dev/shuyuan/internal/tenant"
@@ -821,7 +821,7 @@ func sdkParseMetrics(text string) map[string]float64 {
 // thousands a second do not fill the log; a refused upload's, and every
 // other route's, stay at info.
 func TestAccessLogLevels(t *testing.T) {
-	var logs lockedLog
+	var logs servertest.Log
 	e := newSDKEnvWith(t, func(d *server.Deps) {
 		d.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
@@ -864,28 +864,4 @@ func TestAccessLogLevels(t *testing.T) {
 			t.Errorf("%s: access line %+v, want level %s; log:\n%s", c.name, line, c.level, logs.String())
 		}
 	}
-}
-
-// lockedLog is a log the server writes while the test reads it.
-type lockedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *lockedLog) Reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.Reset()
 }

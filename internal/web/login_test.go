@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,34 +8,16 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/shuyuan-dev/shuyuan/internal/config"
 	"github.com/shuyuan-dev/shuyuan/internal/server"
+	"github.com/shuyuan-dev/shuyuan/internal/server/servertest"
 	"github.com/shuyuan-dev/shuyuan/internal/store/storetest"
 	"github.com/shuyuan-dev/shuyuan/internal/tenant"
 	"github.com/shuyuan-dev/shuyuan/internal/web"
 )
-
-// logBuffer collects a server's log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // newLoginEnv is a dashboard with no data, its log written to logs (nil:
 // discarded), on the settable clock of the returned env.
@@ -103,7 +84,7 @@ func TestLoginNextRefusesHiddenHosts(t *testing.T) {
 // the wrong field and never reaches the log.
 func TestLoginLogNamesOnlyUsers(t *testing.T) {
 	t.Parallel()
-	var logs logBuffer
+	var logs servertest.Log
 	e := newLoginEnv(t, &logs)
 	const pasted = "sk-live-9f8e7d6c5b4a39281706"
 	for _, name := range []string{pasted, userName, "admin"} {
