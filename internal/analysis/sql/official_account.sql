@@ -25,8 +25,8 @@ visitors AS MATERIALIZED (
 -- them through a partial index of the roll-up whose predicate repeats
 -- these scenes (its migration 0017): a scene added here must go there too,
 -- or the index no longer serves the query (the answers stay right;
--- TestOfficialAccountSceneIndex holds the two lists alike).
--- Not made distinct here: each group below takes its own distinct pairs.
+-- TestOfficialAccountSceneIndex holds the two lists alike). Not made
+-- distinct: each group below takes its own distinct pairs.
 entries AS MATERIALIZED (
     SELECT * FROM (
         SELECT s.uid, s.scene, s.chan_refer_app_id, s.chan_custom_id,

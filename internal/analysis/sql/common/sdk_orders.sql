@@ -3,7 +3,8 @@
 -- with an event in the range (the others can neither be placed, nor paid,
 -- nor refunded in it), numbered per order (nth = 1 is the event that
 -- placed it) and per order and status. With PGRollups, only those of the
--- orders with an event after the range's end: rollup_orders holds the rest.
+-- orders with events both before the range's end and after it, whether or
+-- not one is inside the range (see below): rollup_orders holds the rest.
 sdk_order_events AS (
     SELECT order_id, ts, tracking_id, user_key, union_id, order_status, pay_fen,
            chan_id, scene, chan_refer_app_id, chan_custom_id, guide_id, room_id, shop_id, shop_name,
