@@ -127,7 +127,8 @@ func TestFunnelBadRequest(t *testing.T) {
 // and the time buckets of PostgreSQL's funnel.sql, run on DuckDB and, with
 // SHUYUAN_TEST_POSTGRES, on PostgreSQL. Events come 0-20 s apart in steps
 // of 5 s, so many pairs lie exactly a window apart or at the same instant,
-// and some users have many events in one bucket.
+// and some users have many events in one hour; pauses of minutes spread a
+// user's events of a type over their hour.
 func TestFunnelRandomChains(t *testing.T) {
 	sessions := randomFunnelSessions(rand.New(rand.NewSource(7)))
 	duck := storetest.DuckDB.Open(t)
@@ -159,7 +160,7 @@ func TestFunnelRandomChains(t *testing.T) {
 		"add_to_cart,add_to_cart,add_to_cart",
 		"browse_sku_page,browse_wxapp_page,browse_sku_page",
 	} {
-		for _, window := range []string{"1s", "5s", "10s", "15s", "20s", "1m", "1h", "1d"} {
+		for _, window := range []string{"1s", "5s", "10s", "15s", "20s", "1m", "1h", "90m", "1d"} {
 			for _, by := range []string{"", "&by=guide_id"} {
 				params := "steps=" + steps + "&window=" + window + by
 				want, err := askApp(duck, fixtureTenant, "funnel", "2026-03-01", "2026-03-02", params, false)
@@ -214,6 +215,12 @@ func randomFunnelSessions(rng *rand.Rand) []session {
 		tm := start.Add(time.Duration(u%8)*5*time.Hour + time.Duration(rng.Intn(6*3600/5))*5*time.Second)
 		for n := 3 + rng.Intn(20); n > 0; n-- {
 			tm = tm.Add(time.Duration(rng.Intn(5)) * 5 * time.Second)
+			// Now and then a pause of minutes, so that one user's events
+			// of a type spread over an hour and windows of an hour or
+			// more end inside such a spread.
+			if rng.Intn(8) == 0 {
+				tm = tm.Add(time.Duration(rng.Intn(12)) * 5 * time.Minute)
+			}
 			var e sdkEvent
 			switch r := rng.Intn(10); {
 			case r < 3:
