@@ -20,22 +20,25 @@ func overview(ctx context.Context, st store.Store, q Query) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return templated(ctx, st, q, "overview", []Column{
-		{Name: "day", Type: "day"},
-		{Name: "visitors", Type: "int"},
-		{Name: "new_visitors", Type: "int"},
-		{Name: "sessions", Type: "int"},
-		{Name: "page_views", Type: "int"},
-		{Name: "stay_ms", Type: "ms"},
-		{Name: "avg_stay_ms", Type: "ms"},
-		{Name: "searchers", Type: "int"},
-		{Name: "cart_users", Type: "int"},
-		{Name: "ordering_users", Type: "int"},
-		{Name: "orders", Type: "int"},
-		{Name: "paying_users", Type: "int"},
-		{Name: "paid_orders", Type: "int"},
-		{Name: "gmv_fen", Type: "fen"},
-		{Name: "avg_order_fen", Type: "fen"},
-		{Name: "pay_conversion", Type: "ratio"},
-	}, data, args...)
+	return templated(ctx, st, q, "overview", append([]Column{{Name: "day", Type: "day"}}, overviewFigures...), data, args...)
+}
+
+// overviewFigures are the columns of overview after its day, and those of
+// totals, which gives the same figures for the range as a whole.
+var overviewFigures = []Column{
+	{Name: "visitors", Type: "int"},
+	{Name: "new_visitors", Type: "int"},
+	{Name: "sessions", Type: "int"},
+	{Name: "page_views", Type: "int"},
+	{Name: "stay_ms", Type: "ms"},
+	{Name: "avg_stay_ms", Type: "ms"},
+	{Name: "searchers", Type: "int"},
+	{Name: "cart_users", Type: "int"},
+	{Name: "ordering_users", Type: "int"},
+	{Name: "orders", Type: "int"},
+	{Name: "paying_users", Type: "int"},
+	{Name: "paid_orders", Type: "int"},
+	{Name: "gmv_fen", Type: "fen"},
+	{Name: "avg_order_fen", Type: "fen"},
+	{Name: "pay_conversion", Type: "ratio"},
 }

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"context"
+	"slices"
 
 	"github.com/shuyuan-dev/shuyuan/internal/store"
 )
@@ -22,21 +23,6 @@ func totals(ctx context.Context, st store.Store, q Query) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return templated(ctx, st, q, "totals", []Column{
-		{Name: "visitors", Type: "int"},
-		{Name: "new_visitors", Type: "int"},
-		{Name: "sessions", Type: "int"},
-		{Name: "page_views", Type: "int"},
-		{Name: "stay_ms", Type: "ms"},
-		{Name: "avg_stay_ms", Type: "ms"},
-		{Name: "searchers", Type: "int"},
-		{Name: "cart_users", Type: "int"},
-		{Name: "ordering_users", Type: "int"},
-		{Name: "orders", Type: "int"},
-		{Name: "paying_users", Type: "int"},
-		{Name: "paid_orders", Type: "int"},
-		{Name: "gmv_fen", Type: "fen"},
-		{Name: "avg_order_fen", Type: "fen"},
-		{Name: "pay_conversion", Type: "ratio"},
-	}, data, args...)
+	// A copy: a result's columns are its own.
+	return templated(ctx, st, q, "totals", slices.Clone(overviewFigures), data, args...)
 }

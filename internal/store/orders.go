@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -57,6 +58,28 @@ type OrderBatch struct {
 	// the same transaction after the orders: a later call naming the same
 	// order waits for this one's row locks, so its rows come after these.
 	Relay []Relay
+}
+
+// FinishOrders is what both stores do in AddOrders' transaction once
+// every order of batches is written (results in the same order): each
+// batch's paid hook with the orders it made paid, in the order of the
+// batches, then every batch's relay rows.
+func FinishOrders(ctx context.Context, tx Tx, batches []*OrderBatch, results []OrderResult) error {
+	for i, b := range batches {
+		if len(results[i].Paid) > 0 && b.OnPaid != nil {
+			if err := b.OnPaid(ctx, tx, results[i].Paid); err != nil {
+				return fmt.Errorf("batch %d: paid hook: %w", i, err)
+			}
+		}
+	}
+	for _, b := range batches {
+		if len(b.Relay) > 0 {
+			if err := tx.AddRelays(ctx, b.Relay); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // PaidHook is OrderBatch.OnPaid.

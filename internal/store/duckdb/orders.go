@@ -46,23 +46,8 @@ func (s *Store) addOrders(ctx context.Context, batches []*store.OrderBatch) ([]s
 				return err
 			}
 		}
-		// Hooks run once every order of the transaction is written, in the
-		// order of the batches.
-		for i, b := range batches {
-			if len(results[i].Paid) > 0 && b.OnPaid != nil {
-				if err := b.OnPaid(ctx, hookTx{tx}, results[i].Paid); err != nil {
-					return fmt.Errorf("batch %d: paid hook: %w", i, err)
-				}
-			}
-		}
-		for _, b := range batches {
-			if len(b.Relay) > 0 {
-				if err := (hookTx{tx}).AddRelays(ctx, b.Relay); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		// Hooks run once every order of the transaction is written.
+		return store.FinishOrders(ctx, hookTx{tx}, batches, results)
 	})
 	if err != nil {
 		// The filter may hold keys of the rolled-back orders: harmless,

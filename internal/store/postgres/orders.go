@@ -52,21 +52,7 @@ func (s *Store) AddOrders(ctx context.Context, batches []*store.OrderBatch) ([]s
 		if err := (hookTx{tx}).LockUsers(ctx, users); err != nil {
 			return err
 		}
-		for i, b := range batches {
-			if len(results[i].Paid) > 0 && b.OnPaid != nil {
-				if err := b.OnPaid(ctx, hookTx{tx}, results[i].Paid); err != nil {
-					return fmt.Errorf("batch %d: paid hook: %w", i, err)
-				}
-			}
-		}
-		for _, b := range batches {
-			if len(b.Relay) > 0 {
-				if err := (hookTx{tx}).AddRelays(ctx, b.Relay); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		return store.FinishOrders(ctx, hookTx{tx}, batches, results)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("add orders: %w", err)
