@@ -72,10 +72,10 @@ func FinishOrders(ctx context.Context, tx Tx, batches []*OrderBatch, results []O
 			}
 		}
 	}
-	for _, b := range batches {
+	for i, b := range batches {
 		if len(b.Relay) > 0 {
 			if err := tx.AddRelays(ctx, b.Relay); err != nil {
-				return err
+				return fmt.Errorf("batch %d: relay rows: %w", i, err)
 			}
 		}
 	}
