@@ -75,13 +75,13 @@ entry_users AS MATERIALIZED (
 -- The users of each entry group once (every one of them visited), made
 -- distinct on the pair alone: the group's name is added after.
 members AS (
-    SELECT 2 AS grp_order, CAST(NULL AS VARCHAR) AS value, uid FROM entry_users
+    SELECT 2 AS grp_order, 'official_account' AS grp, CAST(NULL AS VARCHAR) AS value, uid FROM entry_users
     UNION ALL
-    SELECT 3, CAST(scene AS VARCHAR), uid FROM (SELECT DISTINCT scene, uid FROM entries WHERE oa_scene) x
+    SELECT 3, 'scene', CAST(scene AS VARCHAR), uid FROM (SELECT DISTINCT scene, uid FROM entries WHERE oa_scene) x
     UNION ALL
-    SELECT 4, chan_refer_app_id, uid FROM (SELECT DISTINCT chan_refer_app_id, uid FROM entries WHERE chan_refer_app_id IS NOT NULL) x
+    SELECT 4, 'account', chan_refer_app_id, uid FROM (SELECT DISTINCT chan_refer_app_id, uid FROM entries WHERE chan_refer_app_id IS NOT NULL) x
     UNION ALL
-    SELECT 5, chan_custom_id, uid FROM (SELECT DISTINCT chan_custom_id, uid FROM entries WHERE oa_article) x
+    SELECT 5, 'article', chan_custom_id, uid FROM (SELECT DISTINCT chan_custom_id, uid FROM entries WHERE oa_article) x
 ),
 -- 'all' from whole sets (its visitors, and every buyer of the range,
 -- whether they visited or not), without joining each visitor to the
@@ -96,15 +96,13 @@ groups AS (
     FROM payers p
     LEFT JOIN known k ON k.uid = p.uid
     UNION ALL
-    SELECT m.grp_order,
-           CASE m.grp_order WHEN 2 THEN 'official_account' WHEN 3 THEN 'scene' WHEN 4 THEN 'account' ELSE 'article' END,
-           m.value,
+    SELECT m.grp_order, m.grp, m.value,
            count(*), count(*) FILTER (WHERE u.known),
            count(*) FILTER (WHERE u.buyer), count(*) FILTER (WHERE u.buyer AND u.known),
            coalesce(CAST(sum(u.gmv_fen) AS BIGINT), 0)
     FROM members m
     JOIN entry_users u ON u.uid = m.uid
-    GROUP BY m.grp_order, m.value
+    GROUP BY m.grp_order, m.grp, m.value
 )
 SELECT grp AS "group", value, visitors, union_visitors, buyers, union_buyers, gmv_fen,
        CAST(union_buyers AS DOUBLE PRECISION) / NULLIF(buyers, 0) AS union_buyer_share
