@@ -105,11 +105,12 @@ func kindValue(k event.Kind) any {
 }
 
 // WriteEvents stores a flush in one transaction (store.EventStore): COPY
-// of the new events into the session's staging table, one INSERT that
-// skips the re-sends by the unique key (app, time, content key) — a flush
-// of another node storing the same event at once waits for it and skips
-// too, it never fails — then the contexts, quarantine rows and touches,
-// the event hook, and commit. The flush takes the next flush number and a
+// of the new events into events, or, when one of them is stored already,
+// through the staging table with an INSERT that skips the re-sends by the
+// unique key (app, time, content key) — a flush of another node storing
+// the same event at once waits for it and skips too, it never fails —
+// then the contexts, quarantine rows and touches, the event hook, and
+// commit (insertEvents). The flush takes the next flush number and a
 // shared lock the roll-up barrier waits for (rollups.go).
 func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([]store.EventResult, error) {
 	f := store.PlanFlush(batches, &s.known)
@@ -286,28 +287,78 @@ func (s *Store) findUntimed(ctx context.Context, tx pgx.Tx, f *store.Flush) erro
 	return rows.Err()
 }
 
-// insertEvents copies the flush's events into the staging table and moves
-// those not stored yet into events, in key order (concurrent flushes then
-// wait on each other's keys in one order: no deadlock). The events the
-// INSERT skipped are re-sends.
+// insertEvents stores the flush's events not known to be stored, in key
+// order (concurrent flushes then wait on each other's keys in one order:
+// no deadlock). Most flushes hold no re-send: their events are copied
+// straight into events, under a savepoint. When one of them is stored
+// already (an SDK re-send, or the same upload stored by another node's
+// flush, which this COPY waits for), the savepoint is rolled back and the
+// events go through the staging table, whose INSERT skips the re-sends by
+// the unique key: the events it skipped are marked stored. The straight
+// COPY writes each event once where the staging table wrote it twice, and
+// took about a sixth of the server's work per event (BENCHMARKS.md).
 func insertEvents(ctx context.Context, tx pgx.Tx, f *store.Flush, seq int64) error {
 	idx := make([]int, 0, len(f.Events))
+	for i := range f.Events {
+		if !f.Events[i].Stored {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return nil
+	}
+	sort.Slice(idx, func(a, b int) bool {
+		p, q := &f.Events[idx[a]], &f.Events[idx[b]]
+		if p.App != q.App {
+			return p.App < q.App
+		}
+		if pt, qt := p.TS.UnixMicro(), q.TS.UnixMicro(); pt != qt {
+			return pt < qt
+		}
+		return p.E.Key < q.E.Key
+	})
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return unavailable("savepoint before the events", err)
+	}
+	_, err = sp.CopyFrom(ctx, pgx.Identifier{"events"}, eventColumns, newEventRows(f, idx, seq))
+	if err == nil {
+		if err := sp.Commit(ctx); err != nil {
+			return unavailable("release the savepoint after the events", err)
+		}
+		return nil
+	}
+	if !isStoredAlready(err) {
+		return unavailable("copy events", err)
+	}
+	if err := sp.Rollback(ctx); err != nil {
+		return unavailable("roll back to the savepoint before the events", err)
+	}
+	return insertSkippingResends(ctx, tx, f, idx, seq)
+}
+
+// isStoredAlready tells the errors of a COPY that met an event stored
+// already: its unique key (23505), or a deadlock (40P01) with a writer
+// that does not lock in this order, which the staging table's INSERT then
+// waits out.
+func isStoredAlready(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "23505" || pe.Code == "40P01")
+}
+
+// insertSkippingResends copies the events idx of f into the staging table
+// and moves those not stored yet into events, in key order; it marks the
+// others stored.
+func insertSkippingResends(ctx context.Context, tx pgx.Tx, f *store.Flush, idx []int, seq int64) error {
 	type key struct {
 		app string
 		ts  int64
 		key int64
 	}
-	byKey := make(map[key]int, len(f.Events))
-	for i := range f.Events {
+	byKey := make(map[key]int, len(idx))
+	for _, i := range idx {
 		p := &f.Events[i]
-		if p.Stored {
-			continue
-		}
-		idx = append(idx, i)
 		byKey[key{p.App, p.TS.UnixMicro(), p.E.Key}] = i
-	}
-	if len(idx) == 0 {
-		return nil
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"ev_stage"}, eventColumns, newEventRows(f, idx, seq)); err != nil {
 		return unavailable("stage events", err)

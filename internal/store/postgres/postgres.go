@@ -3,9 +3,10 @@
 // imports pgx.
 //
 // Events are range-partitioned by day of their time (plain DDL, created
-// ahead and on demand); a flush is one transaction: COPY into a staging
-// table, one INSERT that skips re-sends by the events' unique key, the
-// contexts, quarantine and touches, the event hook, commit. Roll-ups are
+// ahead and on demand); a flush is one transaction: COPY into events (a
+// flush that meets a stored event goes through a staging table and one
+// INSERT that skips re-sends by the events' unique key), the contexts,
+// quarantine and touches, the event hook, commit. Roll-ups are
 // derived from committed flushes behind a barrier that never lets the mark
 // pass a flush still in progress (rollups.go).
 package postgres

@@ -343,6 +343,87 @@ func TestTwoNodesSameUpload(t *testing.T) {
 	}
 }
 
+// A flush meets an event that another node's flush holds uncommitted: it
+// waits, and is told by the outcome. When the other commits, the event is
+// a re-send and the flush's other events are still stored (through the
+// staging table); when the other rolls back, the flush stores them all.
+// A later flush of a node that never saw the events finds them stored too.
+func TestFlushWaitsForAnotherNodesEvent(t *testing.T) {
+	for _, otherCommits := range []bool{true, false} {
+		t.Run(fmt.Sprintf("other commits %v", otherCommits), func(t *testing.T) {
+			dsn := storetest.NewPostgresDatabase(t)
+			a, b := open(t, dsn, postgres.Options{}), open(t, dsn, postgres.Options{})
+			shared := storetest.SearchEvent(t, "T", 1795373591817, "x", "o1")
+			own := storetest.SearchEvent(t, "T", 1795373592817, "y", "o1")
+			entered, release := make(chan struct{}), make(chan struct{})
+			a.SetEventHook(func(context.Context, store.Tx, []*store.EventBatch) error {
+				close(entered)
+				<-release
+				if !otherCommits {
+					return errors.New("the other node gives up")
+				}
+				return nil
+			})
+			aErr := make(chan error, 1)
+			go func() {
+				_, err := a.WriteEvents(context.Background(), []*store.EventBatch{{AppID: "a", ReceivedAt: time.Now(), Events: []event.Event{shared}}})
+				aErr <- err
+			}()
+			<-entered
+			bRes, bErr := make(chan store.EventResult, 1), make(chan error, 1)
+			go func() {
+				res, err := b.WriteEvents(context.Background(), []*store.EventBatch{{AppID: "a", ReceivedAt: time.Now(), Events: []event.Event{own, shared}}})
+				if err != nil {
+					bErr <- err
+					return
+				}
+				bRes <- res[0]
+			}()
+			// b's flush waits on a's row before a ends.
+			waitFor(t, func() bool {
+				return storetest.Count(t, a, `SELECT count(*) FROM pg_stat_activity
+					WHERE datname = current_database() AND wait_event_type = 'Lock'`) > 0
+			})
+			close(release)
+			if err := <-aErr; (err == nil) != otherCommits {
+				t.Fatalf("a: %v", err)
+			}
+			var got store.EventResult
+			select {
+			case got = <-bRes:
+			case err := <-bErr:
+				t.Fatalf("b: %v", err)
+			}
+			want := store.EventResult{Accepted: 2}
+			if otherCommits {
+				want = store.EventResult{Accepted: 1, Duplicates: 1}
+			}
+			if got != want {
+				t.Fatalf("b: %+v, want %+v", got, want)
+			}
+			if n := storetest.Count(t, a, `SELECT count(*) FROM events`); n != 2 {
+				t.Fatalf("%d events stored, want 2", n)
+			}
+			c := open(t, dsn, postgres.Options{})
+			if got := write(t, c, time.Now(), own, shared); got != (store.EventResult{Duplicates: 2}) {
+				t.Fatalf("a third node's re-send: %+v", got)
+			}
+			if n := storetest.Count(t, a, `SELECT count(*) FROM events`); n != 2 {
+				t.Fatalf("%d events stored after the re-send, want 2", n)
+			}
+		})
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+	}
+}
+
 // One node holds a role; when its session dies (the node was killed, or
 // its link broke) another takes the role on its next try, and the old one
 // knows it no longer holds it.
