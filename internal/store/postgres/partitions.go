@@ -74,11 +74,8 @@ func (s *Store) ensureDays(ctx context.Context, days []int64) error {
 			return unavailable("lock partitions", err)
 		}
 		for _, d := range missing {
-			lo := time.Unix(d*86400, 0).UTC()
-			q := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s PARTITION OF events FOR VALUES FROM ('%s') TO ('%s')`,
-				partitionName(d), lo.Format(time.RFC3339), lo.Add(day).Format(time.RFC3339))
-			if _, err := tx.Exec(ctx, q); err != nil {
-				return unavailable("create partition "+partitionName(d), err)
+			if err := createPartition(ctx, tx, d); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -91,6 +88,42 @@ func (s *Store) ensureDays(ctx context.Context, days []int64) error {
 		s.parts[d] = true
 	}
 	s.partsMu.Unlock()
+	return nil
+}
+
+// createPartition creates and attaches the partition of day d unless it
+// exists (under the partitions' lock: then it is attached too). CREATE
+// TABLE … PARTITION OF would lock events against every reader and writer
+// until the queries running on it end, and every flush would wait behind
+// it: an analysis's seconds on the SDK route. ATTACH PARTITION takes a lock
+// that lets reads and writes go on; on a new, empty table it has nothing to
+// check, and it builds the partition's indexes.
+func createPartition(ctx context.Context, tx pgx.Tx, d int64) error {
+	name := partitionName(d)
+	var exists, attached bool
+	if err := tx.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL,
+		EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass($1) AND inhparent = 'events'::regclass)`,
+		name).Scan(&exists, &attached); err != nil {
+		return unavailable("look for partition "+name, err)
+	}
+	if attached {
+		return nil
+	}
+	var qs []string
+	if !exists {
+		qs = append(qs, `CREATE TABLE `+name+` (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`)
+	}
+	// A table of the name that is not attached (a partition detached by
+	// hand) is attached again; ATTACH refuses it if it holds rows of other
+	// days.
+	lo := time.Unix(d*86400, 0).UTC()
+	qs = append(qs, fmt.Sprintf(`ALTER TABLE events ATTACH PARTITION %s FOR VALUES FROM ('%s') TO ('%s')`,
+		name, lo.Format(time.RFC3339), lo.Add(day).Format(time.RFC3339)))
+	for _, q := range qs {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return unavailable("create partition "+name, err)
+		}
+	}
 	return nil
 }
 

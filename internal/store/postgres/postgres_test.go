@@ -51,6 +51,58 @@ func TestEventOnDayWithoutPartition(t *testing.T) {
 	}
 }
 
+// Making a partition does not wait for the queries running on events (an
+// analysis of several seconds), and so neither does the flush that needs
+// it, nor the flushes behind that one. A transaction that has read events
+// holds its lock until it ends; the flush must finish while it is open.
+// A partition detached by hand is attached again when an event of its day
+// comes.
+func TestNewPartitionWhileEventsAreRead(t *testing.T) {
+	ctx := context.Background()
+	dsn := storetest.NewPostgresDatabase(t)
+	st := open(t, dsn, postgres.Options{})
+	reader, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close(ctx)
+	tx, err := reader.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // the test ends it
+	if _, err := tx.Exec(ctx, `SELECT count(*) FROM events`); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	old := time.Date(2019, 3, 5, 12, 0, 0, 0, time.UTC)
+	res, err := st.WriteEvents(wctx, []*store.EventBatch{{AppID: "a", ReceivedAt: time.Now(),
+		Events: []event.Event{storetest.SearchEvent(t, "T", old.UnixMilli(), "x", "o1")}}})
+	if err != nil {
+		t.Fatalf("flush while events are read: %v", err)
+	}
+	if res[0].Accepted != 1 {
+		t.Fatalf("%+v", res[0])
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := storetest.Count(t, st, `SELECT count(*) FROM events WHERE ts < '2019-03-06'`); n != 1 {
+		t.Fatalf("%d events of 2019-03-05, want 1", n)
+	}
+	if _, err := reader.Exec(ctx, `ALTER TABLE events DETACH PARTITION events_20190305`); err != nil {
+		t.Fatal(err)
+	}
+	other := open(t, dsn, postgres.Options{})
+	if res := write(t, other, time.Now(), storetest.SearchEvent(t, "T", old.Add(time.Hour).UnixMilli(), "y", "o1")); res.Accepted != 1 {
+		t.Fatalf("after the detach: %+v", res)
+	}
+	if n := storetest.Count(t, st, `SELECT count(*) FROM events WHERE ts < '2019-03-06'`); n != 2 {
+		t.Fatalf("%d events of 2019-03-05 after the detach, want both", n)
+	}
+}
+
 // Retention drops whole partitions past the kept days; the roll-ups keep
 // their aggregates and new days keep their partitions.
 func TestRetentionDropsOldPartitions(t *testing.T) {
