@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -152,29 +153,74 @@ func (s *Store) Maintain(ctx context.Context, now time.Time) ([]string, error) {
 	}
 	s.partsMu.Unlock()
 	sort.Slice(old, func(i, j int) bool { return old[i] < old[j] })
-	var dropped []string
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockPartitions); err != nil {
-			return unavailable("lock partitions", err)
-		}
-		for _, d := range old {
-			if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS `+partitionName(d)); err != nil {
-				return unavailable("drop partition "+partitionName(d), err)
-			}
-			dropped = append(dropped, partitionName(d))
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM quarantine WHERE received_at < $1`, time.Unix(cutoff*86400, 0).UTC()); err != nil {
-			return unavailable("expire quarantine", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
+	dropped, err := s.dropPartitions(ctx, old)
 	s.partsMu.Lock()
-	for _, d := range old {
-		delete(s.parts, d)
+	for _, name := range dropped {
+		if t, perr := time.Parse("events_20060102", name); perr == nil {
+			delete(s.parts, unixDay(t))
+		}
 	}
 	s.partsMu.Unlock()
+	if err != nil {
+		return dropped, err
+	}
+	if _, err := s.pool.Exec(ctx, `DELETE FROM quarantine WHERE received_at < $1`, time.Unix(cutoff*86400, 0).UTC()); err != nil {
+		return dropped, unavailable("expire quarantine", err)
+	}
+	return dropped, nil
+}
+
+// dropPartitions detaches the partitions of days and drops them, and
+// returns the names of those dropped. DROP TABLE of a partition would lock
+// events as CREATE TABLE … PARTITION OF does (createPartition); DETACH
+// PARTITION … CONCURRENTLY lets reads and writes go on while it waits for
+// the queries that may still read the partition. It cannot run inside a
+// transaction, so the partitions' lock is a session lock here, on one
+// connection, released before the connection goes back to the pool. A
+// detach that was cut short (a timeout, a crash) is finished by the next
+// run.
+func (s *Store) dropPartitions(ctx context.Context, days []int64) (dropped []string, err error) {
+	if len(days) == 0 {
+		return nil, nil
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, unavailable("drop partitions", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockPartitions); err != nil {
+		return nil, unavailable("lock partitions", err)
+	}
+	defer func() {
+		if _, uerr := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockPartitions); uerr != nil {
+			// A session that may still hold the lock must serve no one
+			// else: closed, the pool drops it and the server frees the lock.
+			conn.Conn().Close(context.WithoutCancel(ctx)) //nolint:errcheck // closing is the remedy
+		}
+	}()
+	for _, d := range days {
+		name := partitionName(d)
+		var pending *bool // nil: not attached (any more)
+		err := conn.QueryRow(ctx, `SELECT inhdetachpending FROM pg_inherits
+			WHERE inhrelid = to_regclass($1) AND inhparent = 'events'::regclass`, name).Scan(&pending)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return dropped, unavailable("look for partition "+name, err)
+		}
+		var qs []string
+		switch {
+		case pending == nil:
+		case *pending:
+			qs = append(qs, `ALTER TABLE events DETACH PARTITION `+name+` FINALIZE`)
+		default:
+			qs = append(qs, `ALTER TABLE events DETACH PARTITION `+name+` CONCURRENTLY`)
+		}
+		qs = append(qs, `DROP TABLE IF EXISTS `+name)
+		for _, q := range qs {
+			if _, err := conn.Exec(ctx, q); err != nil {
+				return dropped, unavailable("drop partition "+name, err)
+			}
+		}
+		dropped = append(dropped, name)
+	}
 	return dropped, nil
 }

@@ -140,6 +140,125 @@ func TestRetentionDropsOldPartitions(t *testing.T) {
 	}
 }
 
+// Retention does not hold up the flushes: while a transaction that read
+// the events is open, an old partition's detach waits for it, and a flush
+// of today's events goes through meanwhile. Once it ends, the partition
+// is dropped.
+func TestRetentionWhileEventsAreRead(t *testing.T) {
+	ctx := context.Background()
+	dsn := storetest.NewPostgresDatabase(t)
+	st := open(t, dsn, postgres.Options{RetentionDays: 30})
+	now := time.Now().UTC()
+	old := now.AddDate(0, 0, -40)
+	write(t, st, now, storetest.SearchEvent(t, "T", old.UnixMilli(), "x", "o1"))
+	reader, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close(ctx)
+	tx, err := reader.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // the test ends it
+	if _, err := tx.Exec(ctx, `SELECT count(*) FROM events`); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		dropped []string
+		err     error
+	}
+	maintained := make(chan result, 1)
+	go func() {
+		dropped, err := st.Maintain(ctx, now)
+		maintained <- result{dropped, err}
+	}()
+	waitFor(t, func() bool {
+		return storetest.Count(t, st, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND (query LIKE 'ALTER TABLE events DETACH%' OR query LIKE 'DROP TABLE%')
+			AND wait_event_type = 'Lock'`) > 0
+	})
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := st.WriteEvents(wctx, []*store.EventBatch{{AppID: "a", ReceivedAt: now,
+		Events: []event.Event{storetest.SearchEvent(t, "T", now.UnixMilli(), "y", "o1")}}}); err != nil {
+		t.Fatalf("flush while the old partition is detached: %v", err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := <-maintained
+	want := "events_" + old.Format("20060102")
+	if r.err != nil || len(r.dropped) != 1 || r.dropped[0] != want {
+		t.Fatalf("dropped %v (%v), want [%s]", r.dropped, r.err, want)
+	}
+	if n := storetest.Count(t, st, `SELECT count(*) FROM pg_class WHERE relname = $1`, want); n != 0 {
+		t.Fatalf("%s still there", want)
+	}
+	if n := storetest.Count(t, st, `SELECT count(*) FROM events`); n != 1 {
+		t.Fatalf("%d events left, want today's", n)
+	}
+}
+
+// A detach that was cut short leaves the partition pending; the next
+// retention run finishes it and drops the partition.
+func TestRetentionFinishesACutDetach(t *testing.T) {
+	ctx := context.Background()
+	dsn := storetest.NewPostgresDatabase(t)
+	st := open(t, dsn, postgres.Options{RetentionDays: 30})
+	now := time.Now().UTC()
+	old := now.AddDate(0, 0, -40)
+	write(t, st, now, storetest.SearchEvent(t, "T", old.UnixMilli(), "x", "o1"))
+	name := "events_" + old.Format("20060102")
+	reader, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close(ctx)
+	tx, err := reader.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT count(*) FROM events`); err != nil {
+		t.Fatal(err)
+	}
+	// The detach marks the partition pending, then waits for the reader;
+	// cancelled there, it stays pending.
+	detacher, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer detacher.Close(ctx)
+	detached := make(chan error, 1)
+	go func() {
+		_, err := detacher.Exec(ctx, `ALTER TABLE events DETACH PARTITION `+name+` CONCURRENTLY`)
+		detached <- err
+	}()
+	waitFor(t, func() bool {
+		return storetest.Count(t, st, `SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND wait_event = 'virtualxid'`,
+			detacher.PgConn().PID()) > 0
+	})
+	if _, err := tx.Exec(ctx, `SELECT pg_cancel_backend($1)`, detacher.PgConn().PID()); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-detached; err == nil {
+		t.Fatal("the detach did not wait for the reader")
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := storetest.Count(t, st, `SELECT count(*) FROM pg_inherits WHERE inhrelid = to_regclass($1) AND inhdetachpending`, name); n != 1 {
+		t.Fatalf("%s not pending detach", name)
+	}
+	dropped, err := st.Maintain(ctx, now)
+	if err != nil || len(dropped) != 1 || dropped[0] != name {
+		t.Fatalf("dropped %v (%v), want [%s]", dropped, err, name)
+	}
+	if n := storetest.Count(t, st, `SELECT count(*) FROM pg_class WHERE relname = $1`, name); n != 0 {
+		t.Fatalf("%s still there", name)
+	}
+}
+
 // Nodes starting together on a fresh database apply each migration once.
 func TestMigrationsOnceAcrossNodes(t *testing.T) {
 	dsn := storetest.NewPostgresDatabase(t)
