@@ -61,19 +61,7 @@ func TestNewPartitionWhileEventsAreRead(t *testing.T) {
 	ctx := context.Background()
 	dsn := storetest.NewPostgresDatabase(t)
 	st := open(t, dsn, postgres.Options{})
-	reader, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reader.Close(ctx)
-	tx, err := reader.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck // the test ends it
-	if _, err := tx.Exec(ctx, `SELECT count(*) FROM events`); err != nil {
-		t.Fatal(err)
-	}
+	reader, tx := readingEvents(t, dsn)
 	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	old := time.Date(2019, 3, 5, 12, 0, 0, 0, time.UTC)
@@ -146,24 +134,8 @@ func TestRetentionDropsOldPartitions(t *testing.T) {
 // is dropped.
 func TestRetentionWhileEventsAreRead(t *testing.T) {
 	ctx := context.Background()
-	dsn := storetest.NewPostgresDatabase(t)
-	st := open(t, dsn, postgres.Options{RetentionDays: 30})
-	now := time.Now().UTC()
-	old := now.AddDate(0, 0, -40)
-	write(t, st, now, storetest.SearchEvent(t, "T", old.UnixMilli(), "x", "o1"))
-	reader, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reader.Close(ctx)
-	tx, err := reader.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck // the test ends it
-	if _, err := tx.Exec(ctx, `SELECT count(*) FROM events`); err != nil {
-		t.Fatal(err)
-	}
+	dsn, st, now, want := pastRetention(t)
+	_, tx := readingEvents(t, dsn)
 	type result struct {
 		dropped []string
 		err     error
@@ -188,7 +160,6 @@ func TestRetentionWhileEventsAreRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := <-maintained
-	want := "events_" + old.Format("20060102")
 	if r.err != nil || len(r.dropped) != 1 || r.dropped[0] != want {
 		t.Fatalf("dropped %v (%v), want [%s]", r.dropped, r.err, want)
 	}
@@ -204,24 +175,8 @@ func TestRetentionWhileEventsAreRead(t *testing.T) {
 // retention run finishes it and drops the partition.
 func TestRetentionFinishesACutDetach(t *testing.T) {
 	ctx := context.Background()
-	dsn := storetest.NewPostgresDatabase(t)
-	st := open(t, dsn, postgres.Options{RetentionDays: 30})
-	now := time.Now().UTC()
-	old := now.AddDate(0, 0, -40)
-	write(t, st, now, storetest.SearchEvent(t, "T", old.UnixMilli(), "x", "o1"))
-	name := "events_" + old.Format("20060102")
-	reader, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reader.Close(ctx)
-	tx, err := reader.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(ctx, `SELECT count(*) FROM events`); err != nil {
-		t.Fatal(err)
-	}
+	dsn, st, now, name := pastRetention(t)
+	_, tx := readingEvents(t, dsn)
 	// The detach marks the partition pending, then waits for the reader;
 	// cancelled there, it stays pending.
 	detacher, err := pgx.Connect(ctx, dsn)
@@ -584,6 +539,38 @@ func TestFlushWaitsForAnotherNodesEvent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pastRetention is a store that keeps 30 days and holds an event of 40
+// days ago, the name of that event's partition, and now.
+func pastRetention(t *testing.T) (dsn string, st *postgres.Store, now time.Time, partition string) {
+	t.Helper()
+	dsn = storetest.NewPostgresDatabase(t)
+	st = open(t, dsn, postgres.Options{RetentionDays: 30})
+	now = time.Now().UTC()
+	old := now.AddDate(0, 0, -40)
+	write(t, st, now, storetest.SearchEvent(t, "T", old.UnixMilli(), "x", "o1"))
+	return dsn, st, now, "events_" + old.Format("20060102")
+}
+
+// readingEvents opens a connection of its own with a transaction that has
+// read events, so it holds their lock until the test ends it (or ends).
+func readingEvents(t *testing.T, dsn string) (*pgx.Conn, pgx.Tx) {
+	t.Helper()
+	ctx := context.Background()
+	reader, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reader.Close(ctx) })
+	tx, err := reader.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT count(*) FROM events`); err != nil {
+		t.Fatal(err)
+	}
+	return reader, tx
 }
 
 func waitFor(t *testing.T, cond func() bool) {
