@@ -296,7 +296,7 @@ func (s *Store) findUntimed(ctx context.Context, tx pgx.Tx, f *store.Flush) erro
 // events go through the staging table, whose INSERT skips the re-sends by
 // the unique key: the events it skipped are marked stored. The straight
 // COPY writes each event once where the staging table wrote it twice, and
-// took about a sixth of the server's work per event (BENCHMARKS.md).
+// took about a seventh off PostgreSQL's work per event (BENCHMARKS.md).
 func insertEvents(ctx context.Context, tx pgx.Tx, f *store.Flush, seq int64) error {
 	idx := make([]int, 0, len(f.Events))
 	for i := range f.Events {

@@ -189,6 +189,8 @@ func (s *Store) dropPartitions(ctx context.Context, days []int64) (dropped []str
 	}
 	defer conn.Release()
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockPartitions); err != nil {
+		// Cut short (ctx), the server may have granted the lock all the same.
+		conn.Conn().Close(context.WithoutCancel(ctx)) //nolint:errcheck // closing is the remedy
 		return nil, unavailable("lock partitions", err)
 	}
 	defer func() {
