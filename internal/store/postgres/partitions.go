@@ -153,12 +153,12 @@ func (s *Store) Maintain(ctx context.Context, now time.Time) ([]string, error) {
 	}
 	s.partsMu.Unlock()
 	sort.Slice(old, func(i, j int) bool { return old[i] < old[j] })
-	dropped, err := s.dropPartitions(ctx, old)
+	n, err := s.dropPartitions(ctx, old)
+	var dropped []string
 	s.partsMu.Lock()
-	for _, name := range dropped {
-		if t, perr := time.Parse("events_20060102", name); perr == nil {
-			delete(s.parts, unixDay(t))
-		}
+	for _, d := range old[:n] {
+		delete(s.parts, d)
+		dropped = append(dropped, partitionName(d))
 	}
 	s.partsMu.Unlock()
 	if err != nil {
@@ -170,8 +170,8 @@ func (s *Store) Maintain(ctx context.Context, now time.Time) ([]string, error) {
 	return dropped, nil
 }
 
-// dropPartitions detaches the partitions of days and drops them, and
-// returns the names of those dropped. DROP TABLE of a partition would lock
+// dropPartitions detaches the partitions of days and drops them, in
+// order, and returns how many it dropped. DROP TABLE of a partition would lock
 // events as CREATE TABLE … PARTITION OF does (createPartition); DETACH
 // PARTITION … CONCURRENTLY lets reads and writes go on while it waits for
 // the queries that may still read the partition. It cannot run inside a
@@ -179,19 +179,19 @@ func (s *Store) Maintain(ctx context.Context, now time.Time) ([]string, error) {
 // connection, released before the connection goes back to the pool. A
 // detach that was cut short (a timeout, a crash) is finished by the next
 // run.
-func (s *Store) dropPartitions(ctx context.Context, days []int64) (dropped []string, err error) {
+func (s *Store) dropPartitions(ctx context.Context, days []int64) (dropped int, err error) {
 	if len(days) == 0 {
-		return nil, nil
+		return 0, nil
 	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return nil, unavailable("drop partitions", err)
+		return 0, unavailable("drop partitions", err)
 	}
 	defer conn.Release()
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockPartitions); err != nil {
 		// Cut short (ctx), the server may have granted the lock all the same.
 		conn.Conn().Close(context.WithoutCancel(ctx)) //nolint:errcheck // closing is the remedy
-		return nil, unavailable("lock partitions", err)
+		return 0, unavailable("lock partitions", err)
 	}
 	defer func() {
 		if _, uerr := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockPartitions); uerr != nil {
@@ -222,7 +222,7 @@ func (s *Store) dropPartitions(ctx context.Context, days []int64) (dropped []str
 				return dropped, unavailable("drop partition "+name, err)
 			}
 		}
-		dropped = append(dropped, name)
+		dropped++
 	}
 	return dropped, nil
 }
