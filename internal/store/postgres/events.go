@@ -121,9 +121,6 @@ func (s *Store) WriteEvents(ctx context.Context, batches []*store.EventBatch) ([
 	if isNoPartition(err) {
 		// Another node dropped a partition this one thought was there
 		// (retention): look again, create it, write again.
-		s.partsMu.Lock()
-		s.parts = map[int64]bool{}
-		s.partsMu.Unlock()
 		if err = s.loadPartitions(ctx); err == nil {
 			if err = s.ensureDays(ctx, flushDays(f)); err == nil {
 				f = store.PlanFlush(batches, &s.known)

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -22,11 +21,19 @@ func partitionName(d int64) string {
 	return "events_" + time.Unix(d*86400, 0).UTC().Format("20060102")
 }
 
-// loadPartitions reads which partitions exist.
+// retentionMark is the comment retention puts on a partition before it
+// detaches it: a table that bears it and is no longer attached is one
+// retention left half done (the drop failed, the node died), which the
+// next run drops, where a table detached by hand is left alone.
+const retentionMark = "shuyuan retention: being dropped"
+
+// loadPartitions reads which partitions exist and take rows (not those
+// being detached, to which PostgreSQL routes no row any more), forgetting
+// what it knew: another node may have dropped some.
 func (s *Store) loadPartitions(ctx context.Context) error {
 	rows, err := s.pool.Query(ctx, `SELECT c.relname FROM pg_inherits i
 		JOIN pg_class c ON c.oid = i.inhrelid
-		WHERE i.inhparent = 'events'::regclass`)
+		WHERE i.inhparent = 'events'::regclass AND NOT i.inhdetachpending`)
 	if err != nil {
 		return unavailable("list event partitions", err)
 	}
@@ -34,13 +41,15 @@ func (s *Store) loadPartitions(ctx context.Context) error {
 	if err != nil {
 		return unavailable("list event partitions", err)
 	}
-	s.partsMu.Lock()
-	defer s.partsMu.Unlock()
+	parts := map[int64]bool{}
 	for _, n := range names {
 		if t, err := time.Parse("events_20060102", n); err == nil {
-			s.parts[unixDay(t)] = true
+			parts[unixDay(t)] = true
 		}
 	}
+	s.partsMu.Lock()
+	s.parts = parts
+	s.partsMu.Unlock()
 	return nil
 }
 
@@ -48,7 +57,9 @@ func (s *Store) loadPartitions(ctx context.Context) error {
 // from to to, creating the missing ones in a transaction of their own (so a
 // flush never holds the parent's lock while it writes) under a lock that
 // makes nodes creating the same day at once harmless. An event for a day
-// without a partition therefore never fails: its flush creates it first.
+// without a partition therefore never fails: its flush creates it first,
+// and, for a day retention is dropping, waits until it is dropped (the
+// lock is retention's too) and then makes it anew.
 func (s *Store) ensurePartitions(ctx context.Context, from, to time.Time) error {
 	var days []int64
 	for d := unixDay(from); d <= unixDay(to); d++ {
@@ -101,25 +112,32 @@ func (s *Store) ensureDays(ctx context.Context, days []int64) error {
 // check, and it builds the partition's indexes.
 func createPartition(ctx context.Context, tx pgx.Tx, d int64) error {
 	name := partitionName(d)
-	var exists, attached bool
+	var exists bool
+	var pending *bool // nil: not attached
 	if err := tx.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL,
-		EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass($1) AND inhparent = 'events'::regclass)`,
-		name).Scan(&exists, &attached); err != nil {
+		(SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = to_regclass($1) AND inhparent = 'events'::regclass)`,
+		name).Scan(&exists, &pending); err != nil {
 		return unavailable("look for partition "+name, err)
 	}
-	if attached {
+	if pending != nil && !*pending {
 		return nil
 	}
 	var qs []string
-	if !exists {
+	switch {
+	case pending != nil:
+		// A detach cut short: no row goes to the partition, nor can
+		// another take its days, until it is finished.
+		qs = append(qs, `ALTER TABLE events DETACH PARTITION `+name+` FINALIZE`)
+	case !exists:
 		qs = append(qs, `CREATE TABLE `+name+` (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`)
 	}
-	// A table of the name that is not attached (a partition detached by
-	// hand) is attached again; ATTACH refuses it if it holds rows of other
-	// days.
+	// A table of the name that is not attached (detached by hand, or by a
+	// retention run that did not get to drop it) is attached again, its
+	// rows with it; ATTACH refuses it if it holds rows of other days.
 	lo := time.Unix(d*86400, 0).UTC()
-	qs = append(qs, fmt.Sprintf(`ALTER TABLE events ATTACH PARTITION %s FOR VALUES FROM ('%s') TO ('%s')`,
-		name, lo.Format(time.RFC3339), lo.Add(day).Format(time.RFC3339)))
+	qs = append(qs, `COMMENT ON TABLE `+name+` IS NULL`,
+		fmt.Sprintf(`ALTER TABLE events ATTACH PARTITION %s FOR VALUES FROM ('%s') TO ('%s')`,
+			name, lo.Format(time.RFC3339), lo.Add(day).Format(time.RFC3339)))
 	for _, q := range qs {
 		if _, err := tx.Exec(ctx, q); err != nil {
 			return unavailable("create partition "+name, err)
@@ -130,7 +148,8 @@ func createPartition(ctx context.Context, tx pgx.Tx, d int64) error {
 
 // Maintain creates the partitions of the days ahead and, when the store
 // keeps a limited number of days, drops the partitions and quarantine
-// rows older than that; the roll-ups keep their aggregates. It returns the
+// rows older than that; the roll-ups keep their aggregates, the events
+// they did not hold yet included (rollUpDetached). It returns the
 // partitions it dropped. Any node may run it: a lock makes runs that
 // overlap take turns.
 func (s *Store) Maintain(ctx context.Context, now time.Time) ([]string, error) {
@@ -144,54 +163,86 @@ func (s *Store) Maintain(ctx context.Context, now time.Time) ([]string, error) {
 		return nil, nil
 	}
 	cutoff := unixDay(now) - int64(s.opt.RetentionDays)
+	old, err := s.leftDays(ctx)
+	if err != nil {
+		return nil, err
+	}
 	s.partsMu.Lock()
-	var old []int64
 	for d := range s.parts {
-		if d < cutoff {
-			old = append(old, d)
-		}
+		old = append(old, d)
 	}
 	s.partsMu.Unlock()
 	sort.Slice(old, func(i, j int) bool { return old[i] < old[j] })
-	n, err := s.dropPartitions(ctx, old)
-	var dropped []string
+	kept := old[:0]
+	for i, d := range old {
+		if d < cutoff && (i == 0 || d != old[i-1]) {
+			kept = append(kept, d)
+		}
+	}
+	old = kept
+	dropped, err := s.dropPartitions(ctx, old)
+	var names []string
 	s.partsMu.Lock()
-	for _, d := range old[:n] {
+	for _, d := range dropped {
 		delete(s.parts, d)
-		dropped = append(dropped, partitionName(d))
+		names = append(names, partitionName(d))
 	}
 	s.partsMu.Unlock()
 	if err != nil {
-		return dropped, err
+		return names, err
 	}
 	if _, err := s.pool.Exec(ctx, `DELETE FROM quarantine WHERE received_at < $1`, time.Unix(cutoff*86400, 0).UTC()); err != nil {
-		return dropped, unavailable("expire quarantine", err)
+		return names, unavailable("expire quarantine", err)
 	}
-	return dropped, nil
+	return names, nil
 }
 
-// dropPartitions detaches the partitions of days and drops them, in
-// order, and returns how many it dropped. DROP TABLE of a partition would lock
-// events as CREATE TABLE … PARTITION OF does (createPartition); DETACH
-// PARTITION … CONCURRENTLY lets reads and writes go on while it waits for
-// the queries that may still read the partition. It cannot run inside a
-// transaction, so the partitions' lock is a session lock here, on one
-// connection, released before the connection goes back to the pool. A
-// detach that was cut short (a timeout, a crash) is finished by the next
-// run.
-func (s *Store) dropPartitions(ctx context.Context, days []int64) (dropped int, err error) {
+// leftDays are the days of the tables retention began to drop and did not
+// finish: marked (retentionMark), and detached or being detached.
+func (s *Store) leftDays(ctx context.Context) ([]int64, error) {
+	rows, err := s.pool.Query(ctx, `SELECT c.relname FROM pg_class c
+		LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
+		WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace
+		  AND obj_description(c.oid, 'pg_class') = $1 AND (i.inhrelid IS NULL OR i.inhdetachpending)`, retentionMark)
+	if err != nil {
+		return nil, unavailable("look for partitions retention left", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, unavailable("look for partitions retention left", err)
+	}
+	var days []int64
+	for _, n := range names {
+		if t, err := time.Parse("events_20060102", n); err == nil {
+			days = append(days, unixDay(t))
+		}
+	}
+	return days, nil
+}
+
+// dropPartitions drops the partitions of days, in order, and returns the
+// days it dropped. DROP TABLE of a partition would lock events as CREATE
+// TABLE … PARTITION OF does (createPartition); DETACH PARTITION …
+// CONCURRENTLY lets reads and writes go on while it waits for the queries
+// that may still read the partition. It cannot run inside a transaction,
+// so the partitions' lock is a session lock here, on one connection,
+// released before the connection goes back to the pool; a flush that needs
+// one of these days waits for it (ensureDays). Each step can be cut short
+// (a timeout, a crash): the partition is marked before it is detached, and
+// the next run finishes what it finds marked (leftDays).
+func (s *Store) dropPartitions(ctx context.Context, days []int64) (dropped []int64, err error) {
 	if len(days) == 0 {
-		return 0, nil
+		return nil, nil
 	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return 0, unavailable("drop partitions", err)
+		return nil, unavailable("drop partitions", err)
 	}
 	defer conn.Release()
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockPartitions); err != nil {
 		// Cut short (ctx), the server may have granted the lock all the same.
 		conn.Conn().Close(context.WithoutCancel(ctx)) //nolint:errcheck // closing is the remedy
-		return 0, unavailable("lock partitions", err)
+		return nil, unavailable("lock partitions", err)
 	}
 	defer func() {
 		if _, uerr := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockPartitions); uerr != nil {
@@ -202,27 +253,40 @@ func (s *Store) dropPartitions(ctx context.Context, days []int64) (dropped int, 
 	}()
 	for _, d := range days {
 		name := partitionName(d)
-		var pending *bool // nil: not attached (any more)
-		err := conn.QueryRow(ctx, `SELECT inhdetachpending FROM pg_inherits
-			WHERE inhrelid = to_regclass($1) AND inhparent = 'events'::regclass`, name).Scan(&pending)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		var exists, marked bool
+		var pending *bool // nil: not attached
+		err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL,
+			coalesce(obj_description(to_regclass($1), 'pg_class') = $2, false),
+			(SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = to_regclass($1) AND inhparent = 'events'::regclass)`,
+			name, retentionMark).Scan(&exists, &marked, &pending)
+		if err != nil {
 			return dropped, unavailable("look for partition "+name, err)
 		}
 		var qs []string
 		switch {
+		case !exists:
+			continue // dropped meanwhile, by another node
+		case pending == nil && !marked:
+			continue // detached by hand meanwhile: not retention's to drop
 		case pending == nil:
 		case *pending:
 			qs = append(qs, `ALTER TABLE events DETACH PARTITION `+name+` FINALIZE`)
 		default:
-			qs = append(qs, `ALTER TABLE events DETACH PARTITION `+name+` CONCURRENTLY`)
+			qs = append(qs, `COMMENT ON TABLE `+name+` IS '`+retentionMark+`'`,
+				`ALTER TABLE events DETACH PARTITION `+name+` CONCURRENTLY`)
 		}
-		qs = append(qs, `DROP TABLE IF EXISTS `+name)
 		for _, q := range qs {
 			if _, err := conn.Exec(ctx, q); err != nil {
-				return dropped, unavailable("drop partition "+name, err)
+				return dropped, unavailable("detach partition "+name, err)
 			}
 		}
-		dropped++
+		if err := rollUpDetached(ctx, conn, name); err != nil {
+			return dropped, fmt.Errorf("drop partition %s: %w", name, err)
+		}
+		if _, err := conn.Exec(ctx, `DROP TABLE `+name); err != nil {
+			return dropped, unavailable("drop partition "+name, err)
+		}
+		dropped = append(dropped, d)
 	}
 	return dropped, nil
 }

@@ -302,7 +302,14 @@ func (s *Store) SetEventHook(h store.EventHook) { s.eventHook = h }
 // inTx runs fn in one transaction; any failure of the database itself is
 // wrapped in store.ErrUnavailable.
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	tx, err := s.pool.Begin(ctx)
+	return beginTx(ctx, s.pool, fn)
+}
+
+// beginTx is inTx on db: the pool, or one of its connections.
+func beginTx(ctx context.Context, db interface {
+	Begin(context.Context) (pgx.Tx, error)
+}, fn func(tx pgx.Tx) error) error {
+	tx, err := db.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("%w: begin: %w", store.ErrUnavailable, err)
 	}

@@ -171,32 +171,36 @@ func TestRetentionWhileEventsAreRead(t *testing.T) {
 	}
 }
 
-// A detach that was cut short leaves the partition pending; the next
-// retention run finishes it and drops the partition.
+// A retention run cut short while its detach waits leaves the partition
+// pending; the next run finishes it, drops the partition and counts its
+// event, which no roll-up had read. A flush of that day in between finishes
+// the detach itself.
 func TestRetentionFinishesACutDetach(t *testing.T) {
+	for _, late := range []bool{false, true} {
+		t.Run(fmt.Sprintf("late event %v", late), func(t *testing.T) { retentionFinishesACutDetach(t, late) })
+	}
+}
+
+func retentionFinishesACutDetach(t *testing.T, late bool) {
 	ctx := context.Background()
 	dsn, st, now, name := pastRetention(t)
 	_, tx := readingEvents(t, dsn)
-	// The detach marks the partition pending, then waits for the reader;
-	// cancelled there, it stays pending.
-	detacher, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer detacher.Close(ctx)
-	detached := make(chan error, 1)
+	cut := make(chan error, 1)
 	go func() {
-		_, err := detacher.Exec(ctx, `ALTER TABLE events DETACH PARTITION `+name+` CONCURRENTLY`)
-		detached <- err
+		_, err := st.Maintain(ctx, now)
+		cut <- err
 	}()
+	// Cancelled by the server, as a statement timeout would.
+	var pid int
 	waitFor(t, func() bool {
-		return storetest.Count(t, st, `SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND wait_event = 'virtualxid'`,
-			detacher.PgConn().PID()) > 0
+		pid = storetest.Count(t, st, `SELECT coalesce(max(pid), 0) FROM pg_stat_activity
+			WHERE datname = current_database() AND query LIKE 'ALTER TABLE events DETACH%' AND wait_event = 'virtualxid'`)
+		return pid > 0
 	})
-	if _, err := tx.Exec(ctx, `SELECT pg_cancel_backend($1)`, detacher.PgConn().PID()); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT pg_cancel_backend($1)`, pid); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-detached; err == nil {
+	if err := <-cut; err == nil {
 		t.Fatal("the detach did not wait for the reader")
 	}
 	if err := tx.Rollback(ctx); err != nil {
@@ -205,6 +209,15 @@ func TestRetentionFinishesACutDetach(t *testing.T) {
 	if n := storetest.Count(t, st, `SELECT count(*) FROM pg_inherits WHERE inhrelid = to_regclass($1) AND inhdetachpending`, name); n != 1 {
 		t.Fatalf("%s not pending detach", name)
 	}
+	if late {
+		// No row goes to a partition being detached: the flush finishes
+		// the detach and attaches the partition again.
+		other := open(t, dsn, postgres.Options{})
+		old := now.AddDate(0, 0, -40)
+		if res := write(t, other, now, storetest.SearchEvent(t, "T", old.Add(time.Minute).UnixMilli(), "late", "o2")); res.Accepted != 1 {
+			t.Fatalf("late event: %+v", res)
+		}
+	}
 	dropped, err := st.Maintain(ctx, now)
 	if err != nil || len(dropped) != 1 || dropped[0] != name {
 		t.Fatalf("dropped %v (%v), want [%s]", dropped, err, name)
@@ -212,6 +225,182 @@ func TestRetentionFinishesACutDetach(t *testing.T) {
 	if n := storetest.Count(t, st, `SELECT count(*) FROM pg_class WHERE relname = $1`, name); n != 0 {
 		t.Fatalf("%s still there", name)
 	}
+	want := 1
+	if late {
+		want = 2
+	}
+	rolledEvents(t, st, want)
+}
+
+// rolledEvents checks that the roll-ups, caught up, hold want events.
+func rolledEvents(t *testing.T, st *postgres.Store, want int) {
+	t.Helper()
+	if err := st.RollUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := storetest.Count(t, st, `SELECT coalesce(sum(events), 0) FROM rollup_event_types`); n != want {
+		t.Fatalf("the roll-ups hold %d events, want %d", n, want)
+	}
+}
+
+// Retention drops no event before the roll-ups count it: one stored for
+// the old day after the last roll-up (a late event, or roll-ups behind)
+// is counted from the detached partition, once, beside those counted
+// before and after.
+func TestRetentionCountsEventsNotRolledUp(t *testing.T) {
+	_, st, now, name := pastRetention(t)
+	rolledEvents(t, st, 1)
+	old := now.AddDate(0, 0, -40)
+	write(t, st, now, storetest.SearchEvent(t, "T", old.Add(time.Minute).UnixMilli(), "late", "o2"))
+	write(t, st, now, storetest.SearchEvent(t, "T", now.UnixMilli(), "today", "o2"))
+	dropped, err := st.Maintain(context.Background(), now)
+	if err != nil || len(dropped) != 1 || dropped[0] != name {
+		t.Fatalf("dropped %v (%v), want [%s]", dropped, err, name)
+	}
+	rolledEvents(t, st, 3)
+	if n := storetest.Count(t, st, `SELECT count(*) FROM rollup_sessions WHERE searches > 0`); n != 3 {
+		t.Fatalf("%d sessions with a search, want 3", n)
+	}
+}
+
+// A retention run cut short at the drop, after it counted the detached
+// partition's events, does not count them again when the next run finds
+// the partition it left.
+func TestRetentionCutAtTheDrop(t *testing.T) {
+	ctx := context.Background()
+	_, st, now, name := pastRetention(t)
+	for _, q := range []string{
+		`COMMENT ON TABLE ` + name + ` IS '` + postgres.RetentionMark + `'`,
+		`ALTER TABLE events DETACH PARTITION ` + name,
+	} {
+		if _, err := st.DB().Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.RollUpDetached(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if n := storetest.Count(t, st, `SELECT coalesce(sum(events), 0) FROM rollup_event_types`); n != 1 {
+		t.Fatalf("the roll-ups hold %d events before the drop, want 1", n)
+	}
+	dropped, err := st.Maintain(ctx, now)
+	if err != nil || len(dropped) != 1 || dropped[0] != name {
+		t.Fatalf("dropped %v (%v), want [%s]", dropped, err, name)
+	}
+	rolledEvents(t, st, 1)
+}
+
+// A partition retention detached and did not drop (its node died) is
+// dropped by the next run, its events counted; one detached by hand is
+// left alone.
+func TestRetentionDropsWhatItLeft(t *testing.T) {
+	ctx := context.Background()
+	dsn, st, now, name := pastRetention(t)
+	older := now.AddDate(0, 0, -41)
+	write(t, st, now, storetest.SearchEvent(t, "T", older.UnixMilli(), "kept", "o1"))
+	byHand := "events_" + older.Format("20060102")
+	for _, q := range []string{
+		`COMMENT ON TABLE ` + name + ` IS '` + postgres.RetentionMark + `'`,
+		`ALTER TABLE events DETACH PARTITION ` + name,
+		`ALTER TABLE events DETACH PARTITION ` + byHand,
+	} {
+		if _, err := st.DB().Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Another node, which never knew the partition.
+	dropped, err := open(t, dsn, postgres.Options{RetentionDays: 30}).Maintain(ctx, now)
+	if err != nil || len(dropped) != 1 || dropped[0] != name {
+		t.Fatalf("dropped %v (%v), want [%s]", dropped, err, name)
+	}
+	for table, want := range map[string]int{name: 0, byHand: 1} {
+		if n := storetest.Count(t, st, `SELECT count(*) FROM pg_class WHERE relname = $1`, table); n != want {
+			t.Fatalf("%d tables %s, want %d", n, table, want)
+		}
+	}
+	rolledEvents(t, st, 1)
+}
+
+// A late event of a day whose partition retention detached and did not
+// drop brings the partition back; its events are counted once, however
+// often retention then runs.
+func TestLateEventBringsBackWhatRetentionLeft(t *testing.T) {
+	ctx := context.Background()
+	dsn, st, now, name := pastRetention(t)
+	for _, q := range []string{
+		`COMMENT ON TABLE ` + name + ` IS '` + postgres.RetentionMark + `'`,
+		`ALTER TABLE events DETACH PARTITION ` + name,
+	} {
+		if _, err := st.DB().Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := open(t, dsn, postgres.Options{})
+	old := now.AddDate(0, 0, -40)
+	if res := write(t, other, now, storetest.SearchEvent(t, "T", old.Add(time.Minute).UnixMilli(), "late", "o2")); res.Accepted != 1 {
+		t.Fatalf("late event: %+v", res)
+	}
+	rolledEvents(t, st, 2)
+	for range 2 {
+		if _, err := st.Maintain(ctx, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := storetest.Count(t, st, `SELECT count(*) FROM pg_class WHERE relname = $1`, name); n != 0 {
+		t.Fatalf("%s still there", name)
+	}
+	rolledEvents(t, st, 2)
+}
+
+// A flush holding an event of a day retention is detaching (another node
+// that still thinks the partition is there) waits for the drop and then
+// stores the event on a partition made anew: it neither fails nor is
+// lost, and both events of that day are counted.
+func TestLateEventWhileItsDayIsDropped(t *testing.T) {
+	ctx := context.Background()
+	dsn, st, now, name := pastRetention(t)
+	other := open(t, dsn, postgres.Options{})
+	_, tx := readingEvents(t, dsn)
+	type result struct {
+		dropped []string
+		err     error
+	}
+	maintained := make(chan result, 1)
+	go func() {
+		dropped, err := st.Maintain(ctx, now)
+		maintained <- result{dropped, err}
+	}()
+	waitFor(t, func() bool {
+		return storetest.Count(t, st, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND query LIKE 'ALTER TABLE events DETACH%' AND wait_event = 'virtualxid'`) > 0
+	})
+	written := make(chan error, 1)
+	go func() {
+		old := now.AddDate(0, 0, -40)
+		res, err := other.WriteEvents(ctx, []*store.EventBatch{{AppID: "a", ReceivedAt: now,
+			Events: []event.Event{storetest.SearchEvent(t, "T", old.Add(time.Minute).UnixMilli(), "late", "o2")}}})
+		if err == nil && res[0].Accepted != 1 {
+			err = fmt.Errorf("%+v", res[0])
+		}
+		written <- err
+	}()
+	waitFor(t, func() bool {
+		return storetest.Count(t, st, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND query LIKE '%pg_advisory_xact_lock%' AND wait_event = 'advisory'`) > 0
+	})
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-maintained; r.err != nil || len(r.dropped) != 1 || r.dropped[0] != name {
+		t.Fatalf("dropped %v (%v), want [%s]", r.dropped, r.err, name)
+	}
+	if err := <-written; err != nil {
+		t.Fatalf("flush of the day being dropped: %v", err)
+	}
+	if n := storetest.Count(t, st, `SELECT count(*) FROM events`); n != 1 {
+		t.Fatalf("%d events, want the late one", n)
+	}
+	rolledEvents(t, st, 2)
 }
 
 // Nodes starting together on a fresh database apply each migration once.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/shuyuan-dev/shuyuan/internal/event"
 	"github.com/shuyuan-dev/shuyuan/internal/store"
@@ -651,11 +652,8 @@ func (s *Store) rollUpSlice(ctx context.Context, upto int64) (done bool, err err
 			end = *cut
 		}
 		done = end >= upto
-		ev := fmt.Sprintf("(SELECT * FROM events WHERE seq > %d AND seq <= %d)", rolled, end) // our own integers
-		for _, q := range rollupStatements(ev) {
-			if _, err := tx.Exec(ctx, q); err != nil {
-				return unavailable("roll up events", err)
-			}
+		if err := rollUpEvents(ctx, tx, fmt.Sprintf("(SELECT * FROM events WHERE seq > %d AND seq <= %d)", rolled, end)); err != nil { // our own integers
+			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE rollup_state SET rolled_seq = $1`, end); err != nil {
 			return unavailable("roll-ups: write state", err)
@@ -663,6 +661,61 @@ func (s *Store) rollUpSlice(ctx context.Context, upto int64) (done bool, err err
 		return nil
 	})
 	return done, err
+}
+
+// rollUpEvents adds the events ev selects to the roll-ups, in tx, which
+// holds the roll-ups' lock.
+func rollUpEvents(ctx context.Context, tx pgx.Tx, ev string) error {
+	for _, q := range rollupStatements(ev) {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			return unavailable("roll up events", err)
+		}
+	}
+	return nil
+}
+
+// rollUpDetached adds to the roll-ups the events of table, a partition
+// retention has detached, that they do not hold yet: those after the mark.
+// Once detached they are out of events, where RollUp would have found
+// them; without this, an event stored late for a day past the retention,
+// or any event while the roll-ups lag behind, would be dropped with its
+// partition before it was ever counted. The mark stays: the events after
+// it that are still in events are RollUp's. The events it adds leave the
+// table in the same transaction, so that a run again (the drop failed), or
+// the table attached again for a late event, never adds them twice.
+// It runs on conn, retention's, so that it needs no second connection of
+// the pool.
+func rollUpDetached(ctx context.Context, conn *pgxpool.Conn, table string) error {
+	return beginTx(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockRollUp); err != nil {
+			return unavailable("roll-ups: lock", err)
+		}
+		var rolled int64
+		var version int
+		if err := tx.QueryRow(ctx, `SELECT rolled_seq, version FROM rollup_state`).Scan(&rolled, &version); err != nil {
+			return unavailable("roll-ups: read state", err)
+		}
+		var late bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+` WHERE seq > $1)`, rolled).Scan(&late); err != nil {
+			return unavailable("look for events of "+table+" not rolled up", err)
+		}
+		if !late {
+			return nil
+		}
+		if version != rollupVersion {
+			// The roll-ups of a newer build (a rolling upgrade): this
+			// build's statements would leave out what that version adds.
+			return fmt.Errorf("%w: %s holds events not rolled up, and the roll-ups are at version %d, this build's %d: "+
+				"a node of that build drops it", store.ErrUnavailable, table, version, rollupVersion)
+		}
+		if err := rollUpEvents(ctx, tx, fmt.Sprintf("(SELECT * FROM %s WHERE seq > %d)", table, rolled)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE seq > $1`, rolled); err != nil {
+			return unavailable("empty "+table+" of the events rolled up", err)
+		}
+		return nil
+	})
 }
 
 // barrier returns the highest flush number such that every flush with a
