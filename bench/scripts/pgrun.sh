@@ -8,14 +8,15 @@
 # The database is left for a look; drop it when done. LOGMS=<ms> logs every
 # statement of the database slower than that (0: all) in the server's log;
 # EXPLAINMS=<ms> logs their plans with actual rows and times (auto_explain).
-# PGURL (default postgres://postgres@127.0.0.1:5432) names the server.
+# PGURL (default postgres://postgres@127.0.0.1:5432) names the server; DBOPTS
+# are options of its CREATE DATABASE (say, TEMPLATE template0 LC_COLLATE 'C').
 set -euo pipefail
 BIN=$1 C=$2 D=$3; shift 3
 HERE=$(cd "$(dirname "$0")" && pwd)
 PGURL=${PGURL:-postgres://postgres@127.0.0.1:5432}
 DSN=$PGURL/shuyuan_ab
 psql() { command psql "$PGURL/${DB:-postgres}" -Atq "$@"; }
-psql -c 'DROP DATABASE IF EXISTS shuyuan_ab' -c 'CREATE DATABASE shuyuan_ab'
+psql -c 'DROP DATABASE IF EXISTS shuyuan_ab' -c "CREATE DATABASE shuyuan_ab ${DBOPTS:-}"
 [ -n "${LOGMS:-}" ] && psql -c "ALTER DATABASE shuyuan_ab SET log_min_duration_statement = $LOGMS"
 [ -n "${EXPLAINMS:-}" ] && psql -c "ALTER DATABASE shuyuan_ab SET session_preload_libraries = 'auto_explain'" \
 	-c "ALTER DATABASE shuyuan_ab SET auto_explain.log_min_duration = $EXPLAINMS" \

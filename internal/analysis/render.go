@@ -148,6 +148,7 @@ func render(d, files store.Dialect, name string, data sqlData) (string, error) {
 	t := template.New(name).Option("missingkey=error").Funcs(template.FuncMap{
 		"hash":   func(expr string) string { return fmt.Sprintf(hashFmt, expr) },
 		"bucket": d.TimeBucket,
+		"lower":  d.Lower,
 	})
 	d = files
 	entries, err := fs.ReadDir(sqlFS, "sql/common")

@@ -46,6 +46,18 @@ func (d Dialect) TimeBucket(expr string, seconds int) string {
 	return fmt.Sprintf("to_timestamp(floor(extract(epoch FROM %s) / %d) * %d)", expr, seconds, seconds)
 }
 
+// Lower is the dialect's SQL for expr lower-cased as DuckDB's lower does,
+// every letter of Unicode. PostgreSQL's text columns compare byte by byte
+// (COLLATE "C", its migration 0021), and under "C" its lower folds only
+// ASCII: it lower-cases by the database's own locale, and the result
+// compares byte by byte again.
+func (d Dialect) Lower(expr string) string {
+	if d == Postgres {
+		return fmt.Sprintf(`lower(%s COLLATE "default") COLLATE "C"`, expr)
+	}
+	return fmt.Sprintf("lower(%s)", expr)
+}
+
 // Store is the whole storage surface. Every write path takes batches: one
 // commit per row is far too slow on the embedded store.
 type Store interface {

@@ -15,7 +15,7 @@ WITH searches AS (
 {{- else}}
 WITH ev AS (
     SELECT sid, ts, type, uid,
-           CASE WHEN type = 'search' THEN lower(trim(keyword)) END AS keyword
+           CASE WHEN type = 'search' THEN {{lower "trim(keyword)"}} END AS keyword
     FROM {{template "step_rows" .}} e
     WHERE app_id = $2 AND ts >= $3 AND ts < $4
       AND type IN ('search', 'trigger_sku_component')

@@ -403,6 +403,46 @@ func TestLateEventWhileItsDayIsDropped(t *testing.T) {
 	rolledEvents(t, st, 2)
 }
 
+// Every text column of the store compares byte by byte, as in the
+// embedded store, whatever the database's locale (migration 0021): a new
+// column of the default collation would sort by the server's locale.
+func TestTextIsBytewise(t *testing.T) {
+	st := storetest.OpenPostgres(t)
+	rows, err := st.DB().Query(`SELECT c.relname || '.' || a.attname
+		FROM pg_class c
+		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+		LEFT JOIN pg_partitioned_table p ON p.partrelid = c.oid
+		WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+		  AND a.atttypid = 'text'::regtype AND a.attcollation <> '"C"'::regcollation
+		  AND NOT (p.partattrs IS NOT NULL AND a.attnum = ANY (p.partattrs::int2[]))
+		ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var cols []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		cols = append(cols, c)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(cols) > 0 {
+		t.Fatalf("text columns of the database's collation, not \"C\": %v", cols)
+	}
+	// A partition made later follows its parent.
+	now := time.Now()
+	write(t, st, now, storetest.SearchEvent(t, "T", now.AddDate(0, 0, -90).UnixMilli(), "x", "o1"))
+	if n := storetest.Count(t, st, `SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass($1)
+		AND attname = 'app_id' AND attcollation = '"C"'::regcollation`, "events_"+now.AddDate(0, 0, -90).UTC().Format("20060102")); n != 1 {
+		t.Fatal("a new partition's app_id is not COLLATE \"C\"")
+	}
+}
+
 // Nodes starting together on a fresh database apply each migration once.
 func TestMigrationsOnceAcrossNodes(t *testing.T) {
 	dsn := storetest.NewPostgresDatabase(t)

@@ -500,7 +500,7 @@ ev AS (
 ),
 numbered AS (
     SELECT app_id, sid, ts, type, uid,
-           CASE WHEN type = 'search' THEN lower(trim(keyword)) END AS keyword,
+           CASE WHEN type = 'search' THEN ` + store.Postgres.Lower("trim(keyword)") + ` END AS keyword,
            sum(CASE WHEN type = 'search' THEN 1 ELSE 0 END) OVER (
                PARTITION BY app_id, sid ORDER BY ts, type
                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS n

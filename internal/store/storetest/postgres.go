@@ -77,8 +77,14 @@ func NewPostgresDatabase(t testing.TB) string {
 		t.Fatalf("SHUYUAN_TEST_POSTGRES: %v", err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name); err != nil {
-		t.Fatalf("create test database: %v", err)
+	// A linguistic collation, as most servers are made with (en_US.UTF-8,
+	// or ICU), so that a text column that sorts by the server's locale
+	// instead of byte by byte makes the stores disagree in the tests too;
+	// a plain database where the server has no ICU.
+	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name+` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'`); err != nil {
+		if _, err := conn.Exec(ctx, `CREATE DATABASE `+name); err != nil {
+			t.Fatalf("create test database: %v", err)
+		}
 	}
 	t.Cleanup(func() {
 		conn, err := pgx.Connect(ctx, admin)
