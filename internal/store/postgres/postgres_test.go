@@ -136,15 +136,7 @@ func TestRetentionWhileEventsAreRead(t *testing.T) {
 	ctx := context.Background()
 	dsn, st, now, want := pastRetention(t)
 	_, tx := readingEvents(t, dsn)
-	type result struct {
-		dropped []string
-		err     error
-	}
-	maintained := make(chan result, 1)
-	go func() {
-		dropped, err := st.Maintain(ctx, now)
-		maintained <- result{dropped, err}
-	}()
+	maintained := maintaining(st, now)
 	waitFor(t, func() bool {
 		return storetest.Count(t, st, `SELECT count(*) FROM pg_stat_activity
 			WHERE datname = current_database() AND (query LIKE 'ALTER TABLE events DETACH%' OR query LIKE 'DROP TABLE%')
@@ -185,11 +177,7 @@ func retentionFinishesACutDetach(t *testing.T, late bool) {
 	ctx := context.Background()
 	dsn, st, now, name := pastRetention(t)
 	_, tx := readingEvents(t, dsn)
-	cut := make(chan error, 1)
-	go func() {
-		_, err := st.Maintain(ctx, now)
-		cut <- err
-	}()
+	cut := maintaining(st, now)
 	// Cancelled by the server, as a statement timeout would.
 	var pid int
 	waitFor(t, func() bool {
@@ -200,7 +188,7 @@ func retentionFinishesACutDetach(t *testing.T, late bool) {
 	if _, err := tx.Exec(ctx, `SELECT pg_cancel_backend($1)`, pid); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-cut; err == nil {
+	if r := <-cut; r.err == nil {
 		t.Fatal("the detach did not wait for the reader")
 	}
 	if err := tx.Rollback(ctx); err != nil {
@@ -269,14 +257,7 @@ func TestRetentionCountsEventsNotRolledUp(t *testing.T) {
 func TestRetentionCutAtTheDrop(t *testing.T) {
 	ctx := context.Background()
 	_, st, now, name := pastRetention(t)
-	for _, q := range []string{
-		`COMMENT ON TABLE ` + name + ` IS '` + postgres.RetentionMark + `'`,
-		`ALTER TABLE events DETACH PARTITION ` + name,
-	} {
-		if _, err := st.DB().Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	leftByRetention(t, st, name)
 	if err := st.RollUpDetached(ctx, name); err != nil {
 		t.Fatal(err)
 	}
@@ -299,14 +280,9 @@ func TestRetentionDropsWhatItLeft(t *testing.T) {
 	older := now.AddDate(0, 0, -41)
 	write(t, st, now, storetest.SearchEvent(t, "T", older.UnixMilli(), "kept", "o1"))
 	byHand := "events_" + older.Format("20060102")
-	for _, q := range []string{
-		`COMMENT ON TABLE ` + name + ` IS '` + postgres.RetentionMark + `'`,
-		`ALTER TABLE events DETACH PARTITION ` + name,
-		`ALTER TABLE events DETACH PARTITION ` + byHand,
-	} {
-		if _, err := st.DB().Exec(q); err != nil {
-			t.Fatal(err)
-		}
+	leftByRetention(t, st, name)
+	if _, err := st.DB().Exec(`ALTER TABLE events DETACH PARTITION ` + byHand); err != nil {
+		t.Fatal(err)
 	}
 	// Another node, which never knew the partition.
 	dropped, err := open(t, dsn, postgres.Options{RetentionDays: 30}).Maintain(ctx, now)
@@ -327,14 +303,7 @@ func TestRetentionDropsWhatItLeft(t *testing.T) {
 func TestLateEventBringsBackWhatRetentionLeft(t *testing.T) {
 	ctx := context.Background()
 	dsn, st, now, name := pastRetention(t)
-	for _, q := range []string{
-		`COMMENT ON TABLE ` + name + ` IS '` + postgres.RetentionMark + `'`,
-		`ALTER TABLE events DETACH PARTITION ` + name,
-	} {
-		if _, err := st.DB().Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	leftByRetention(t, st, name)
 	other := open(t, dsn, postgres.Options{})
 	old := now.AddDate(0, 0, -40)
 	if res := write(t, other, now, storetest.SearchEvent(t, "T", old.Add(time.Minute).UnixMilli(), "late", "o2")); res.Accepted != 1 {
@@ -361,15 +330,7 @@ func TestLateEventWhileItsDayIsDropped(t *testing.T) {
 	dsn, st, now, name := pastRetention(t)
 	other := open(t, dsn, postgres.Options{})
 	_, tx := readingEvents(t, dsn)
-	type result struct {
-		dropped []string
-		err     error
-	}
-	maintained := make(chan result, 1)
-	go func() {
-		dropped, err := st.Maintain(ctx, now)
-		maintained <- result{dropped, err}
-	}()
+	maintained := maintaining(st, now)
 	waitFor(t, func() bool {
 		return storetest.Count(t, st, `SELECT count(*) FROM pg_stat_activity
 			WHERE datname = current_database() AND query LIKE 'ALTER TABLE events DETACH%' AND wait_event = 'virtualxid'`) > 0
@@ -780,6 +741,36 @@ func pastRetention(t *testing.T) (dsn string, st *postgres.Store, now time.Time,
 	old := now.AddDate(0, 0, -40)
 	write(t, st, now, storetest.SearchEvent(t, "T", old.UnixMilli(), "x", "o1"))
 	return dsn, st, now, "events_" + old.Format("20060102")
+}
+
+// maintained is what a Maintain run returned.
+type maintained struct {
+	dropped []string
+	err     error
+}
+
+// maintaining runs st.Maintain in the background.
+func maintaining(st *postgres.Store, now time.Time) <-chan maintained {
+	c := make(chan maintained, 1)
+	go func() {
+		dropped, err := st.Maintain(context.Background(), now)
+		c <- maintained{dropped, err}
+	}()
+	return c
+}
+
+// leftByRetention leaves the partition name as a retention run that
+// detached it and stopped before the drop: marked and detached.
+func leftByRetention(t *testing.T, st *postgres.Store, name string) {
+	t.Helper()
+	for _, q := range []string{
+		`COMMENT ON TABLE ` + name + ` IS '` + postgres.RetentionMark + `'`,
+		`ALTER TABLE events DETACH PARTITION ` + name,
+	} {
+		if _, err := st.DB().Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // readingEvents opens a connection of its own with a transaction that has

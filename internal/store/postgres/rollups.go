@@ -620,13 +620,9 @@ const rollupSlice = 300_000
 // reached upto.
 func (s *Store) rollUpSlice(ctx context.Context, upto int64) (done bool, err error) {
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockRollUp); err != nil {
-			return unavailable("roll-ups: lock", err)
-		}
-		var rolled int64
-		var version int
-		if err := tx.QueryRow(ctx, `SELECT rolled_seq, version FROM rollup_state`).Scan(&rolled, &version); err != nil {
-			return unavailable("roll-ups: read state (migrations not applied?)", err)
+		rolled, version, err := lockRollups(ctx, tx)
+		if err != nil {
+			return err
 		}
 		if rolled >= upto {
 			done = true // another node rolled them up
@@ -663,6 +659,18 @@ func (s *Store) rollUpSlice(ctx context.Context, upto int64) (done bool, err err
 	return done, err
 }
 
+// lockRollups takes the roll-ups' lock for tx and reads their mark and
+// version.
+func lockRollups(ctx context.Context, tx pgx.Tx) (rolled int64, version int, err error) {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockRollUp); err != nil {
+		return 0, 0, unavailable("roll-ups: lock", err)
+	}
+	if err := tx.QueryRow(ctx, `SELECT rolled_seq, version FROM rollup_state`).Scan(&rolled, &version); err != nil {
+		return 0, 0, unavailable("roll-ups: read state (migrations not applied?)", err)
+	}
+	return rolled, version, nil
+}
+
 // rollUpEvents adds the events ev selects to the roll-ups, in tx, which
 // holds the roll-ups' lock.
 func rollUpEvents(ctx context.Context, tx pgx.Tx, ev string) error {
@@ -687,13 +695,9 @@ func rollUpEvents(ctx context.Context, tx pgx.Tx, ev string) error {
 // the pool.
 func rollUpDetached(ctx context.Context, conn *pgxpool.Conn, table string) error {
 	return beginTx(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockRollUp); err != nil {
-			return unavailable("roll-ups: lock", err)
-		}
-		var rolled int64
-		var version int
-		if err := tx.QueryRow(ctx, `SELECT rolled_seq, version FROM rollup_state`).Scan(&rolled, &version); err != nil {
-			return unavailable("roll-ups: read state", err)
+		rolled, version, err := lockRollups(ctx, tx)
+		if err != nil {
+			return err
 		}
 		var late bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+` WHERE seq > $1)`, rolled).Scan(&late); err != nil {
