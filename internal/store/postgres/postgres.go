@@ -13,10 +13,13 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"strconv"
 	"strings"
@@ -33,6 +36,20 @@ import (
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
+
+// SchemaDigest identifies the schema this build makes: its migrations and
+// its roll-up definition. Tests key a migrated template database by it.
+func SchemaDigest() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "rollups %d\n", rollupVersion)
+	entries, _ := fs.ReadDir(migrationFS, "migrations") // embedded: cannot fail
+	for _, e := range entries {
+		b, _ := fs.ReadFile(migrationFS, "migrations/"+e.Name())
+		fmt.Fprintf(h, "%s %d\n", e.Name(), len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
 
 // Options tune the shared store.
 type Options struct {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -58,7 +61,86 @@ func OpenPostgres(t testing.TB) *postgres.Store {
 // OpenPostgresWith is OpenPostgres with options.
 func OpenPostgresWith(t testing.TB, opt postgres.Options) *postgres.Store {
 	t.Helper()
-	return openPostgres(t, NewPostgresDatabase(t), opt)
+	SkipWithoutPostgres(t)
+	return openPostgres(t, newDatabase(t, migratedTemplate(t)), opt)
+}
+
+// template is the migrated template database of the process (migratedTemplate).
+var template struct {
+	once sync.Once
+	name string
+	err  error
+}
+
+// migratedTemplate returns a database of the server that holds this
+// build's schema, made once per server and schema (postgres.SchemaDigest)
+// and kept: a test's store in a copy of it skips the migrations, most of
+// its setup (0.8 s).
+func migratedTemplate(t testing.TB) string {
+	t.Helper()
+	template.once.Do(func() { template.name, template.err = makeTemplate(context.Background()) })
+	if template.err != nil {
+		t.Fatalf("migrated template database: %v", template.err)
+	}
+	return template.name
+}
+
+func makeTemplate(ctx context.Context) (string, error) {
+	name := "shuyuan_template_" + postgres.SchemaDigest()[:16]
+	conn, err := pgx.Connect(ctx, PostgresDSN())
+	if err != nil {
+		return "", fmt.Errorf("SHUYUAN_TEST_POSTGRES: %w", err)
+	}
+	defer conn.Close(ctx)
+	// Test binaries start together: one makes it, the others wait for it.
+	// The lock ends with the connection.
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(hashtextextended($1, 0))`, name); err != nil {
+		return "", err
+	}
+	var ready bool
+	err = conn.QueryRow(ctx, `SELECT datistemplate FROM pg_database WHERE datname = $1`, name).Scan(&ready)
+	if err == nil && ready {
+		return name, nil
+	}
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return "", err
+	}
+	// Not there, or left half made.
+	if _, err := conn.Exec(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+		return "", err
+	}
+	if err := createDatabase(ctx, conn, name, ""); err != nil {
+		return "", err
+	}
+	st, err := postgres.Open(ctx, withDatabase(PostgresDSN(), name), postgres.Options{MaxConns: 2})
+	if err != nil {
+		return "", err
+	}
+	if err := st.Close(); err != nil {
+		return "", err
+	}
+	// Marked a template once whole: a copy may be made of it.
+	if _, err := conn.Exec(ctx, `ALTER DATABASE `+name+` WITH IS_TEMPLATE true`); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// createDatabase creates database name, a copy of template, or else with
+// a linguistic collation, as most servers are made with (en_US.UTF-8, or
+// ICU), so that a text column that sorts by the server's locale instead
+// of byte by byte makes the stores disagree in the tests too; a plain
+// database where the server has no ICU.
+func createDatabase(ctx context.Context, conn *pgx.Conn, name, template string) error {
+	if template != "" {
+		_, err := conn.Exec(ctx, `CREATE DATABASE `+name+` TEMPLATE `+template)
+		return err
+	}
+	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name+` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'`); err != nil {
+		_, err = conn.Exec(ctx, `CREATE DATABASE `+name)
+		return err
+	}
+	return nil
 }
 
 // NewPostgresDatabase creates a fresh, empty database on the
@@ -67,6 +149,12 @@ func OpenPostgresWith(t testing.TB, opt postgres.Options) *postgres.Store {
 func NewPostgresDatabase(t testing.TB) string {
 	t.Helper()
 	SkipWithoutPostgres(t)
+	return newDatabase(t, "")
+}
+
+// newDatabase is NewPostgresDatabase, a copy of template unless "".
+func newDatabase(t testing.TB, template string) string {
+	t.Helper()
 	admin := PostgresDSN()
 	ctx := context.Background()
 	var b [6]byte
@@ -77,14 +165,8 @@ func NewPostgresDatabase(t testing.TB) string {
 		t.Fatalf("SHUYUAN_TEST_POSTGRES: %v", err)
 	}
 	defer conn.Close(ctx)
-	// A linguistic collation, as most servers are made with (en_US.UTF-8,
-	// or ICU), so that a text column that sorts by the server's locale
-	// instead of byte by byte makes the stores disagree in the tests too;
-	// a plain database where the server has no ICU.
-	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name+` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'`); err != nil {
-		if _, err := conn.Exec(ctx, `CREATE DATABASE `+name); err != nil {
-			t.Fatalf("create test database: %v", err)
-		}
+	if err := createDatabase(ctx, conn, name, template); err != nil {
+		t.Fatalf("create test database: %v", err)
 	}
 	t.Cleanup(func() {
 		conn, err := pgx.Connect(ctx, admin)
