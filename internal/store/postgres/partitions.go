@@ -133,7 +133,26 @@ func createPartition(ctx context.Context, tx pgx.Tx, d int64) error {
 	}
 	// A table of the name that is not attached (detached by hand, or by a
 	// retention run that did not get to drop it) is attached again, its
-	// rows with it; ATTACH refuses it if it holds rows of other days.
+	// rows with it; ATTACH refuses it if it holds rows of other days, or
+	// if a column's collation is not its parent's: one detached before
+	// migration 0021 is brought to "C" first.
+	if exists {
+		cols, err := tx.Query(ctx, `SELECT format('ALTER TABLE %I ALTER COLUMN %I TYPE %s COLLATE %I',
+				$1::text, a.attname, format_type(p.atttypid, p.atttypmod), c.collname)
+			FROM pg_attribute a
+			JOIN pg_attribute p ON p.attrelid = 'events'::regclass AND p.attname = a.attname
+			JOIN pg_collation c ON c.oid = p.attcollation
+			WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+			  AND a.attcollation <> p.attcollation`, name)
+		if err != nil {
+			return unavailable("compare the columns of "+name, err)
+		}
+		alters, err := pgx.CollectRows(cols, pgx.RowTo[string])
+		if err != nil {
+			return unavailable("compare the columns of "+name, err)
+		}
+		qs = append(qs, alters...)
+	}
 	lo := time.Unix(d*86400, 0).UTC()
 	qs = append(qs, `COMMENT ON TABLE `+name+` IS NULL`,
 		fmt.Sprintf(`ALTER TABLE events ATTACH PARTITION %s FOR VALUES FROM ('%s') TO ('%s')`,
