@@ -31,26 +31,66 @@ const retentionMark = "shuyuan retention: being dropped"
 // being detached, to which PostgreSQL routes no row any more), forgetting
 // what it knew: another node may have dropped some.
 func (s *Store) loadPartitions(ctx context.Context) error {
-	rows, err := s.pool.Query(ctx, `SELECT c.relname FROM pg_inherits i
+	days, err := s.partitionDays(ctx, "list event partitions", `SELECT c.relname FROM pg_inherits i
 		JOIN pg_class c ON c.oid = i.inhrelid
 		WHERE i.inhparent = 'events'::regclass AND NOT i.inhdetachpending`)
 	if err != nil {
-		return unavailable("list event partitions", err)
+		return err
 	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return unavailable("list event partitions", err)
-	}
-	parts := map[int64]bool{}
-	for _, n := range names {
-		if t, err := time.Parse("events_20060102", n); err == nil {
-			parts[unixDay(t)] = true
-		}
+	parts := make(map[int64]bool, len(days))
+	for _, d := range days {
+		parts[d] = true
 	}
 	s.partsMu.Lock()
 	s.parts = parts
 	s.partsMu.Unlock()
 	return nil
+}
+
+// partitionDays runs q, which selects table names, and returns the days
+// of those named as partitions (partitionName).
+func (s *Store) partitionDays(ctx context.Context, what, q string, args ...any) ([]int64, error) {
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, unavailable(what, err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, unavailable(what, err)
+	}
+	var days []int64
+	for _, n := range names {
+		if t, err := time.Parse("events_20060102", n); err == nil {
+			days = append(days, unixDay(t))
+		}
+	}
+	return days, nil
+}
+
+// partition is what the catalog says of the table of a day's partition.
+type partition struct {
+	exists bool
+	marked bool  // it bears retentionMark
+	state  *bool // nil: not attached; else whether its detach is pending
+}
+
+func (p partition) attached() bool { return p.state != nil && !*p.state }
+func (p partition) pending() bool  { return p.state != nil && *p.state }
+
+// lookPartition reads the catalog on the table name, in a transaction or
+// on a connection of its own.
+func lookPartition(ctx context.Context, db interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, name string) (partition, error) {
+	var p partition
+	err := db.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL,
+		coalesce(obj_description(to_regclass($1), 'pg_class') = $2, false),
+		(SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = to_regclass($1) AND inhparent = 'events'::regclass)`,
+		name, retentionMark).Scan(&p.exists, &p.marked, &p.state)
+	if err != nil {
+		return p, unavailable("look for partition "+name, err)
+	}
+	return p, nil
 }
 
 // ensurePartitions makes sure a partition exists for every UTC day from
@@ -112,31 +152,25 @@ func (s *Store) ensureDays(ctx context.Context, days []int64) error {
 // check, and it builds the partition's indexes.
 func createPartition(ctx context.Context, tx pgx.Tx, d int64) error {
 	name := partitionName(d)
-	var exists bool
-	var pending *bool // nil: not attached
-	if err := tx.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL,
-		(SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = to_regclass($1) AND inhparent = 'events'::regclass)`,
-		name).Scan(&exists, &pending); err != nil {
-		return unavailable("look for partition "+name, err)
-	}
-	if pending != nil && !*pending {
-		return nil
+	p, err := lookPartition(ctx, tx, name)
+	if err != nil || p.attached() {
+		return err
 	}
 	var qs []string
 	switch {
-	case pending != nil:
+	case p.pending():
 		// A detach cut short: no row goes to the partition, nor can
 		// another take its days, until it is finished.
 		qs = append(qs, `ALTER TABLE events DETACH PARTITION `+name+` FINALIZE`)
-	case !exists:
+	case !p.exists:
 		qs = append(qs, `CREATE TABLE `+name+` (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`)
 	}
 	// A table of the name that is not attached (detached by hand, or by a
 	// retention run that did not get to drop it) is attached again, its
-	// rows with it; ATTACH refuses it if it holds rows of other days, or
-	// if a column's collation is not its parent's: one detached before
-	// migration 0021 is brought to "C" first.
-	if exists {
+	// rows with it, without retention's mark; ATTACH refuses it if it
+	// holds rows of other days, or if a column's collation is not its
+	// parent's: one detached before migration 0021 is brought to "C" first.
+	if p.exists {
 		cols, err := tx.Query(ctx, `SELECT format('ALTER TABLE %I ALTER COLUMN %I TYPE %s COLLATE %I',
 				$1::text, a.attname, format_type(p.atttypid, p.atttypmod), c.collname)
 			FROM pg_attribute a
@@ -152,11 +186,11 @@ func createPartition(ctx context.Context, tx pgx.Tx, d int64) error {
 			return unavailable("compare the columns of "+name, err)
 		}
 		qs = append(qs, alters...)
+		qs = append(qs, `COMMENT ON TABLE `+name+` IS NULL`)
 	}
 	lo := time.Unix(d*86400, 0).UTC()
-	qs = append(qs, `COMMENT ON TABLE `+name+` IS NULL`,
-		fmt.Sprintf(`ALTER TABLE events ATTACH PARTITION %s FOR VALUES FROM ('%s') TO ('%s')`,
-			name, lo.Format(time.RFC3339), lo.Add(day).Format(time.RFC3339)))
+	qs = append(qs, fmt.Sprintf(`ALTER TABLE events ATTACH PARTITION %s FOR VALUES FROM ('%s') TO ('%s')`,
+		name, lo.Format(time.RFC3339), lo.Add(day).Format(time.RFC3339)))
 	for _, q := range qs {
 		if _, err := tx.Exec(ctx, q); err != nil {
 			return unavailable("create partition "+name, err)
@@ -182,23 +216,29 @@ func (s *Store) Maintain(ctx context.Context, now time.Time) ([]string, error) {
 		return nil, nil
 	}
 	cutoff := unixDay(now) - int64(s.opt.RetentionDays)
-	old, err := s.leftDays(ctx)
+	left, err := s.partitionDays(ctx, "look for partitions retention left", `SELECT c.relname FROM pg_class c
+		LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
+		WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace
+		  AND obj_description(c.oid, 'pg_class') = $1 AND (i.inhrelid IS NULL OR i.inhdetachpending)`, retentionMark)
 	if err != nil {
 		return nil, err
 	}
+	// The attached partitions past the cutoff, and what retention began
+	// to drop and did not finish (marked, and detached or being detached).
+	seen := map[int64]bool{}
+	var old []int64
 	s.partsMu.Lock()
 	for d := range s.parts {
-		old = append(old, d)
+		left = append(left, d)
 	}
 	s.partsMu.Unlock()
-	sort.Slice(old, func(i, j int) bool { return old[i] < old[j] })
-	kept := old[:0]
-	for i, d := range old {
-		if d < cutoff && (i == 0 || d != old[i-1]) {
-			kept = append(kept, d)
+	for _, d := range left {
+		if d < cutoff && !seen[d] {
+			seen[d] = true
+			old = append(old, d)
 		}
 	}
-	old = kept
+	sort.Slice(old, func(i, j int) bool { return old[i] < old[j] })
 	dropped, err := s.dropPartitions(ctx, old)
 	var names []string
 	s.partsMu.Lock()
@@ -216,29 +256,6 @@ func (s *Store) Maintain(ctx context.Context, now time.Time) ([]string, error) {
 	return names, nil
 }
 
-// leftDays are the days of the tables retention began to drop and did not
-// finish: marked (retentionMark), and detached or being detached.
-func (s *Store) leftDays(ctx context.Context) ([]int64, error) {
-	rows, err := s.pool.Query(ctx, `SELECT c.relname FROM pg_class c
-		LEFT JOIN pg_inherits i ON i.inhrelid = c.oid
-		WHERE c.relkind = 'r' AND c.relnamespace = current_schema()::regnamespace
-		  AND obj_description(c.oid, 'pg_class') = $1 AND (i.inhrelid IS NULL OR i.inhdetachpending)`, retentionMark)
-	if err != nil {
-		return nil, unavailable("look for partitions retention left", err)
-	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, unavailable("look for partitions retention left", err)
-	}
-	var days []int64
-	for _, n := range names {
-		if t, err := time.Parse("events_20060102", n); err == nil {
-			days = append(days, unixDay(t))
-		}
-	}
-	return days, nil
-}
-
 // dropPartitions drops the partitions of days, in order, and returns the
 // days it dropped. DROP TABLE of a partition would lock events as CREATE
 // TABLE … PARTITION OF does (createPartition); DETACH PARTITION …
@@ -248,7 +265,7 @@ func (s *Store) leftDays(ctx context.Context) ([]int64, error) {
 // released before the connection goes back to the pool; a flush that needs
 // one of these days waits for it (ensureDays). Each step can be cut short
 // (a timeout, a crash): the partition is marked before it is detached, and
-// the next run finishes what it finds marked (leftDays).
+// the next run finishes what it finds marked (Maintain).
 func (s *Store) dropPartitions(ctx context.Context, days []int64) (dropped []int64, err error) {
 	if len(days) == 0 {
 		return nil, nil
@@ -272,23 +289,18 @@ func (s *Store) dropPartitions(ctx context.Context, days []int64) (dropped []int
 	}()
 	for _, d := range days {
 		name := partitionName(d)
-		var exists, marked bool
-		var pending *bool // nil: not attached
-		err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL,
-			coalesce(obj_description(to_regclass($1), 'pg_class') = $2, false),
-			(SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = to_regclass($1) AND inhparent = 'events'::regclass)`,
-			name, retentionMark).Scan(&exists, &marked, &pending)
+		p, err := lookPartition(ctx, conn, name)
 		if err != nil {
-			return dropped, unavailable("look for partition "+name, err)
+			return dropped, err
 		}
 		var qs []string
 		switch {
-		case !exists:
+		case !p.exists:
 			continue // dropped meanwhile, by another node
-		case pending == nil && !marked:
+		case p.state == nil && !p.marked:
 			continue // detached by hand meanwhile: not retention's to drop
-		case pending == nil:
-		case *pending:
+		case p.state == nil:
+		case p.pending():
 			qs = append(qs, `ALTER TABLE events DETACH PARTITION `+name+` FINALIZE`)
 		default:
 			qs = append(qs, `COMMENT ON TABLE `+name+` IS '`+retentionMark+`'`,
