@@ -63,8 +63,8 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store
 // nodeGCPercent is the garbage collector's GOGC on a PostgreSQL node.
 // Such a node keeps little on its heap (~55 MiB at 16 k events/s), and its
 // CPU is shared with the database's on a small server: at Go's default of
-// 100 the collector took about a tenth of it. At 400 the node spent ~25 %
-// less CPU per event for ~25 MiB more heap (BENCHMARKS.md, "A node's
+// 100 the collector took about a tenth of it. At 400 the node spent a
+// fifth less CPU per event for ~25 MiB more heap (BENCHMARKS.md, "A node's
 // garbage collector"). The embedded store's heap is larger, bounded by the
 // intake log's backlog, and keeps Go's default.
 const nodeGCPercent = 400

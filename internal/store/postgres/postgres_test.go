@@ -252,8 +252,9 @@ func TestRetentionCountsEventsNotRolledUp(t *testing.T) {
 }
 
 // A retention run cut short at the drop, after it counted the detached
-// partition's events, does not count them again when the next run finds
-// the partition it left.
+// partition's events (the state is made here by hand: marked, detached,
+// counted), does not count them again when the next run finds the
+// partition it left.
 func TestRetentionCutAtTheDrop(t *testing.T) {
 	ctx := context.Background()
 	_, st, now, name := pastRetention(t)

@@ -65,8 +65,8 @@ func OpenPostgresWith(t testing.TB, opt postgres.Options) *postgres.Store {
 	return openPostgres(t, newDatabase(t, migratedTemplate(t)), opt)
 }
 
-// template is the migrated template database of the process (migratedTemplate).
-var template struct {
+// migrated is the migrated template database of the process (migratedTemplate).
+var migrated struct {
 	once sync.Once
 	name string
 	err  error
@@ -78,11 +78,11 @@ var template struct {
 // its setup (0.8 s).
 func migratedTemplate(t testing.TB) string {
 	t.Helper()
-	template.once.Do(func() { template.name, template.err = makeTemplate(context.Background()) })
-	if template.err != nil {
-		t.Fatalf("migrated template database: %v", template.err)
+	migrated.once.Do(func() { migrated.name, migrated.err = makeTemplate(context.Background()) })
+	if migrated.err != nil {
+		t.Fatalf("migrated template database: %v", migrated.err)
 	}
-	return template.name
+	return migrated.name
 }
 
 func makeTemplate(ctx context.Context) (string, error) {

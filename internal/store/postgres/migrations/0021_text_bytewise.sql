@@ -8,8 +8,9 @@
 -- Every text column of the store's tables (a merchant's own tables in the
 -- same schema are left alone); partitions follow their parent. A partition
 -- key cannot change its collation: rollup_step_events.type keeps the
--- default (event types are ASCII names, ordered alike by every locale the
--- tests try). A new collation rebuilds the column's indexes, not the
+-- default. It holds the step types only, and the one ordering by it, the
+-- searches' numbering, puts 'search' before 'trigger_sku_component' in
+-- any locale. A new collation rebuilds the column's indexes, not the
 -- table. New text columns are declared COLLATE "C" (TestTextIsBytewise).
 
 ALTER TABLE ad_conversions
